@@ -1,0 +1,76 @@
+"""The programme as data: parts, sections and pledges.
+
+Plain frozen dataclasses with no behaviour beyond lookups; `corpus.parse` builds them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+
+@dataclass(frozen=True)
+class Pledge:
+    """One bullet after "Vi vil:", quoted verbatim, with its citation."""
+
+    id: str
+    part: str
+    section: str
+    number: int
+    page: int
+    text: str
+
+    def as_dict(self) -> dict:
+        return {
+            "id": self.id,
+            "part": self.part,
+            "section": self.section,
+            "number": self.number,
+            "page": self.page,
+            "text": self.text,
+        }
+
+
+@dataclass(frozen=True)
+class Section:
+    """A heading such as "Oslofjorden", its introductory paragraphs and its pledges."""
+
+    id: str
+    title: str
+    part: str
+    page: int
+    intro: tuple[str, ...]
+    pledges: tuple[Pledge, ...]
+
+
+@dataclass(frozen=True)
+class Part:
+    """A chapter such as "Et bærekraftig Bærum"."""
+
+    id: str
+    title: str
+    page: int
+    sections: tuple[Section, ...]
+
+
+@dataclass(frozen=True)
+class Programme:
+    """The whole programme. `warnings` name the source lines the parser had to guess about;
+    `repairs` the lines where it mended damage from the PDF extraction."""
+
+    foreword: tuple[str, ...]
+    parts: tuple[Part, ...]
+    warnings: tuple[str, ...] = field(default=(), compare=False)
+    repairs: tuple[str, ...] = field(default=(), compare=False)
+
+    @cached_property
+    def sections(self) -> tuple[Section, ...]:
+        return tuple(s for p in self.parts for s in p.sections)
+
+    @cached_property
+    def pledges(self) -> tuple[Pledge, ...]:
+        return tuple(pl for s in self.sections for pl in s.pledges)
+
+    @cached_property
+    def by_id(self) -> dict[str, Pledge]:
+        return {p.id: p for p in self.pledges}

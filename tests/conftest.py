@@ -1,0 +1,101 @@
+"""Shared fixtures: a deterministic fake embedder and a five-pledge programme.
+
+The fake embedder hashes words and character trigrams into a fixed-size vector, so texts
+that share words are close. It is instant and needs no model; the real model is used only
+in the integration tests marked `model`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qa.answer import Answerer, load_answerer
+from qa.settings import Settings
+
+REAL_CORPUS = Path(__file__).resolve().parent.parent / "corpus" / "mdg-baerum-program.txt"
+
+SMALL_PROGRAMME = textwrap.dedent(
+    """\
+     Et forord om en grønnere kommune for alle som bor her.
+
+    Et grønt Bærum
+
+    Oslofjorden
+    Fjorden trenger hjelp.
+
+    Vi vil:
+    ● forby all form for tråling i Oslofjorden.
+    ● opprette en utleieordning for kajakker og robåter
+
+    gratis mot at de som leier plukker plast.
+
+    Samferdsel
+    Bussen skal gå ofte.
+
+    Vi vil:
+    ● innføre sone 1 i kollektivtrafikken i hele Bærum.
+    ● bygge et sammenhengende sykkelveinett av høy kvalitet.
+     Skole
+    Skolen er viktig.
+
+    Vi vil:
+    ● avvikle karakterer helt eller delvis i hele grunnskolen.
+    """
+)
+
+
+class FakeEmbedder:
+    """Deterministic bag of words and trigrams; counts its calls."""
+
+    model_id = "fake-embedder"
+    dim = 256
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def _vector(self, text: str) -> np.ndarray:
+        v = np.zeros(self.dim, dtype=np.float32)
+        words = re.findall(r"\w+", text.lower())
+        grams = [w[i : i + 3] for w in words for i in range(max(1, len(w) - 2))]
+        for token in words + grams:
+            h = int(hashlib.md5(token.encode()).hexdigest()[:8], 16)
+            v[h % self.dim] += 1.0
+        n = np.linalg.norm(v)
+        return v / n if n else v
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        self.calls += 1
+        return np.stack([self._vector(t) for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        self.calls += 1
+        return np.stack([self._vector(t) for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
+
+
+@pytest.fixture
+def small_corpus(tmp_path: Path) -> Path:
+    path = tmp_path / "programme.txt"
+    path.write_text(SMALL_PROGRAMME, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def settings(tmp_path: Path, small_corpus: Path) -> Settings:
+    """Settings isolated in tmp_path: small corpus, own index folder, no question log."""
+    return Settings(corpus=small_corpus, index_dir=tmp_path / "index", db="off", rate_limit=0)
+
+
+@pytest.fixture
+def fake_embedder() -> FakeEmbedder:
+    return FakeEmbedder()
+
+
+@pytest.fixture
+def answerer(settings: Settings, fake_embedder: FakeEmbedder) -> Answerer:
+    return load_answerer(settings, embedder=fake_embedder)

@@ -1,0 +1,386 @@
+"""The question log: what is stored (and what never is), grouping, purging, migrations, feedback,
+and writes that fail without breaking anything."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from corpus.model import Pledge
+from qa.answer import Answer, Hit
+from qa.questionlog import MIGRATIONS, SCHEMA_VERSION, QuestionLog, QuestionLogError, normalise
+from qa.settings import Settings
+
+T0 = datetime(2026, 5, 4, 10, 17, 42, tzinfo=UTC)
+
+
+class Clock:
+    """A settable clock for the log."""
+
+    def __init__(self, now: datetime = T0) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta) -> None:
+        self.now += timedelta(**delta)
+
+
+def pledge(pid: str) -> Pledge:
+    section = pid.rsplit("-", 1)[0]
+    return Pledge(pid, "Et grønt Bærum", section.title(), int(pid.rsplit("-", 1)[1]), 10, f"tekst {pid}")
+
+
+def make_answer(question: str, answered: bool = True, ids=("oslofjorden-1", "oslofjorden-2"), top=0.8123456):
+    hits = tuple(Hit(pledge(pid), top - i / 10) for i, pid in enumerate(ids))
+    return Answer(question, answered, hits)
+
+
+def rows(path: Path, sql: str = "SELECT * FROM asks") -> list[tuple]:
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute(sql).fetchall()
+    finally:
+        conn.close()
+
+
+def warnings_from_log(caplog) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.name == "qa.questionlog" and r.levelno >= logging.WARNING]
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return tmp_path / "var" / "questions.sqlite3"
+
+
+@pytest.fixture
+def qlog(db: Path, clock: Clock):
+    qlog = QuestionLog.open(Settings(db=str(db)), clock=clock)
+    yield qlog
+    qlog.close()
+
+
+# -- what is stored -------------------------------------------------------------------------
+
+
+def test_record_stores_normalised_question_hour_answered_top_score_and_ids(qlog, db):
+    ask_id = qlog.record(make_answer("  Hva vil MDG   med Oslofjorden? "))
+
+    assert rows(db) == [
+        (
+            ask_id,
+            "2026-05-04T10:00:00Z",
+            "hva vil mdg med oslofjorden",
+            "Hva vil MDG med Oslofjorden?",
+            1,
+            0.8123,
+            '["oslofjorden-1", "oslofjorden-2"]',
+        )
+    ]
+
+
+def test_the_table_has_no_column_that_could_identify_a_person(qlog, db):
+    columns = [r[1] for r in rows(db, "PRAGMA table_info(asks)")]
+    assert columns == ["ask_id", "hour", "question", "text", "answered", "top_score", "shown"]
+    assert [r[1] for r in rows(db, "PRAGMA table_info(feedback)")] == ["ask_id", "hour", "helpful", "comment"]
+
+
+def test_ask_ids_are_random_even_for_the_same_question_in_the_same_hour(qlog):
+    ids = {qlog.record(make_answer("buss")) for _ in range(50)}
+    assert len(ids) == 50
+    assert all(len(i) >= 22 and i.replace("-", "").replace("_", "").isalnum() for i in ids)
+
+
+def test_question_without_hits_is_stored_without_a_score(qlog, db):
+    qlog.record(Answer("hva med ulv?", False, ()))
+    assert rows(db, "SELECT answered, top_score, shown FROM asks") == [(0, None, "[]")]
+
+
+def test_normalise_groups_case_width_spacing_and_trailing_punctuation():
+    assert normalise("  HVA med\tBUSSEN ?! ") == "hva med bussen"
+    assert normalise("Ｂｕｓｓ") == "buss"  # NFKC: full-width letters
+    assert normalise("?") == "?"
+
+
+# -- logging off ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["off", "OFF", ""])
+def test_log_off_stores_nothing_and_hands_out_no_ask_id(tmp_path, monkeypatch, value):
+    monkeypatch.chdir(tmp_path)
+    qlog = QuestionLog.open(Settings(db=value))
+
+    assert not qlog.enabled
+    assert qlog.record(make_answer("buss")) is None
+    assert qlog.feedback("anything", False, "nei") is False
+    assert qlog.questions() == [] and qlog.negative_feedback() == [] and qlog.purge() == 0
+    assert list(tmp_path.iterdir()) == []
+
+
+# -- grouping and the report queries --------------------------------------------------------
+
+
+def test_repeats_of_the_same_question_are_grouped_most_asked_first(qlog, clock):
+    qlog.record(make_answer("Hva med ulv?", answered=False, ids=("natur-1",), top=0.31))
+    qlog.record(make_answer("Buss", top=0.7))
+    clock.advance(hours=2)
+    qlog.record(make_answer("hva med  ULV", answered=False, ids=("natur-1",), top=0.35))
+    qlog.record(make_answer("HVA MED ULV?!", answered=False, ids=("natur-1",), top=0.33))
+    qlog.record(make_answer("sykkel", top=0.9))
+
+    assert qlog.questions(days=30) == [
+        # the latest text; within one hour the greatest ('h' > 'H'), as rows have no order there
+        {"question": "hva med ULV", "count": 3, "last_seen": "2026-05-04T12:00:00Z", "answered": False, "top_score": 0.35},
+        {"question": "sykkel", "count": 1, "last_seen": "2026-05-04T12:00:00Z", "answered": True, "top_score": 0.9},
+        {"question": "Buss", "count": 1, "last_seen": "2026-05-04T10:00:00Z", "answered": True, "top_score": 0.7},
+    ]
+    assert [q["question"] for q in qlog.questions(answered=False)] == ["hva med ULV"]
+    assert [q["question"] for q in qlog.questions(answered=True)] == ["sykkel", "Buss"]
+    assert [q["question"] for q in qlog.questions(limit=1)] == ["hva med ULV"]
+
+
+def test_days_counts_today_and_the_days_before_it(qlog, clock):
+    qlog.record(make_answer("gammelt"))
+    clock.advance(days=2)
+    qlog.record(make_answer("nytt"))
+
+    assert [q["question"] for q in qlog.questions(days=1)] == ["nytt"]
+    assert [q["question"] for q in qlog.questions(days=2)] == ["nytt"]
+    assert [q["question"] for q in qlog.questions(days=3)] == ["nytt", "gammelt"]
+    with pytest.raises(ValueError):
+        qlog.questions(days=0)
+
+
+def test_per_day_counts_every_day_including_empty_ones(qlog, clock):
+    qlog.record(make_answer("a"))
+    qlog.record(make_answer("b", answered=False))
+    clock.advance(days=2)
+    qlog.record(make_answer("c", answered=False))
+
+    assert qlog.per_day(days=4) == [
+        {"day": "2026-05-03", "count": 0, "unanswered": 0},
+        {"day": "2026-05-04", "count": 2, "unanswered": 1},
+        {"day": "2026-05-05", "count": 0, "unanswered": 0},
+        {"day": "2026-05-06", "count": 1, "unanswered": 1},
+    ]
+
+
+# -- feedback -------------------------------------------------------------------------------
+
+
+def test_feedback_round_trip(qlog, clock):
+    good = qlog.record(make_answer("buss"))
+    bad = qlog.record(make_answer("ulv", answered=False, ids=("natur-1",), top=0.2))
+    clock.advance(hours=1)
+
+    assert qlog.feedback(good, True) is True
+    assert qlog.feedback(bad, False, "  Fikk ikke\nsvar  ") is True
+
+    assert qlog.negative_feedback() == [
+        {"time": "2026-05-04T11:00:00Z", "question": "ulv", "comment": "Fikk ikke svar", "answered": False, "top_score": 0.2}
+    ]
+    assert qlog.feedback_counts() == {"helpful": 1, "unhelpful": 1}
+
+
+def test_a_later_verdict_replaces_an_earlier_one_and_keeps_the_comment(qlog):
+    ask_id = qlog.record(make_answer("buss"))
+    qlog.feedback(ask_id, False)
+    qlog.feedback(ask_id, False, "for langt")
+    qlog.feedback(ask_id, False)  # a repeated click without a comment keeps the comment
+    assert [f["comment"] for f in qlog.negative_feedback()] == ["for langt"]
+
+    qlog.feedback(ask_id, True)
+    assert qlog.negative_feedback() == []
+    assert qlog.feedback_counts() == {"helpful": 1, "unhelpful": 0}
+
+
+def test_feedback_on_an_unknown_ask_id_is_refused(qlog):
+    qlog.record(make_answer("buss"))
+    assert qlog.feedback("no-such-ask", True) is False
+    assert qlog.feedback_counts() == {"helpful": 0, "unhelpful": 0}
+
+
+def test_feedback_comment_is_one_line_of_at_most_500_characters(qlog):
+    ask_id = qlog.record(make_answer("buss"))
+    qlog.feedback(ask_id, False, "x\x00y\r\n" + "z" * 600)
+    (entry,) = qlog.negative_feedback()
+    assert entry["comment"] == "x y " + "z" * 496
+
+
+# -- purging --------------------------------------------------------------------------------
+
+
+def test_purge_deletes_entries_older_than_log_days(db, clock):
+    qlog = QuestionLog.open(Settings(db=str(db), log_days=30), clock=clock)
+    old = qlog.record(make_answer("gammelt"))
+    qlog.feedback(old, False, "kommentar")
+    clock.advance(days=29)
+    qlog.record(make_answer("nyere"))
+    clock.advance(days=1, hours=1)
+
+    assert qlog.purge() == 1
+    assert [r[0] for r in rows(db, "SELECT text FROM asks")] == ["nyere"]
+    assert rows(db, "SELECT * FROM feedback") == []
+    qlog.close()
+
+
+def test_purge_runs_on_open(db, clock):
+    qlog = QuestionLog.open(Settings(db=str(db), log_days=1), clock=clock)
+    qlog.record(make_answer("gammelt"))
+    qlog.close()
+
+    clock.advance(days=2)
+    QuestionLog.open(Settings(db=str(db), log_days=1), clock=clock).close()
+    assert rows(db) == []
+
+
+def test_purge_runs_on_writes_at_most_once_an_hour(qlog, db, clock):
+    conn = sqlite3.connect(db)
+    conn.execute("INSERT INTO asks VALUES ('old', '2025-01-01T00:00:00Z', 'x', 'x', 1, NULL, '[]')")
+    conn.commit()
+    conn.close()
+
+    clock.advance(minutes=30)
+    qlog.record(make_answer("buss"))  # opened less than an hour ago: no purge yet
+    assert ("old",) in rows(db, "SELECT ask_id FROM asks")
+
+    clock.advance(minutes=31)
+    qlog.record(make_answer("buss"))
+    assert ("old",) not in rows(db, "SELECT ask_id FROM asks")
+
+
+# -- schema versions ------------------------------------------------------------------------
+
+
+def test_a_new_database_has_the_current_schema_version_in_wal_mode(qlog, db):
+    assert rows(db, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
+    assert rows(db, "PRAGMA journal_mode") == [("wal",)]
+
+
+def test_an_old_database_is_migrated_forward_on_open(db, clock):
+    db.parent.mkdir(parents=True)
+    conn = sqlite3.connect(db)
+    for statement in MIGRATIONS[0]:
+        conn.execute(statement)
+    conn.execute(
+        "INSERT INTO asks VALUES ('from-v1', '2026-05-04T09:00:00Z', 'buss', 'Buss', 1, 0.5, '[\"samferdsel-1\"]')"
+    )
+    conn.execute("PRAGMA user_version = 1")
+    conn.commit()
+    conn.close()
+
+    qlog = QuestionLog.open(Settings(db=str(db)), clock=clock)
+
+    assert rows(db, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
+    assert [q["question"] for q in qlog.questions()] == ["Buss"]
+    assert qlog.feedback("from-v1", False, "gammel, men fortsatt her") is True
+    assert qlog.negative_feedback()[0]["comment"] == "gammel, men fortsatt her"
+    qlog.close()
+
+
+def test_a_database_from_newer_code_is_left_alone(db, clock, caplog):
+    db.parent.mkdir(parents=True)
+    conn = sqlite3.connect(db)
+    conn.execute("PRAGMA user_version = 99")
+    conn.close()
+
+    qlog = QuestionLog.open(Settings(db=str(db)), clock=clock)
+
+    assert qlog.record(make_answer("buss")) is None
+    assert rows(db, "PRAGMA user_version") == [(99,)]
+    assert len(warnings_from_log(caplog)) == 1
+    assert "newer" in warnings_from_log(caplog)[0].getMessage()
+    with pytest.raises(QuestionLogError, match="schema version 99"):
+        qlog.questions()
+
+
+# -- writes that fail -----------------------------------------------------------------------
+
+
+def _read_only_uri(tmp_path: Path) -> str:
+    path = tmp_path / "existing.sqlite3"
+    QuestionLog.open(Settings(db=str(path))).close()
+    return f"file:{path}?mode=ro"
+
+
+def _directory(tmp_path: Path) -> str:
+    (tmp_path / "a-directory").mkdir()
+    return str(tmp_path / "a-directory")
+
+
+def _under_a_file(tmp_path: Path) -> str:
+    (tmp_path / "plain-file").write_text("not a folder")
+    return str(tmp_path / "plain-file" / "questions.sqlite3")
+
+
+@pytest.mark.parametrize("unwritable", [_read_only_uri, _directory, _under_a_file], ids=["read-only", "directory", "under-a-file"])
+def test_unwritable_database_returns_no_ask_id_and_warns_once(tmp_path, caplog, unwritable):
+    qlog = QuestionLog.open(Settings(db=unwritable(tmp_path)))
+
+    assert [qlog.record(make_answer(f"spørsmål {i}")) for i in range(5)] == [None] * 5
+    assert len(warnings_from_log(caplog)) == 1
+    assert "cannot be written" in warnings_from_log(caplog)[0].getMessage()
+
+
+def test_read_only_database_really_refuses_the_write(tmp_path, caplog):
+    uri = _read_only_uri(tmp_path)
+    qlog = QuestionLog.open(Settings(db=uri))
+    qlog.record(make_answer("buss"))
+    assert rows(tmp_path / "existing.sqlite3") == []
+    assert "readonly" in warnings_from_log(caplog)[0].getMessage()
+    assert qlog.questions() == []  # reading still works
+
+
+def test_locked_database_does_not_hold_up_an_answer(qlog, db, caplog):
+    qlog.record(make_answer("før"))
+    locker = sqlite3.connect(db, isolation_level=None)
+    locker.execute("BEGIN EXCLUSIVE")
+    try:
+        started = time.perf_counter()
+        assert qlog.record(make_answer("under låsen")) is None
+        assert qlog.record(make_answer("under låsen")) is None
+        assert time.perf_counter() - started < 0.5
+    finally:
+        locker.execute("ROLLBACK")
+        locker.close()
+    assert len(warnings_from_log(caplog)) == 1
+
+    assert qlog.record(make_answer("etter")) is not None  # and it recovers by itself
+    assert [r[0] for r in rows(db, "SELECT text FROM asks ORDER BY text")] == ["etter", "før"]
+
+
+def test_record_is_safe_from_many_threads(qlog, db):
+    ids: list[str | None] = []
+
+    def ask_many():
+        for i in range(50):
+            ids.append(qlog.record(make_answer(f"spørsmål {i}")))
+
+    threads = [threading.Thread(target=ask_many) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert None not in ids and len(set(ids)) == 400
+    assert rows(db, "SELECT count(*) FROM asks") == [(400,)]
+
+
+def test_record_is_fast(qlog):
+    answer = make_answer("hva vil dere gjøre med bussen?")
+    started = time.perf_counter()
+    for _ in range(500):
+        qlog.record(answer)
+    assert (time.perf_counter() - started) / 500 < 0.003  # typically ~0.1 ms

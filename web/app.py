@@ -1,27 +1,95 @@
-"""The FastAPI app: placeholder until the web issue lands."""
+"""The FastAPI app: chat page, programme, JSON API, embeddable widget.
+
+`create_app()` wires the parts; the work happens in the lifespan, once: parse the programme,
+load the model and the index (`qa.answer.load_answerer`), pre-render the fixed pages. Request
+handlers then only read `app.state`. Importing this module loads nothing heavy.
+
+    web.api       GET /api/ask, GET /healthz
+    web.pages     GET /, GET /program
+    web.assets    GET /static/<file>, GET /widget.js
+    web.security  security headers everywhere, CORS on /api/*
+    web.ratelimit questions per minute per client
+"""
 
 from __future__ import annotations
 
+import logging
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Query
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from index.embedders import Embedder
 from qa.answer import load_answerer
 from qa.settings import Settings, load_settings
+from web import api, assets, pages
+from web.ratelimit import RateLimiter
+from web.security import ApiCORS, SecurityHeaders
+
+log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, embedder: Embedder | None = None) -> FastAPI:
+    """Build the app. `embedder` replaces the configured model (tests pass a fake one)."""
     settings = settings or load_settings()
+    static = assets.load_static()
+    env = pages.make_environment(static)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        app.state.answerer = load_answerer(settings)
+        answerer = load_answerer(settings, embedder=embedder)
+        app.state.answerer = answerer
+        app.state.pages = pages.Pages(env, answerer.programme)
+        # The question log (issue 6) sets this to a callable (Answer) -> ask_id; see web.deps.record_answer.
+        app.state.recorder = None
         yield
 
-    app = FastAPI(title="MDG Bærum programme Q&A", lifespan=lifespan)
+    app = FastAPI(
+        title="MDG Bærum: spør om programmet",
+        summary="Answers voters' questions with verbatim, cited pledges from MDG Bærum's programme.",
+        lifespan=lifespan,
+        docs_url=None,  # the interactive docs need inline and third-party scripts; /openapi.json stays
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.static = static
+    app.state.limiter = RateLimiter(settings.rate_limit) if settings.rate_limit else None
+    app.state.recorder = None
 
-    @app.get("/api/ask")
-    def ask(q: str = Query(...), k: int = 5):
-        return app.state.answerer.ask(q, k).as_dict()
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    app.include_router(assets.router)
 
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_middleware(ApiCORS, origins=settings.origins)
+    app.add_middleware(SecurityHeaders)
     return app
+
+
+def _wants_html(request: Request) -> bool:
+    return not request.url.path.startswith("/api/") and "text/html" in request.headers.get("accept", "")
+
+
+_TITLES = {404: "Siden finnes ikke", 405: "Metoden er ikke tillatt"}
+
+
+async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+    """Errors as JSON `{"detail": ...}`; a browser asking for a page gets a page."""
+    detail = exc.detail
+    if exc.status_code == 404 and detail == "Not Found":
+        detail = "Siden finnes ikke."
+    headers = getattr(exc, "headers", None)
+    if _wants_html(request) and getattr(request.app.state, "pages", None) is not None:
+        title = _TITLES.get(exc.status_code, "Noe gikk galt")
+        body = request.app.state.pages.error(title, str(detail))
+        return HTMLResponse(body, status_code=exc.status_code, headers=headers)
+    return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=headers)
+
+
+async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    """The framework's own parameter checks, as one sentence rather than a list of dicts."""
+    problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:]) or e['loc'][0]}: {e['msg']}" for e in exc.errors())
+    return JSONResponse({"detail": f"Ugyldig forespørsel: {problems}"}, status_code=422)

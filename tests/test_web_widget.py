@@ -1,0 +1,115 @@
+"""The embeddable widget and the static files, as served; what the browser tests cannot cheaply see."""
+
+from __future__ import annotations
+
+import gzip
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+
+from corpus.parse import parse_file
+from tests.conftest import REAL_CORPUS, FakeEmbedder
+from web.app import create_app
+from web.assets import STATIC
+
+WIDGET = (STATIC / "widget.js").read_text(encoding="utf-8")
+CHAT = (STATIC / "chat.js").read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def client(settings):
+    with TestClient(create_app(settings, embedder=FakeEmbedder())) as client:
+        yield client
+
+
+def test_widget_is_served_as_javascript_and_is_under_15_kb(client):
+    response = client.get("/widget.js")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/javascript; charset=utf-8"
+    assert len(response.content) < 15 * 1024
+    assert response.content == (STATIC / "widget.js").read_bytes()
+
+
+def test_widget_can_be_loaded_by_any_site_and_is_cached_briefly(client):
+    response = client.get("/widget.js")
+    assert response.headers["access-control-allow-origin"] == "*"
+    assert response.headers["cache-control"] == "public, max-age=600"
+    assert client.get("/widget.js", headers={"If-None-Match": response.headers["etag"]}).status_code == 304
+
+
+def test_widget_is_sent_compressed_to_clients_that_accept_it(client):
+    response = client.get("/widget.js", headers={"Accept-Encoding": "gzip"})
+    assert response.headers["content-encoding"] == "gzip"
+    assert response.headers["vary"] == "Accept-Encoding"
+    assert response.content == (STATIC / "widget.js").read_bytes()  # httpx decodes it
+    assert len(gzip.compress(response.content)) < 6 * 1024
+
+
+def test_static_files_are_versioned_in_pages_and_cached_for_a_year(client):
+    html = client.get("/").text
+    css = re.search(r'href="(/static/site\.css\?v=[0-9a-f]{10})"', html).group(1)
+    response = client.get(css)
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/css; charset=utf-8"
+    assert response.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert 'src="/static/widget.js?v=' in html and 'data-mount="none"' in html
+    assert re.search(r'src="/static/chat\.js\?v=[0-9a-f]{10}"', html)
+
+
+def test_static_files_are_read_once_not_per_request(client, monkeypatch):
+    client.get("/api/ask", params={"q": "sykkel"})  # the core may load lazily on its first question
+
+    def no_reads(*args, **kwargs):
+        raise AssertionError("a file was read during a request")
+
+    monkeypatch.setattr("pathlib.Path.read_bytes", no_reads)
+    monkeypatch.setattr("pathlib.Path.read_text", no_reads)
+    monkeypatch.setattr("builtins.open", no_reads)
+    for path in ["/widget.js", "/static/site.css", "/", "/program", "/?q=buss", "/api/ask?q=buss"]:
+        assert client.get(path).status_code == 200, path
+
+
+def test_widget_builds_dom_from_text_only():
+    for source in (WIDGET, CHAT):
+        for risky in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"):
+            assert risky not in source
+    assert "textContent" in WIDGET
+    assert "encodeURIComponent(q)" in WIDGET
+
+
+def test_widget_keeps_nothing_about_the_visitor_and_calls_only_its_own_server():
+    for tracking in ("localStorage", "sessionStorage", "document.cookie", "indexedDB", "sendBeacon"):
+        assert tracking not in WIDGET
+    assert "credentials: 'omit'" in WIDGET
+    assert "document.currentScript" in WIDGET
+    # Every URL it builds is relative to the server it came from.
+    code = re.sub(r"/\*.*?\*/", "", WIDGET, flags=re.S)
+    assert set(re.findall(r"https?://[^'\s]+", code)) == {"http://www.w3.org/2000/svg"}  # a namespace, not a request
+
+
+def test_widget_is_accessible_by_construction():
+    assert "'aria-expanded'" in WIDGET
+    assert "role: 'log', 'aria-live': 'polite'" in WIDGET
+    assert "launch: 'Spør om programmet'" in WIDGET
+    assert "e.key === 'Escape'" in WIDGET
+    assert ":focus-visible" in WIDGET
+    assert "prefers-reduced-motion" in WIDGET
+    assert "font-size:16px" in WIDGET  # phones do not zoom into the input
+    assert "@media (max-width:600px){.panel{position:fixed;inset:0" in WIDGET  # full screen on phones
+
+
+def test_widget_speaks_norwegian_and_english_with_the_same_messages():
+    blocks = re.findall(r"\n    (nb|en): \{(.*?)\n    \},", WIDGET, re.S)
+    keys = {lang: set(re.findall(r"(\w+): ['(]", body)) for lang, body in blocks}
+    assert set(keys) == {"nb", "en"}
+    assert keys["nb"] == keys["en"]
+    assert {"offline", "slow", "many", "failed", "none", "note"} <= keys["nb"]
+
+
+def test_pledge_ids_are_section_id_hyphen_number_as_the_widget_assumes():
+    # widget.js derives a section's anchor from a result's id and number.
+    programme = parse_file(REAL_CORPUS)
+    for section in programme.sections:
+        for pledge in section.pledges:
+            assert pledge.id == f"{section.id}-{pledge.number}"

@@ -1,0 +1,74 @@
+"""The JSON API: `GET /api/ask` and `GET /healthz`.
+
+Answers come from `qa.answer.Answerer`; this module only reads the request, enforces the
+rate limit, translates errors to 4xx with a Norwegian `detail`, and shapes the response.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import JSONResponse
+
+from qa.answer import MAX_K, MAX_QUESTION, Answer, Answerer
+from qa.errors import BadQuestion
+from web.deps import get_answerer, record_answer, take_question_allowance
+from web.params import QuestionParams, InvalidQuery, explain, parse_question
+
+router = APIRouter()
+
+_ASK_PARAMETERS = [
+    {
+        "name": "q",
+        "in": "query",
+        "required": True,
+        "description": f"the question, 1-{MAX_QUESTION} characters after trimming",
+        "schema": {"type": "string"},
+    },
+    {
+        "name": "k",
+        "in": "query",
+        "required": False,
+        "description": f"how many pledges to return, 1-{MAX_K}",
+        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_K, "default": 5},
+    },
+]
+
+
+def ask_checked(answerer: Answerer, params: QuestionParams) -> Answer:
+    """Ask the core; a question it rejects becomes a 422 with a Norwegian `detail`."""
+    try:
+        return answerer.ask(params.q, params.k)
+    except BadQuestion as exc:
+        raise HTTPException(422, explain(exc)) from None
+
+
+def question_params(request: Request) -> QuestionParams:
+    """`q` and `k` from the raw query string; anything unusable is a 422."""
+    try:
+        return parse_question(request.scope["query_string"])
+    except InvalidQuery as exc:
+        raise HTTPException(422, str(exc)) from None
+
+
+@router.get(
+    "/api/ask",
+    summary="Answer a question with the programme's own pledges",
+    dependencies=[Depends(take_question_allowance)],
+    openapi_extra={"parameters": _ASK_PARAMETERS},
+    responses={422: {"description": "unusable question or k"}, 429: {"description": "too many questions"}},
+)
+def ask(request: Request, answerer: Answerer = Depends(get_answerer)) -> JSONResponse:
+    answer = ask_checked(answerer, question_params(request))
+    body = answer.as_dict()
+    ask_id = record_answer(request, answer)
+    if ask_id is not None:
+        body["ask_id"] = ask_id
+    return JSONResponse(body)
+
+
+@router.get("/healthz", summary="Ready to answer")
+async def healthz(request: Request) -> JSONResponse:
+    answerer: Answerer | None = getattr(request.app.state, "answerer", None)
+    if answerer is None:
+        return JSONResponse({"status": "starting"}, status_code=503)
+    return JSONResponse({"status": "ok", "pledges": len(answerer.programme.pledges), "model": answerer.model_id})

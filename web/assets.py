@@ -1,0 +1,95 @@
+"""Static files and pre-rendered pages, held in memory and served with validators.
+
+Everything under `web/static` is read once when the app is created; a request is a dict
+lookup, never a file read, and a name that is not one of those files is a 404 (so no path,
+`..` or otherwise, can reach anything else). Bodies are gzip-compressed once up front.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import Response
+
+STATIC = Path(__file__).parent / "static"
+
+MEDIA_TYPES = {
+    ".css": "text/css; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+    ".ico": "image/x-icon",
+    ".html": "text/html; charset=utf-8",
+}
+COMPRESSIBLE = {".css", ".js", ".svg", ".html"}
+
+LONG = "public, max-age=31536000, immutable"  # URLs that carry the content's version
+SHORT = "public, max-age=600"  # fixed URLs such as /widget.js: revalidate after ten minutes
+
+
+@dataclass(frozen=True)
+class Blob:
+    """A response body prepared once: its bytes, a gzip copy, a media type and an ETag."""
+
+    body: bytes
+    media_type: str
+    etag: str
+    gzipped: bytes | None = None
+
+    @classmethod
+    def of(cls, body: bytes, media_type: str, *, compress: bool = True) -> Blob:
+        digest = hashlib.sha256(body).hexdigest()[:16]
+        packed = gzip.compress(body, 9, mtime=0) if compress and len(body) > 1024 else None
+        return cls(body, media_type, f'"{digest}"', packed)
+
+    @property
+    def version(self) -> str:
+        return self.etag.strip('"')[:10]
+
+    def respond(self, request: Request, cache_control: str, headers: dict[str, str] | None = None) -> Response:
+        """The body, or 304 when the client has it; gzip when the client accepts it."""
+        out = {"ETag": self.etag, "Cache-Control": cache_control, **(headers or {})}
+        if self.gzipped is not None:
+            out["Vary"] = "Accept-Encoding"
+        if self.etag in request.headers.get("if-none-match", ""):
+            return Response(status_code=304, headers=out)
+        body = self.body
+        if self.gzipped is not None and "gzip" in request.headers.get("accept-encoding", ""):
+            body, out["Content-Encoding"] = self.gzipped, "gzip"
+        return Response(body, media_type=self.media_type, headers=out)
+
+
+def load_static(folder: Path = STATIC) -> dict[str, Blob]:
+    """Every file directly in `folder` with a known type, by name."""
+    blobs = {}
+    for path in sorted(folder.iterdir()):
+        if path.is_file() and path.suffix in MEDIA_TYPES:
+            blobs[path.name] = Blob.of(path.read_bytes(), MEDIA_TYPES[path.suffix], compress=path.suffix in COMPRESSIBLE)
+    return blobs
+
+
+def static_url(blobs: dict[str, Blob], name: str) -> str:
+    """The URL of a static file, versioned by its content so it can be cached for a year."""
+    return f"/static/{name}?v={blobs[name].version}"
+
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/static/{name}")
+async def static_file(name: str, request: Request) -> Response:
+    blob = request.app.state.static.get(name)
+    if blob is None:
+        raise HTTPException(404, "Filen finnes ikke.")
+    return blob.respond(request, LONG if "v" in request.query_params else SHORT)
+
+
+@router.get("/widget.js")
+async def widget(request: Request) -> Response:
+    """The embed: any site may load it (it then talks only to this server)."""
+    blob = request.app.state.static["widget.js"]
+    return blob.respond(request, SHORT, {"Access-Control-Allow-Origin": "*"})

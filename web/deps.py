@@ -1,0 +1,57 @@
+"""What request handlers get from the app: settings, the answerer, the rate limit, the log hook.
+
+Everything is built once in the lifespan (`web.app`) and kept on `app.state`; these functions
+are FastAPI dependencies so tests can override them with `app.dependency_overrides`.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import HTTPException, Request
+
+from qa.answer import Answer, Answerer
+from qa.settings import Settings
+from web.ratelimit import client_address, too_many_questions
+
+log = logging.getLogger(__name__)
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_answerer(request: Request) -> Answerer:
+    return request.app.state.answerer
+
+
+def client_of(request: Request) -> str:
+    """The client's address, from `X-Forwarded-For` only when the peer is a trusted proxy."""
+    peer = request.client.host if request.client else None
+    return client_address(peer, request.headers.getlist("x-forwarded-for"), request.app.state.settings.proxies)
+
+
+def take_question_allowance(request: Request) -> None:
+    """Count one question against the client's rate limit; 429 with `Retry-After` when spent."""
+    limiter = request.app.state.limiter
+    if limiter is None:
+        return
+    wait = limiter.wait(client_of(request))
+    if wait:
+        raise HTTPException(429, too_many_questions(wait), headers={"Retry-After": str(wait)})
+
+
+def record_answer(request: Request, answer: Answer) -> str | None:
+    """Hand an answer to the question log, if one is installed, and return its `ask_id`.
+
+    `app.state.recorder` is a callable `(Answer) -> str | None` (issue 6's question log); it is
+    None when logging is off. A failing log never breaks an answer.
+    """
+    recorder = request.app.state.recorder
+    if recorder is None:
+        return None
+    try:
+        return recorder(answer)
+    except Exception:  # the log is best effort; the voter still gets the answer
+        log.warning("question log failed; answer served without ask_id", exc_info=True)
+        return None

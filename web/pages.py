@@ -1,0 +1,143 @@
+"""The HTML pages: the chat page (`GET /`, `GET /?q=...`) and the programme (`GET /program`).
+
+Templates are compiled once; pages that do not depend on the request (the programme, the
+empty chat page) are rendered once at start-up and served from memory. The chat page with a
+question is rendered per request, which works with JavaScript off; with it on, `chat.js` asks
+`/api/ask` and appends answers without reloading.
+
+Autoescape is on and nothing from the programme or the question is ever marked safe.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse, Response
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from corpus.model import Programme, Section
+from qa.answer import MAX_QUESTION, Answer, Answerer
+from web.api import ask_checked
+from web.assets import Blob, static_url
+from web.deps import record_answer, take_question_allowance
+from web.params import InvalidQuery, MissingQuestion, parse_question
+
+TEMPLATES = Path(__file__).parent / "templates"
+HTML = "text/html; charset=utf-8"
+
+# Shown as links under the question box; each should be answered well from the programme.
+EXAMPLES = (
+    "Hva vil MDG med Oslofjorden?",
+    "Vil dere gjøre bussen billigere?",
+    "Hvordan vil dere ta vare på naturen?",
+    "Hva vil dere gjøre med boligprisene?",
+    "Hva med barnehagene?",
+)
+
+
+@dataclass(frozen=True)
+class Group:
+    """The hits of one section, in rank order."""
+
+    section: Section
+    hits: tuple
+
+
+def group_by_section(answer: Answer, sections: dict[str, Section]) -> list[Group]:
+    """Hits grouped by section; sections ordered by their best hit."""
+    groups: dict[str, list] = {}
+    for hit in answer.hits:
+        groups.setdefault(hit.pledge.section, []).append(hit)
+    return [Group(sections[title], tuple(hits)) for title, hits in groups.items()]
+
+
+def make_environment(static: dict[str, Blob]) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        auto_reload=False,  # compiled once: no file checks per request
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals["static"] = lambda name: static_url(static, name)
+    for name in env.list_templates(extensions=["html"]):
+        env.get_template(name)
+    return env
+
+
+class Pages:
+    """Renders the pages for one programme; the fixed ones once."""
+
+    def __init__(self, env: Environment, programme: Programme) -> None:
+        self._env = env
+        self._sections = {s.title: s for s in programme.sections}
+        self.programme = Blob.of(self._render("program.html", page="program", programme=programme), HTML)
+        self.empty_chat = Blob.of(self.chat(), HTML)
+
+    def _render(self, name: str, **context) -> bytes:
+        return self._env.get_template(name).render(**context).encode()
+
+    def chat(self, answer: Answer | None = None, answerer: Answerer | None = None, *, question: str = "", error: str | None = None) -> bytes:
+        groups, nearest = [], []
+        if answer is not None:
+            question = answer.question
+            if answer.answered:
+                groups = group_by_section(answer, self._sections)
+            elif answerer is not None:
+                nearest = answerer.nearest_sections(answer)
+        return self._render(
+            "chat.html",
+            page="chat",
+            examples=EXAMPLES,
+            question=question,
+            answered=bool(answer and answer.answered),
+            groups=groups,
+            nearest=nearest,
+            error=error,
+        )
+
+    def error(self, title: str, message: str) -> bytes:
+        return self._render("error.html", page="", title=title, message=message)
+
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/")
+def chat_page(request: Request) -> Response:
+    pages: Pages = request.app.state.pages
+    query = request.scope["query_string"]
+    if not query:
+        return pages.empty_chat.respond(request, "no-cache")
+    try:
+        params = parse_question(query)
+    except MissingQuestion:
+        return pages.empty_chat.respond(request, "no-cache")
+    except InvalidQuery as exc:
+        return _chat_error(pages, 422, str(exc))
+    try:
+        take_question_allowance(request)
+        answerer: Answerer = request.app.state.answerer
+        answer = ask_checked(answerer, params)
+    except HTTPException as exc:
+        return _chat_error(pages, exc.status_code, exc.detail, _printable(params.q), exc.headers)
+    record_answer(request, answer)
+    return HTMLResponse(pages.chat(answer, answerer), headers={"Cache-Control": "no-store"})
+
+
+def _chat_error(pages: Pages, status: int, message: str, question: str = "", headers: dict | None = None) -> Response:
+    body = pages.chat(question=question, error=message)
+    return HTMLResponse(body, status_code=status, headers={"Cache-Control": "no-store", **(headers or {})})
+
+
+def _printable(text: str) -> str:
+    """The question as the voter can edit it again: visible characters, at most the input's size."""
+    return "".join(c for c in text if c.isprintable())[:MAX_QUESTION]
+
+
+@router.get("/program")
+async def programme_page(request: Request) -> Response:
+    return request.app.state.pages.programme.respond(request, "public, max-age=300")

@@ -1,0 +1,47 @@
+/* The chat page with JavaScript on: ask without reloading and keep the conversation.
+ * Without JavaScript the same form and example links work through GET /?q=... and a page load.
+ * Fetching and rendering are the widget's (widget.js, loaded with data-mount="none"). */
+customElements.whenDefined('mdg-sporsmal').then((Widget) => {
+  'use strict';
+  const { TEXT, ask, render, turn } = Widget.kit;
+  const t = TEXT.nb;
+  const base = new URL('/', location.href);
+  const form = document.getElementById('ask');
+  const input = document.getElementById('q');
+  const log = document.getElementById('log');
+  const calm = matchMedia('(prefers-reduced-motion: reduce)');
+  let busy = false;
+
+  async function send(question) {
+    const q = question.trim();
+    if (!q || busy) return;
+    busy = true;
+    const error = document.getElementById('ask-error');
+    if (error) error.remove();
+    const one = turn(q, t);
+    log.append(one.node);
+    try {
+      one.done(render(await ask(q, base, t), t, base));
+      history.replaceState(null, '', '?q=' + encodeURIComponent(q));
+    } catch (e) {
+      one.fail(e.message);
+      if (!input.value) input.value = q;
+    }
+    one.node.scrollIntoView({ block: 'start', behavior: calm.matches ? 'auto' : 'smooth' });
+    busy = false;
+  }
+
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const q = input.value;
+    input.value = '';
+    send(q);
+  });
+  for (const a of document.querySelectorAll('a[data-example]')) {
+    a.addEventListener('click', (e) => {
+      e.preventDefault();
+      send(a.dataset.example);
+      input.focus();
+    });
+  }
+});

@@ -187,7 +187,9 @@ class QuestionLog:
             log.debug("question log busy; question not logged")
             return None
         try:
-            conn = self._writer or self._connect(BUSY_TIMEOUT)
+            conn = self._writable()
+            if conn is None:  # could not be opened a moment ago; the warning has been given
+                return None
             conn.execute("INSERT INTO asks VALUES (?, ?, ?, ?, ?, ?, ?)", row)
             if self._next_purge is None or now >= self._next_purge:
                 self._purge_locked(conn)
@@ -217,7 +219,9 @@ class QuestionLog:
         params = (hour_of(self._clock()), int(bool(helpful)), clean_comment(comment), ask_id)
         with self._lock:
             try:
-                conn = self._writer or self._connect(BUSY_TIMEOUT)
+                conn = self._writable()
+                if conn is None:
+                    raise QuestionLogError("it could not be opened a moment ago")
                 cur = conn.execute(
                     """INSERT INTO feedback (ask_id, hour, helpful, comment)
                        SELECT ask_id, ?, ?, ? FROM asks WHERE ask_id = ?
@@ -237,7 +241,10 @@ class QuestionLog:
             return 0
         with self._lock:
             try:
-                return self._purge_locked(self._writer or self._connect(BUSY_TIMEOUT))
+                conn = self._writable()
+                if conn is None:
+                    raise QuestionLogError("it could not be opened a moment ago")
+                return self._purge_locked(conn)
             except Exception as exc:
                 self._failed(exc)
                 raise QuestionLogError(f"the question log at {self.target} cannot be purged: {exc}") from None
@@ -257,10 +264,14 @@ class QuestionLog:
         self._next_purge = now + PURGE_EVERY
         return gone
 
+    def _writable(self) -> sqlite3.Connection | None:
+        """The write connection, opened on first use; None for a while after opening failed."""
+        if self._writer is None and time.monotonic() >= self._retry_at:
+            self._connect(BUSY_TIMEOUT)
+        return self._writer
+
     def _connect(self, timeout: float) -> sqlite3.Connection:
         """Open and migrate the write connection. Call with the lock held."""
-        if time.monotonic() < self._retry_at:
-            raise QuestionLogError("not retrying yet after the last failure")
         try:
             conn = _open(self.target, timeout)
             try:

@@ -68,6 +68,9 @@ class FeedbackIn(BaseModel):
     comment: StrictStr | None = Field(None, max_length=MAX_COMMENT)
 
 
+FEEDBACK_SCHEMA = FeedbackIn.model_json_schema()
+
+
 def make_router(settings: Settings) -> APIRouter:
     """The feedback endpoint and the admin routes, guarded by `settings.admin_token`."""
     router = APIRouter()
@@ -82,7 +85,12 @@ def make_router(settings: Settings) -> APIRouter:
 
     admin = [Depends(require_admin)]
 
-    @router.post("/api/feedback", status_code=204, response_class=Response)
+    @router.post(
+        "/api/feedback",
+        status_code=204,
+        response_class=Response,
+        openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": FEEDBACK_SCHEMA}}}},
+    )
     async def feedback(request: Request) -> Response:
         """Store 👍/👎 on one answer: 204; unknown `ask_id`: 404; malformed: 422; too big: 413."""
         body = await _read_limited(request, MAX_FEEDBACK_BYTES)
@@ -309,4 +317,6 @@ def _explain(exc: ValidationError) -> str:
         return "Feltet «helpful» må være true eller false."
     if loc.startswith("comment"):
         return "Feltet «comment» må være tekst eller null."
+    if loc == "ask_id":
+        return "Feltet «ask_id» må være ask_id-teksten fra svaret på /api/ask."
     return f"Feltet «{loc}» er ugyldig: {error['msg']}."

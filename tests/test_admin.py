@@ -395,3 +395,32 @@ def test_report_and_feedback_are_503_when_the_log_cannot_be_opened(settings, ans
     assert api.status_code == 503
     assert feedback.status_code == 503
     assert feedback.json() == {"detail": "Tilbakemeldingen kunne ikke lagres akkurat nå."}
+
+
+# -- through the real app -------------------------------------------------------------------
+
+
+def test_the_real_app_logs_questions_and_takes_feedback_without_client_details(settings, db):
+    """`web.app` with the question log installed by hand, as its lifespan will do once wired."""
+    from tests.conftest import FakeEmbedder
+    from web.app import create_app
+
+    settings = settings.model_copy(update={"db": str(db), "admin_token": TOKEN, "rate_limit": 60, "trusted_proxies": "testclient"})
+    app = create_app(settings, embedder=FakeEmbedder())
+    app.include_router(make_router(settings))
+    marks = {"X-Forwarded-For": "203.0.113.77", "User-Agent": "DistinctiveAgent/9.9 (zz-unique-ua)", "Cookie": "s=zz-unique-c"}
+
+    with TestClient(app) as client:
+        qlog = app.state.questionlog = QuestionLog.open(settings)
+        app.state.recorder = qlog.record
+        answer = client.get("/api/ask", params={"q": "kajakk utleie"}, headers=marks).json()
+        feedback = client.post("/api/feedback", json={"ask_id": answer["ask_id"], "helpful": False}, headers=marks)
+        report = client.get("/api/admin/questions", headers=BEARER).json()
+        qlog.close()
+
+    assert feedback.status_code == 204
+    assert [(r["question"], r["count"]) for r in report] == [("kajakk utleie", 1)]
+    stored = b"".join(p.read_bytes() for p in db.parent.glob(db.name + "*"))
+    assert b"kajakk utleie" in stored
+    for value in [*marks.values(), "zz-unique", "testclient"]:
+        assert value.encode() not in stored, value

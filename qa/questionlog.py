@@ -349,9 +349,7 @@ class QuestionLog:
                  WHERE f.helpful = 0 AND f.hour >= ?
                  ORDER BY f.hour DESC, f.comment IS NULL, a.question, f.comment LIMIT ?"""
         rows = self._read(sql, [self._since(days), -1 if limit is None else limit])
-        return [
-            {"time": h, "question": t, "comment": c, "answered": bool(a), "top_score": s} for h, t, c, a, s in rows
-        ]
+        return [{"time": h, "question": t, "comment": c, "answered": bool(a), "top_score": s} for h, t, c, a, s in rows]
 
     def feedback_counts(self, days: int = 30) -> dict[str, int]:
         """`{"helpful": n, "unhelpful": m}` verdicts in the last `days` days."""

@@ -76,7 +76,11 @@ def tables(qlog: QuestionLog, days: int) -> list[Table]:
             "daily",
             "Spørsmål per dag",
             "Ingen dager i perioden.",
-            (Column("day", "Dato", "day"), Column("count", "Spørsmål", "count"), Column("unanswered", "Ubesvarte", "count")),
+            (
+                Column("day", "Dato", "day"),
+                Column("count", "Spørsmål", "count"),
+                Column("unanswered", "Ubesvarte", "count"),
+            ),
             qlog.per_day(days=days),
         ),
     ]
@@ -154,7 +158,10 @@ def _text_table(columns: tuple[Column, ...], rows: list[dict]) -> list[str]:
     widths = [max(len(c.heading), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
 
     def line(values: list[str]) -> str:
-        parts = [v.rjust(w) if c.kind in ("count", "score") else v.ljust(w) for c, v, w in zip(columns, values, widths)]
+        parts = [
+            v.rjust(w) if c.kind in ("count", "score") else v.ljust(w)
+            for c, v, w in zip(columns, values, widths, strict=True)
+        ]
         return "  ".join(parts).rstrip()
 
     return [line([c.heading for c in columns]), line(["-" * w for w in widths]), *map(line, cells)]

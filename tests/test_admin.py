@@ -77,7 +77,7 @@ def seeded(settings: Settings, db: Path, clock: Clock):
         qlog: QuestionLog = app.state.questionlog
         for _ in range(3):
             qlog.record(make_answer("Hva mener MDG om ulv?", answered=False, ids=("natur-1",), top=0.214))
-        qlog.record(make_answer("=HYPERLINK(\"http://evil\")", answered=False, ids=("natur-2",), top=0.1))
+        qlog.record(make_answer('=HYPERLINK("http://evil")', answered=False, ids=("natur-2",), top=0.1))
         clock.advance(hours=-26)
         for _ in range(2):
             good = qlog.record(make_answer("Blir bussen billigere?", top=0.775))
@@ -145,7 +145,10 @@ def test_feedback_on_an_unknown_ask_id_is_404(client):
         ({"ask_id": None, "helpful": True}, ASK_ID_DETAIL),
         ({"helpful": True}, "Feltet «ask_id» mangler."),
         ({"ask_id": "abc"}, "Feltet «helpful» mangler."),
-        ({"ask_id": "abc", "helpful": True, "ip": "1.2.3.4"}, "Ukjent felt «ip»; tillatt er ask_id, helpful og comment."),
+        (
+            {"ask_id": "abc", "helpful": True, "ip": "1.2.3.4"},
+            "Ukjent felt «ip»; tillatt er ask_id, helpful og comment.",
+        ),
         ([], "Innholdet må være et JSON-objekt med ask_id, helpful og eventuelt comment."),
     ],
 )
@@ -205,7 +208,17 @@ ADMIN_URLS = ["/admin", "/api/admin/questions", "/admin/unanswered.csv"]
         {"Authorization": "Basic not-base64!"},
         {"Authorization": "Basic " + base64.b64encode(TOKEN.encode()).decode()},  # no colon
     ],
-    ids=["none", "wrong", "longer", "empty-bearer", "no-scheme", "basic-wrong", "token-as-user", "bad-base64", "no-colon"],
+    ids=[
+        "none",
+        "wrong",
+        "longer",
+        "empty-bearer",
+        "no-scheme",
+        "basic-wrong",
+        "token-as-user",
+        "bad-base64",
+        "no-colon",
+    ],
 )
 def test_admin_routes_without_the_right_token_are_401(client, url, headers):
     response = client.get(url, headers=headers)
@@ -216,7 +229,8 @@ def test_admin_routes_without_the_right_token_are_401(client, url, headers):
 
 @pytest.mark.parametrize("url", ADMIN_URLS)
 @pytest.mark.parametrize(
-    "headers", [BEARER, {"Authorization": f"bearer  {TOKEN}"}, basic("stab", TOKEN), basic("", TOKEN)],
+    "headers",
+    [BEARER, {"Authorization": f"bearer  {TOKEN}"}, basic("stab", TOKEN), basic("", TOKEN)],
     ids=["bearer", "bearer-lowercase", "basic", "basic-no-user"],
 )
 def test_admin_routes_with_the_right_token_are_200(client, url, headers):
@@ -248,8 +262,20 @@ def test_admin_questions_json_groups_and_filters(seeded):
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == "no-store"
     assert response.json() == [
-        {"question": "Hva mener MDG om ulv?", "count": 3, "last_seen": "2026-05-04T10:00:00Z", "answered": False, "top_score": 0.214},
-        {"question": '=HYPERLINK("http://evil")', "count": 1, "last_seen": "2026-05-04T10:00:00Z", "answered": False, "top_score": 0.1},
+        {
+            "question": "Hva mener MDG om ulv?",
+            "count": 3,
+            "last_seen": "2026-05-04T10:00:00Z",
+            "answered": False,
+            "top_score": 0.214,
+        },
+        {
+            "question": '=HYPERLINK("http://evil")',
+            "count": 1,
+            "last_seen": "2026-05-04T10:00:00Z",
+            "answered": False,
+            "top_score": 0.1,
+        },
     ]
     today = seeded.get("/api/admin/questions", params={"days": 1}, headers=BEARER).json()
     assert [q["question"] for q in today] == ["Hva mener MDG om ulv?", '=HYPERLINK("http://evil")']
@@ -292,11 +318,18 @@ def test_admin_page_shows_the_tables_with_known_data(seeded):
         ["&lt;script&gt;alert(1)&lt;/script&gt;", "1", "ja", "2026-05-03 08:00", "0.50"],
     ]
     assert _rows(_section(html, "feedback")) == [
-        ["2026-05-03 08:00", "&lt;script&gt;alert(1)&lt;/script&gt;", "Svaret handlet om &lt;b&gt;noe annet&lt;/b&gt;", "ja"],
+        [
+            "2026-05-03 08:00",
+            "&lt;script&gt;alert(1)&lt;/script&gt;",
+            "Svaret handlet om &lt;b&gt;noe annet&lt;/b&gt;",
+            "ja",
+        ],
     ]
     assert _rows(_section(html, "daily"))[-2:] == [["2026-05-03", "3", "0"], ["2026-05-04", "4", "4"]]
     assert len(_rows(_section(html, "daily"))) == 7
-    summary = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html[html.index('<dl class="summary">') : html.index("</dl>")]))
+    summary = re.sub(
+        r"\s+", " ", re.sub(r"<[^>]+>", " ", html[html.index('<dl class="summary">') : html.index("</dl>")])
+    )
     assert summary.strip() == "Spørsmål 7 Ubesvarte 4 (57 %) Nyttige svar 1 Ikke nyttige svar 1"
     assert '<a href="/admin?days=7" aria-current="page">7 dager</a>' in html
 
@@ -336,18 +369,25 @@ def _csv(response) -> list[list[str]]:
 def test_csv_downloads_have_every_row_and_defuse_formulas(seeded):
     response = seeded.get("/admin/unanswered.csv", params={"days": 7}, headers=BEARER)
     assert response.headers["content-type"] == "text/csv; charset=utf-8"
-    assert re.fullmatch(r'attachment; filename="mdg-unanswered-7d-\d{4}-\d\d-\d\d\.csv"', response.headers["content-disposition"])
+    assert re.fullmatch(
+        r'attachment; filename="mdg-unanswered-7d-\d{4}-\d\d-\d\d\.csv"', response.headers["content-disposition"]
+    )
     assert _csv(response) == [
         ["Spørsmål", "Antall", "Sist stilt (UTC)", "Beste treff"],
         ["Hva mener MDG om ulv?", "3", "2026-05-04 10:00", "0.21"],
-        ["'=HYPERLINK(\"http://evil\")", "1", "2026-05-04 10:00", "0.10"],
+        ['\'=HYPERLINK("http://evil")', "1", "2026-05-04 10:00", "0.10"],
     ]
     assert _csv(seeded.get("/admin/feedback.csv", params={"days": 7}, headers=BEARER)) == [
         ["Tidspunkt (UTC)", "Spørsmål", "Kommentar", "Besvart"],
         ["2026-05-03 08:00", "<script>alert(1)</script>", "Svaret handlet om <b>noe annet</b>", "ja"],
     ]
     daily = _csv(seeded.get("/admin/daily.csv", params={"days": 3}, headers=BEARER))
-    assert daily == [["Dato", "Spørsmål", "Ubesvarte"], ["2026-05-02", "0", "0"], ["2026-05-03", "3", "0"], ["2026-05-04", "4", "4"]]
+    assert daily == [
+        ["Dato", "Spørsmål", "Ubesvarte"],
+        ["2026-05-02", "0", "0"],
+        ["2026-05-03", "3", "0"],
+        ["2026-05-04", "4", "4"],
+    ]
     assert len(_csv(seeded.get("/admin/questions.csv", params={"days": 7}, headers=BEARER))) == 5
 
 
@@ -405,10 +445,16 @@ def test_the_real_app_logs_questions_and_takes_feedback_without_client_details(s
     from tests.conftest import FakeEmbedder
     from web.app import create_app
 
-    settings = settings.model_copy(update={"db": str(db), "admin_token": TOKEN, "rate_limit": 60, "trusted_proxies": "testclient"})
+    settings = settings.model_copy(
+        update={"db": str(db), "admin_token": TOKEN, "rate_limit": 60, "trusted_proxies": "testclient"}
+    )
     app = create_app(settings, embedder=FakeEmbedder())
     app.include_router(make_router(settings))
-    marks = {"X-Forwarded-For": "203.0.113.77", "User-Agent": "DistinctiveAgent/9.9 (zz-unique-ua)", "Cookie": "s=zz-unique-c"}
+    marks = {
+        "X-Forwarded-For": "203.0.113.77",
+        "User-Agent": "DistinctiveAgent/9.9 (zz-unique-ua)",
+        "Cookie": "s=zz-unique-c",
+    }
 
     with TestClient(app) as client:
         qlog = app.state.questionlog = QuestionLog.open(settings)

@@ -142,7 +142,13 @@ def test_repeats_of_the_same_question_are_grouped_most_asked_first(qlog, clock):
 
     assert qlog.questions(days=30) == [
         # the latest text; within one hour the greatest ('h' > 'H'), as rows have no order there
-        {"question": "hva med ULV", "count": 3, "last_seen": "2026-05-04T12:00:00Z", "answered": False, "top_score": 0.35},
+        {
+            "question": "hva med ULV",
+            "count": 3,
+            "last_seen": "2026-05-04T12:00:00Z",
+            "answered": False,
+            "top_score": 0.35,
+        },
         {"question": "sykkel", "count": 1, "last_seen": "2026-05-04T12:00:00Z", "answered": True, "top_score": 0.9},
         {"question": "Buss", "count": 1, "last_seen": "2026-05-04T10:00:00Z", "answered": True, "top_score": 0.7},
     ]
@@ -189,7 +195,13 @@ def test_feedback_round_trip(qlog, clock):
     assert qlog.feedback(bad, False, "  Fikk ikke\nsvar  ") is True
 
     assert qlog.negative_feedback() == [
-        {"time": "2026-05-04T11:00:00Z", "question": "ulv", "comment": "Fikk ikke svar", "answered": False, "top_score": 0.2}
+        {
+            "time": "2026-05-04T11:00:00Z",
+            "question": "ulv",
+            "comment": "Fikk ikke svar",
+            "answered": False,
+            "top_score": 0.2,
+        }
     ]
     assert qlog.feedback_counts() == {"helpful": 1, "unhelpful": 1}
 
@@ -325,7 +337,9 @@ def _under_a_file(tmp_path: Path) -> str:
     return str(tmp_path / "plain-file" / "questions.sqlite3")
 
 
-@pytest.mark.parametrize("unwritable", [_read_only_uri, _directory, _under_a_file], ids=["read-only", "directory", "under-a-file"])
+@pytest.mark.parametrize(
+    "unwritable", [_read_only_uri, _directory, _under_a_file], ids=["read-only", "directory", "under-a-file"]
+)
 def test_unwritable_database_returns_no_ask_id_and_warns_once(tmp_path, caplog, unwritable):
     qlog = QuestionLog.open(Settings(db=unwritable(tmp_path)))
 

@@ -174,8 +174,12 @@ def to_csv(table: Table) -> str:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow([c.heading for c in table.columns])
     for row in table.rows:
-        writer.writerow([_defuse(format_cell(c, row[c.key])) if c.kind == "text" else format_cell(c, row[c.key])
-                         for c in table.columns])
+        writer.writerow(
+            [
+                _defuse(format_cell(c, row[c.key])) if c.kind == "text" else format_cell(c, row[c.key])
+                for c in table.columns
+            ]
+        )
     return out.getvalue()
 
 

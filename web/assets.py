@@ -68,7 +68,9 @@ def load_static(folder: Path = STATIC) -> dict[str, Blob]:
     blobs = {}
     for path in sorted(folder.iterdir()):
         if path.is_file() and path.suffix in MEDIA_TYPES:
-            blobs[path.name] = Blob.of(path.read_bytes(), MEDIA_TYPES[path.suffix], compress=path.suffix in COMPRESSIBLE)
+            blobs[path.name] = Blob.of(
+                path.read_bytes(), MEDIA_TYPES[path.suffix], compress=path.suffix in COMPRESSIBLE
+            )
     return blobs
 
 

@@ -80,7 +80,14 @@ class Pages:
     def _render(self, name: str, **context) -> bytes:
         return self._env.get_template(name).render(**context).encode()
 
-    def chat(self, answer: Answer | None = None, answerer: Answerer | None = None, *, question: str = "", error: str | None = None) -> bytes:
+    def chat(
+        self,
+        answer: Answer | None = None,
+        answerer: Answerer | None = None,
+        *,
+        question: str = "",
+        error: str | None = None,
+    ) -> bytes:
         groups, nearest = [], []
         if answer is not None:
             question = answer.question

@@ -44,7 +44,9 @@ class RateLimiter:
 
     def _forget_idle(self, now: float) -> None:
         """Drop clients whose bucket has refilled; if that is not enough, start afresh."""
-        full = [c for c, (tokens, then) in self._buckets.items() if tokens + (now - then) * self._refill >= self._capacity]
+        full = [
+            c for c, (tokens, then) in self._buckets.items() if tokens + (now - then) * self._refill >= self._capacity
+        ]
         for client in full:
             del self._buckets[client]
         if len(self._buckets) > MAX_CLIENTS // 2:

@@ -120,7 +120,7 @@
     return { node, done: (reply) => wait.replaceWith(reply), fail: (msg) => wait.replaceWith(h('p', { class: 'err' }, msg)) };
   }
 
-  const CSS = `:host{all:initial}*{box-sizing:border-box}
+  const STYLE = `:host{all:initial}*{box-sizing:border-box}
 .w{--a:#1f7a3a;--i:#fff;--l:#1f7a3a;position:fixed;bottom:20px;right:20px;z-index:2147483000;font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1b1f1c}
 .w.left{right:auto;left:20px}button,input{font:inherit}a{color:var(--l)}
 :focus-visible{outline:3px solid var(--l);outline-offset:2px}
@@ -159,9 +159,9 @@ input{flex:1;min-width:0;font-size:16px;padding:10px 12px;border:1px solid #767f
   const styles = (root) => {
     if ('adoptedStyleSheets' in root && 'replaceSync' in CSSStyleSheet.prototype) {
       sheet = sheet || new CSSStyleSheet();
-      if (!sheet.cssRules.length) sheet.replaceSync(CSS); // not subject to the host page's style-src
+      if (!sheet.cssRules.length) sheet.replaceSync(STYLE); // not subject to the host page's style-src
       root.adoptedStyleSheets = [sheet];
-    } else root.append(h('style', null, CSS));
+    } else root.append(h('style', null, STYLE));
   };
 
   /** Relative luminance of a computed "rgb(r, g, b)" colour, or null. */

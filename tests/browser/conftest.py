@@ -1,0 +1,223 @@
+"""Browser tests: the real app with the real model, Debian's Chromium, and a host site elsewhere.
+
+Session fixtures start, once: the app in uvicorn on a free loopback port (its index built or
+copied into a temporary folder, never into the checkout); a second tiny HTTP server on another
+port that plays the party's website and embeds the widget with the one script line; and
+headless Chromium driven by Playwright. Without /usr/bin/chromium the tests skip, except in CI
+(`CI=true`), where they fail: there .ci/run installs it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from qa.settings import VAR, Settings
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+AXE = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+IN_CI = os.environ.get("CI") == "true"
+
+
+def need(present: bool, what: str) -> None:
+    """Skip when a tool is missing on a developer's machine; fail in CI, where it must be there."""
+    if present:
+        return
+    if IN_CI:
+        pytest.fail(f"{what} is missing; .ci/run should have installed it")
+    pytest.skip(f"{what} is missing")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "browser: drives headless Chromium against a real server")
+
+
+def pytest_collection_modifyitems(items):
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(item.fspath).parents:
+            item.add_marker("browser")
+
+
+def _listening_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(64)
+    return sock
+
+
+@pytest.fixture(scope="session")
+def chromium_present() -> None:
+    need(CHROMIUM.exists(), str(CHROMIUM))
+
+
+@pytest.fixture(scope="session")
+def server(chromium_present, tmp_path_factory) -> Iterator[str]:
+    """The app with the real default model, on a free loopback port; yields its base URL."""
+    import uvicorn
+
+    from web.app import create_app
+
+    index_dir = tmp_path_factory.mktemp("browser") / "index"
+    if (VAR / "index").is_dir():  # start from the checkout's index; it is rebuilt here if stale
+        shutil.copytree(VAR / "index", index_dir)
+    settings = Settings(index_dir=index_dir, db="off", rate_limit=0)
+    sock = _listening_socket()
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(create_app(settings), log_level="warning", lifespan="on")
+    uv = uvicorn.Server(config)
+    thread = threading.Thread(target=uv.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 180
+    while not uv.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            pytest.fail("the app did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    uv.should_exit = True
+    thread.join(10)
+    sock.close()
+
+
+HOST_PAGE = """<!doctype html>
+<html lang="{lang}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+{head}
+<title>Partiets nettside</title>
+</head>
+<body>
+<main>
+<h1>Miljøpartiet De Grønne Bærum</h1>
+<p>En side på partiets eget nettsted. Spørretjenesten ligger nede i hjørnet.</p>
+<p><button type="button" id="host-button">Vertssidens knapp</button></p>
+</main>
+<script src="{server}/widget.js" async{attrs}></script>
+</body>
+</html>
+"""
+
+# Variants of the party's page: /plain, /configured, /strict (a strict CSP), /hostile (CSS that
+# would wreck the widget if it leaked in).
+HOST_VARIANTS = {
+    "plain": {},
+    "configured": {
+        "lang": "en",
+        "attrs": ' data-title="Ask the Greens" data-accent="#ffd400" data-position="left"'
+        ' data-greeting="Hello from the test." data-examples="Cycling?| Oslofjord? " data-lang="en"',
+    },
+    "fast-timeout": {"attrs": ' data-timeout="400"'},
+    "strict": {
+        "head": '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
+        "script-src {server}; connect-src {server}; style-src 'self'\">"
+    },
+    "hostile": {
+        "head": '<link rel="stylesheet" href="/hostile.css">',
+    },
+}
+HOSTILE_CSS = b"""
+* { font-family: "Comic Sans MS", cursive !important; }
+button { font-size: 40px !important; background: red !important; color: yellow !important; }
+input { font-size: 9px !important; display: none !important; }
+.launch, .panel, .log, .cite { display: none !important; }
+"""
+
+
+@pytest.fixture(scope="session")
+def host_site(server) -> Iterator[str]:
+    """The party's website on another origin; yields its base URL (pages at /plain etc.)."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            name = self.path.strip("/")
+            if name == "favicon.ico":
+                self.send_response(204)
+                self.end_headers()
+                return
+            if name == "hostile.css":
+                body, kind = HOSTILE_CSS, "text/css"
+            elif name in HOST_VARIANTS:
+                v = HOST_VARIANTS[name]
+                page = HOST_PAGE.format(
+                    lang=v.get("lang", "nb"),
+                    head=v.get("head", "").replace("{server}", server),
+                    server=server,
+                    attrs=v.get("attrs", ""),
+                )
+                body, kind = page.encode(), "text/html; charset=utf-8"
+            else:
+                self.send_error(404)
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_present):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def open_page(browser) -> Iterator[Callable]:
+    """`open_page(viewport=DESKTOP, **context_options)` -> a new page; console errors collected in page.errors."""
+    contexts = []
+
+    def make(viewport: dict = DESKTOP, **options):
+        if viewport == PHONE:
+            options = {"is_mobile": True, "has_touch": True, "device_scale_factor": 3, **options}
+        context = browser.new_context(viewport=viewport, locale="nb-NO", **options)
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        page = context.new_page()
+        page.errors = []
+        page.on("console", lambda m: page.errors.append(m.text) if m.type == "error" else None)
+        page.on("response", lambda r: page.errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+        page.on("pageerror", lambda e: page.errors.append(str(e)))
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture(scope="session")
+def axe_source() -> str:
+    need(AXE.exists(), f"{AXE} (run npm ci in tests/browser)")
+    return AXE.read_text(encoding="utf-8")

@@ -1,0 +1,108 @@
+"""Answering on the five-pledge programme with the fake embedder: fast, exact."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa.answer import Answerer, clean_question, load_answerer
+from qa.errors import BadQuestion, ConfigError
+from qa.settings import Settings
+
+
+def test_question_brings_back_the_pledge_that_answers_it(answerer: Answerer):
+    answer = answerer.ask("forby tråling i Oslofjorden?")
+    assert answer.hits[0].pledge.id == "oslofjorden-1"
+    assert [h.score for h in answer.hits] == sorted((h.score for h in answer.hits), reverse=True)
+
+
+def test_answer_json_has_exactly_the_api_fields(answerer: Answerer):
+    data = answerer.ask("sone 1 i kollektivtrafikken", k=2).as_dict()
+    assert set(data) == {"question", "answered", "results"}
+    assert data["question"] == "sone 1 i kollektivtrafikken"
+    assert len(data["results"]) == 2
+    first = data["results"][0]
+    assert set(first) == {"id", "text", "part", "section", "number", "page", "score", "url"}
+    assert first["id"] == "samferdsel-1"
+    assert first["url"] == "/program#samferdsel-1"
+    assert (first["section"], first["number"], first["part"]) == ("Samferdsel", 1, "Et grønt Bærum")
+
+
+def test_k_is_clamped_to_the_number_of_pledges(answerer: Answerer):
+    assert len(answerer.ask("skole", k=20).hits) == 5
+
+
+@pytest.mark.parametrize("k", [0, -1, 21, 1000])
+def test_k_out_of_range_is_refused(answerer: Answerer, k: int):
+    with pytest.raises(BadQuestion, match="k must be between 1 and 20"):
+        answerer.ask("skole", k=k)
+
+
+@pytest.mark.parametrize(
+    "question, message",
+    [
+        ("", "empty"),
+        ("   \n\t ", "empty"),
+        ("x" * 501, "at most 500"),
+        ("hei\x00du", "control characters"),
+        ("?!…", "no letters or digits"),
+    ],
+)
+def test_bad_questions_are_refused_with_a_reason(question: str, message: str):
+    with pytest.raises(BadQuestion, match=message):
+        clean_question(question)
+
+
+def test_whitespace_is_collapsed_and_500_characters_are_allowed():
+    assert clean_question("  hva   vil\nMDG  ") == "hva vil MDG"
+    assert len(clean_question("a" * 500)) == 500
+
+
+def test_a_repeated_question_is_answered_from_the_cache_without_the_model(answerer: Answerer, fake_embedder):
+    first = answerer.ask("Hva med bussen?")
+    calls = fake_embedder.calls
+    again = answerer.ask("hva   med BUSSEN?")
+    assert fake_embedder.calls == calls
+    assert again.hits == first.hits
+    assert again.question == "hva med BUSSEN?"
+
+
+def test_each_new_question_costs_exactly_one_embedding_call(answerer: Answerer, fake_embedder):
+    calls = fake_embedder.calls
+    answerer.ask("karakterer i grunnskolen")
+    answerer.ask("kajakker og robåter")
+    assert fake_embedder.calls == calls + 2
+
+
+def test_the_cache_is_bounded(settings: Settings, fake_embedder):
+    answerer = load_answerer(settings.model_copy(update={"cache_size": 2}), embedder=fake_embedder)
+    for q in ["en", "to", "tre", "fire"]:
+        answerer.ask(q)
+    calls = fake_embedder.calls
+    answerer.ask("en")  # evicted: asks the model again
+    assert fake_embedder.calls == calls + 1
+
+
+def test_nearest_sections_follow_the_hits(answerer: Answerer):
+    answer = answerer.ask("kollektivtrafikken sone 1")
+    sections = answerer.nearest_sections(answer)
+    assert sections[0].title == "Samferdsel"
+    assert len({s.id for s in sections}) == len(sections)
+
+
+def test_unreadable_corpus_is_a_config_error_naming_it(settings: Settings, fake_embedder, tmp_path):
+    missing = tmp_path / "nope.txt"
+    with pytest.raises(ConfigError, match="QA_CORPUS.*nope.txt"):
+        load_answerer(settings.model_copy(update={"corpus": missing}), embedder=fake_embedder)
+
+
+def test_corpus_without_pledges_is_a_config_error(settings: Settings, fake_embedder, tmp_path):
+    empty = tmp_path / "empty.txt"
+    empty.write_text("Bare tekst.\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="no pledges"):
+        load_answerer(settings.model_copy(update={"corpus": empty}), embedder=fake_embedder)
+
+
+def test_unknown_model_is_a_config_error_naming_it(settings: Settings, tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(ConfigError, match="QA_MODEL.*no-such-model"):
+        load_answerer(settings.model_copy(update={"model": str(tmp_path / "no-such-model")}))

@@ -27,10 +27,11 @@ def load_expansions(path: str | Path | None, programme: Programme) -> dict[str, 
     by_text = {p.text: p.id for p in programme.pledges}
     out: dict[str, tuple[str, ...]] = {}
     for line in Path(path).read_text(encoding="utf-8").splitlines():
-        if not line.strip():
+        try:
+            row = json.loads(line)
+            pid = by_text.get(row.get("text", ""))
+        except (ValueError, AttributeError, TypeError):  # blank or malformed: not an entry
             continue
-        row = json.loads(line)
-        pid = by_text.get(row.get("text", ""))
         texts = tuple(" ".join(t.split()) for t in row.get("expansions", []) if isinstance(t, str) and t.strip())
         if pid is not None and texts:
             out[pid] = texts

@@ -1,0 +1,109 @@
+"""The small pieces of ranking: spelling, character n-grams, expansions, metrics."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from corpus.expansions import load_expansions
+from corpus.parse import parse_text
+from qa.errors import QAError
+from qa.evaluate import Case, Outcome, format_table, load_cases, score
+from qa.lexical import CharTfidf, grams
+from qa.spelling import Speller
+from tests.conftest import SMALL_PROGRAMME
+
+VOCABULARY = ["på skolen og i barnehagen", "anonyme jobbsøknader i kommunen", "båter og kajakker", "Bærum"]
+COMMON = {"på": 7.2, "pa": 4.3, "båter": 3.5, "jobbsøknader": 2.3, "pleier": 4.8, "leier": 4.0, "bærum": 3.9, "kommune": 5.0, "gamle": 5.0, "mer": 6.0}
+
+
+@pytest.fixture
+def speller() -> Speller:
+    return Speller(VOCABULARY, common=lambda w: COMMON.get(w, 0.0), common_nb=lambda w: COMMON.get(w, 0.0))
+
+
+@pytest.mark.parametrize(
+    "typed, mended",
+    [
+        ("mer praktiske fag pa skolen?", "mer praktiske fag på skolen?"),
+        ("anonyme jobsøknader", "anonyme jobbsøknader"),
+        ("gamle bater", "gamle båter"),
+        ("Baerum kommune", "Bærum kommune"),
+    ],
+)
+def test_spelling_is_mended_towards_the_programmes_words(speller: Speller, typed: str, mended: str):
+    assert speller.correct(typed) == mended
+
+
+def test_real_words_the_programme_lacks_are_left_alone(speller: Speller):
+    assert speller.correct("Jeg pleier mamma hjemme") == "Jeg pleier mamma hjemme"
+
+
+def test_punctuation_and_spacing_survive_correction(speller: Speller):
+    assert speller.correct("  pa,skolen!! ") == "  på,skolen!! "
+
+
+def test_char_grams_are_taken_within_words():
+    g = grams("Buss til")
+    assert g[" bu"] == 1 and g["ss "] == 1 and g[" til "] == 1
+    assert not any(" " in gram.strip() for gram in g)
+
+
+def test_char_tfidf_ranks_a_misspelt_compound_to_its_document():
+    tfidf = CharTfidf(["anonyme jobbsøknader i kommunen", "flere sykkelveier", "forby tråling i fjorden"])
+    scores = tfidf.scores("anonyme jobsøknader")
+    assert int(np.argmax(scores)) == 0
+    assert scores[0] == pytest.approx(float(scores.max())) and scores[1] < 0.1
+    assert tfidf.scores("")[0] == 0.0
+
+
+def test_expansions_attach_by_exact_pledge_text_and_stale_ones_are_ignored(tmp_path):
+    programme = parse_text(SMALL_PROGRAMME)
+    path = tmp_path / "exp.jsonl"
+    rows = [
+        {"id": "whatever", "text": "forby all form for tråling i Oslofjorden.", "expansions": ["stopp tråling", " "]},
+        {"id": "samferdsel-1", "text": "en gammel tekst som ikke finnes lenger", "expansions": ["billigere buss"]},
+    ]
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n\nnot json\n", encoding="utf-8")
+    assert load_expansions(path, programme) == {"oslofjorden-1": ("stopp tråling",)}
+    assert load_expansions(tmp_path / "missing.jsonl", programme) == {}
+    assert load_expansions(None, programme) == {}
+
+
+def _cases():
+    return [
+        Case("q1", "a?", "lexical", frozenset({"x-1"}), "x"),
+        Case("q2", "b?", "topic", frozenset({"x-1", "x-2"}), "x"),
+        Case("q3", "c?", "out_of_scope", frozenset(), None),
+    ]
+
+
+def test_metrics_are_computed_as_documented():
+    section_of = {"x-1": "x", "x-2": "x", "y-1": "y", "y-2": "y", "y-3": "y"}
+    outcomes = [
+        Outcome(("y-1", "x-1", "y-2"), True),  # gold at rank 2
+        Outcome(("x-2", "y-1", "x-1", "y-2", "y-3"), False),  # topic: 2 of 5 from x, both gold found
+        Outcome(("y-1",), False),  # out of scope, refused
+    ]
+    r = score(_cases(), outcomes, section_of)
+    assert r["all"]["Hit@1"] == 0.5 and r["all"]["Hit@5"] == 1.0
+    assert r["all"]["MRR@10"] == pytest.approx((0.5 + 1.0) / 2)
+    assert r["topic"]["SecP@5"] == pytest.approx(2 / 5)
+    assert r["topic"]["R@5"] == 1.0
+    assert r["all"]["NotCov"] == pytest.approx((0.5 + 1.0) / 2)
+    assert "Hit@1" in format_table(r).splitlines()[0]
+
+
+def test_gold_snippets_resolve_to_exactly_one_pledge(tmp_path):
+    programme = parse_text(SMALL_PROGRAMME)
+    good = tmp_path / "good.jsonl"
+    good.write_text(json.dumps({"id": "a", "q": "tråling?", "kind": "lexical", "gold": ["all  form for\ntråling"]}) + "\n")
+    assert load_cases(good, programme)[0].gold == {"oslofjorden-1"}
+    ambiguous = tmp_path / "bad.jsonl"
+    ambiguous.write_text(json.dumps({"id": "a", "q": "?", "kind": "lexical", "gold": ["i"]}) + "\n")
+    with pytest.raises(QAError, match="matches .* pledges, not 1"):
+        load_cases(ambiguous, programme)
+    with pytest.raises(QAError, match="cannot read"):
+        load_cases(tmp_path / "missing.jsonl", programme)

@@ -66,7 +66,8 @@ class SentenceTransformerEmbedder:
         except Exception as exc:  # the library raises many kinds: OSError, ValueError, HF errors
             raise ModelUnavailable(f"cannot load model {name!r}: {_first_line(exc)}") from None
         self.model_id = name
-        self.dim = int(self._model.get_sentence_embedding_dimension())
+        dimension = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        self.dim = int(dimension())
         # E5 models were trained with these prefixes and lose quality without them.
         is_e5 = "e5" in Path(name).name.lower().replace("_", "-").split("-")
         self._query_prefix, self._passage_prefix = ("query: ", "passage: ") if is_e5 else ("", "")

@@ -99,3 +99,30 @@ def fake_embedder() -> FakeEmbedder:
 @pytest.fixture
 def answerer(settings: Settings, fake_embedder: FakeEmbedder) -> Answerer:
     return load_answerer(settings, embedder=fake_embedder)
+
+
+@pytest.fixture(scope="session")
+def real_index_dir(tmp_path_factory) -> Path:
+    """A session-wide folder for the index of the real programme with the real default model.
+
+    Built at most once per test session (the first test that needs it pays); started from
+    the checkout's own index when one exists, and rebuilt here if that one is stale.
+    """
+    import shutil
+
+    target = tmp_path_factory.getbasetemp() / "real-index"
+    checkout_index = REAL_CORPUS.parent.parent / "var" / "index"
+    if not target.exists() and checkout_index.is_dir():
+        shutil.copytree(checkout_index, target)
+    return target
+
+
+@pytest.fixture(scope="session")
+def real_settings(real_index_dir: Path) -> Settings:
+    """Default settings (real corpus, real model) with the shared index and no question log."""
+    return Settings(index_dir=real_index_dir, db="off", rate_limit=0)
+
+
+@pytest.fixture(scope="session")
+def real_answerer(real_settings: Settings) -> Answerer:
+    return load_answerer(real_settings)

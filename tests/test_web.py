@@ -116,6 +116,27 @@ def test_api_carries_the_ask_id_from_the_question_log_when_one_is_installed(clie
     assert seen == ["tråling"]
 
 
+def test_with_a_question_log_pages_and_widget_offer_feedback_and_say_questions_are_stored(settings):
+    app = create_app(settings, embedder=FakeEmbedder())
+    app.state.recorder = lambda answer: "id-42"
+    with TestClient(app) as client:
+        home = client.get("/").text
+        assert "Spørsmålene lagres anonymt for å forbedre tjenesten." in home
+        page = client.get("/", params={"q": "tråling"}).text
+        assert '<article class="exchange" data-ask-id="id-42">' in page
+        widget = client.get("/widget.js").text
+        assert "const STORED = true;" in widget
+        assert client.get("/widget.js", headers={"If-None-Match": '"stale"'}).status_code == 200
+        version = re.search(r'src="/static/widget\.js\?v=(\w+)"', home).group(1)
+        assert client.get(f"/static/widget.js?v={version}").text == widget
+
+
+def test_without_a_question_log_nothing_claims_questions_are_stored(client):
+    assert "lagres anonymt" not in client.get("/").text
+    assert "data-ask-id" not in client.get("/", params={"q": "tråling"}).text
+    assert "const STORED = false;" in client.get("/widget.js").text
+
+
 def test_api_answers_even_when_the_question_log_fails(client):
     def broken(answer):
         raise OSError("disk full")

@@ -85,7 +85,7 @@ def test_widget_keeps_nothing_about_the_visitor_and_calls_only_its_own_server():
     assert "document.currentScript" in WIDGET
     # Every URL it builds is relative to the server it came from.
     code = re.sub(r"/\*.*?\*/", "", WIDGET, flags=re.S)
-    assert set(re.findall(r"https?://[^'\s]+", code)) == {"http://www.w3.org/2000/svg"}  # a namespace, not a request
+    assert re.findall(r"https?://", code) == []
 
 
 def test_widget_is_accessible_by_construction():

@@ -13,7 +13,6 @@ handlers then only read `app.state`. Importing this module loads nothing heavy.
 
 from __future__ import annotations
 
-import logging
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
@@ -28,8 +27,6 @@ from web import api, assets, pages
 from web.ratelimit import RateLimiter
 from web.security import ApiCORS, SecurityHeaders
 
-log = logging.getLogger(__name__)
-
 
 def create_app(settings: Settings | None = None, *, embedder: Embedder | None = None) -> FastAPI:
     """Build the app. `embedder` replaces the configured model (tests pass a fake one)."""
@@ -39,11 +36,14 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        answerer = load_answerer(settings, embedder=embedder)
-        app.state.answerer = answerer
-        app.state.pages = pages.Pages(env, answerer.programme)
-        # The question log (issue 6) sets this to a callable (Answer) -> ask_id; see web.deps.record_answer.
-        app.state.recorder = None
+        app.state.answerer = load_answerer(settings, embedder=embedder)
+        # The question log (issue 6) goes here: set `app.state.recorder` to a callable
+        # (Answer) -> ask_id | None (see web.deps.record_answer). With it set, answers carry an
+        # ask_id, the pages and the widget offer 👍/👎 and say that questions are stored.
+        stored = app.state.recorder is not None
+        if stored:
+            assets.announce_question_log(static)
+        app.state.pages = pages.Pages(env, app.state.answerer.programme, stored=stored)
         yield
 
     app = FastAPI(
@@ -56,11 +56,12 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     app.state.settings = settings
     app.state.static = static
     app.state.limiter = RateLimiter(settings.rate_limit) if settings.rate_limit else None
-    app.state.recorder = None
+    app.state.recorder = None  # the question log's hook; see the lifespan
 
     app.include_router(api.router)
     app.include_router(pages.router)
     app.include_router(assets.router)
+    # issue 6 adds its feedback and admin routes here: app.include_router(admin.make_router(settings))
 
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

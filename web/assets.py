@@ -74,6 +74,15 @@ def load_static(folder: Path = STATIC) -> dict[str, Blob]:
     return blobs
 
 
+def announce_question_log(blobs: dict[str, Blob]) -> None:
+    """Make the widget say that questions are stored anonymously (it then shows that notice)."""
+    widget = blobs["widget.js"]
+    flag_off, flag_on = b"const STORED = false;", b"const STORED = true;"
+    if flag_off not in widget.body:
+        raise RuntimeError("widget.js has no STORED flag")
+    blobs["widget.js"] = Blob.of(widget.body.replace(flag_off, flag_on), widget.media_type)
+
+
 def static_url(blobs: dict[str, Blob], name: str) -> str:
     """The URL of a static file, versioned by its content so it can be cached for a year."""
     return f"/static/{name}?v={blobs[name].version}"

@@ -71,8 +71,9 @@ def make_environment(static: dict[str, Blob]) -> Environment:
 class Pages:
     """Renders the pages for one programme; the fixed ones once."""
 
-    def __init__(self, env: Environment, programme: Programme) -> None:
+    def __init__(self, env: Environment, programme: Programme, *, stored: bool = False) -> None:
         self._env = env
+        self._stored = stored  # questions go to the anonymous log: say so
         self._sections = {s.title: s for s in programme.sections}
         self.programme = Blob.of(self._render("program.html", page="program", programme=programme), HTML)
         self.empty_chat = Blob.of(self.chat(), HTML)
@@ -87,6 +88,7 @@ class Pages:
         *,
         question: str = "",
         error: str | None = None,
+        ask_id: str | None = None,
     ) -> bytes:
         groups, nearest = [], []
         if answer is not None:
@@ -104,6 +106,8 @@ class Pages:
             groups=groups,
             nearest=nearest,
             error=error,
+            ask_id=ask_id,
+            stored=self._stored,
         )
 
     def error(self, title: str, message: str) -> bytes:
@@ -131,8 +135,8 @@ def chat_page(request: Request) -> Response:
         answer = ask_checked(answerer, params)
     except HTTPException as exc:
         return _chat_error(pages, exc.status_code, exc.detail, _printable(params.q), exc.headers)
-    record_answer(request, answer)
-    return HTMLResponse(pages.chat(answer, answerer), headers={"Cache-Control": "no-store"})
+    ask_id = record_answer(request, answer)
+    return HTMLResponse(pages.chat(answer, answerer, ask_id=ask_id), headers={"Cache-Control": "no-store"})
 
 
 def _chat_error(pages: Pages, status: int, message: str, question: str = "", headers: dict | None = None) -> Response:

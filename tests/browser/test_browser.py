@@ -215,6 +215,40 @@ def test_widget_explains_kindly_when_the_server_cannot_answer(open_page, host_si
     page.unroute_all(behavior="ignoreErrors")
 
 
+def test_widget_feedback_sends_a_verdict_then_an_optional_comment(open_page, host_site, server):
+    page = open_page()
+    cors = {
+        "Access-Control-Allow-Origin": "*",
+        "Access-Control-Allow-Methods": "GET, POST",
+        "Access-Control-Allow-Headers": "Content-Type",
+    }
+    posted = []
+
+    def feedback(route):
+        if route.request.method == "POST":
+            posted.append(json.loads(route.request.post_data))
+        route.fulfill(status=204, headers=cors)
+
+    # A server with the question log on answers with an ask_id.
+    answer = {"question": "hei", "answered": False, "results": [], "ask_id": "abc123"}
+    page.route(f"{server}/api/ask*", lambda route: route.fulfill(status=200, headers=cors, json=answer))
+    page.route(f"{server}/api/feedback", feedback)
+    page.goto(f"{host_site}/plain")
+    open_widget(page)
+    ask_widget(page, "hei")
+    page.get_by_role("button", name="Nei, ikke nyttig").click()
+    comment = page.get_by_role("textbox", name="Hva manglet? (valgfritt)")
+    focused = page.evaluate("() => document.activeElement.shadowRoot.activeElement.placeholder")
+    assert focused == "Hva manglet? (valgfritt)"
+    comment.fill("Noe om båtliv")
+    comment.press("Enter")
+    page.get_by_text("Takk for tilbakemeldingen!").wait_for()
+    assert posted == [
+        {"ask_id": "abc123", "helpful": False},
+        {"ask_id": "abc123", "helpful": False, "comment": "Noe om båtliv"},
+    ]
+
+
 # --- The chat page -----------------------------------------------------------------------------
 
 
@@ -246,6 +280,29 @@ def test_pages_fit_a_phone_screen_without_sideways_scrolling(open_page, server, 
     page.goto(server + path)
     assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
     assert page.evaluate("() => scrollX") == 0
+
+
+def test_chat_page_offers_feedback_on_an_answer_rendered_by_the_server(open_page, server):
+    page = open_page()
+
+    def with_ask_id(route):  # as if the question log were on
+        response = route.fetch()
+        body = response.text().replace('<article class="exchange">', '<article class="exchange" data-ask-id="srv1">')
+        route.fulfill(response=response, body=body)
+
+    posted = []
+
+    def feedback(route):
+        posted.append(json.loads(route.request.post_data))
+        route.fulfill(status=204)
+
+    page.route(re.compile(r"/\?q="), with_ask_id)
+    page.route(f"{server}/api/feedback", feedback)
+    page.goto(f"{server}/?q=sykkel")
+    page.get_by_role("button", name="Ja, nyttig").click()
+    page.get_by_text("Takk for tilbakemeldingen!").wait_for()
+    assert posted == [{"ask_id": "srv1", "helpful": True}]
+    assert page.errors == []
 
 
 def test_chat_page_answers_with_javascript_off(open_page, server):

@@ -3,7 +3,7 @@
  * Fetching and rendering are the widget's (widget.js, loaded with data-mount="none"). */
 customElements.whenDefined('mdg-sporsmal').then((Widget) => {
   'use strict';
-  const { TEXT, ask, render, turn } = Widget.kit;
+  const { TEXT, ask, render, turn, feedback } = Widget.kit;
   const t = TEXT.nb;
   const base = new URL('/', location.href);
   const form = document.getElementById('ask');
@@ -29,6 +29,11 @@ customElements.whenDefined('mdg-sporsmal').then((Widget) => {
     }
     one.node.scrollIntoView({ block: 'start', behavior: calm.matches ? 'auto' : 'smooth' });
     busy = false;
+  }
+
+  // An answer rendered on the server (GET /?q=...) gets the same feedback buttons.
+  for (const exchange of document.querySelectorAll('.exchange[data-ask-id]')) {
+    exchange.querySelector('.reply').append(feedback(exchange.dataset.askId, t, base));
   }
 
   form.addEventListener('submit', (e) => {

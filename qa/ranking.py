@@ -58,23 +58,26 @@ class Weights:
 class Coverage:
     """Logistic "is this covered?"; covered when the logit is above zero.
 
-    Features, all scale-free: `standout`, how many standard deviations the best fused score
-    stands above the scores of all pledges (a real answer stands out; an unrelated question
-    is about as close to everything); `expansion_standout`, the same for the voter-language
-    signal alone; `lexical`, the best lexical score (shared words are strong evidence).
-    Raw cosines were measured to separate worse: the model puts every question at 0.7–0.9.
+    Features, all scale-free (the model puts every question at cosine 0.7-0.9, so raw
+    cosines separate poorly): `standout`, how many standard deviations the best
+    voter-language match stands above its match with all pledges (a real answer stands
+    out); `cluster_focus` and `section_focus`, the largest share of a softmax over sections
+    of their cluster and intro scores (a broad question that one section answers is
+    covered even when no single pledge stands out).
     """
 
-    bias: float = -9.495
-    standout: float = 0.189
-    expansion_standout: float = 1.655
-    lexical: float = 6.756
+    bias: float = -10.649
+    standout: float = 2.104
+    cluster_focus: float = 7.934
+    section_focus: float = 2.594
 
     def logit(self, features: dict[str, float]) -> float:
         return self.bias + sum(getattr(self, name) * value for name, value in features.items())
 
 
-COVERAGE_FEATURES = ("standout", "expansion_standout", "lexical")
+COVERAGE_FEATURES = ("standout", "cluster_focus", "section_focus")
+CLUSTER_SHARPNESS = 50.0
+SECTION_SHARPNESS = 100.0
 
 
 WEIGHTS = Weights()
@@ -140,6 +143,7 @@ class Ranker:
         # Pledges come in programme order, so each section is one contiguous slice.
         bounds = np.cumsum([0] + [len(s.pledges) for s in programme.sections])
         self._slices = [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+        self.section_starts = [part.start for part in self._slices]
 
         # Expansion rows sorted by pledge so a max over each pledge's rows is one reduceat.
         exp = stored.collections.get("expansions")
@@ -185,7 +189,7 @@ class Ranker:
         fused = self.fused(signals, weights)
         order = np.argsort(-fused, kind="stable")
         scores = fused[order]
-        answered = coverage.logit(coverage_features(signals, fused)) > 0
+        answered = coverage.logit(coverage_features(signals, self.section_starts)) > 0
         return Ranking(tuple(self._ids[i] for i in order), scores, answered)
 
 
@@ -197,26 +201,25 @@ class Ranker:
 
     def _focus(self, cluster: np.ndarray, sharpness: float) -> np.ndarray:
         """Softmax over sections of their cluster score, given to each pledge of the section."""
-        per_section = np.array([cluster[part.start] for part in self._slices])
-        weights = np.exp(sharpness * (per_section - per_section.max()))
-        weights /= weights.sum()
+        weights = _softmax(cluster[self.section_starts], sharpness)
         out = np.zeros_like(cluster)
         for part, weight in zip(self._slices, weights):
             out[part] = weight
         return out
 
 
-def coverage_features(signals: Signals, fused: np.ndarray) -> dict[str, float]:
+def coverage_features(signals: Signals, section_starts: list[int]) -> dict[str, float]:
     """The inputs of the coverage decision, named as in COVERAGE_FEATURES."""
     m = signals.matrix
     expansion = m[SIGNALS.index("expansion")]
+    spread = float(expansion.std())
     return {
-        "standout": _standout(fused),
-        "expansion_standout": _standout(expansion),
-        "lexical": float(m[SIGNALS.index("lexical")].max()),
+        "standout": float((expansion.max() - expansion.mean()) / spread) if spread > 0 else 0.0,
+        "cluster_focus": float(_softmax(m[SIGNALS.index("cluster")][section_starts], CLUSTER_SHARPNESS).max()),
+        "section_focus": float(_softmax(m[SIGNALS.index("section")][section_starts], SECTION_SHARPNESS).max()),
     }
 
 
-def _standout(scores: np.ndarray) -> float:
-    spread = float(scores.std())
-    return float((scores.max() - scores.mean()) / spread) if spread > 0 else 0.0
+def _softmax(values: np.ndarray, sharpness: float) -> np.ndarray:
+    e = np.exp(sharpness * (values - values.max()))
+    return e / e.sum()

@@ -55,7 +55,7 @@ def fit_coverage(ranker, signals: list[Signals], cases: list[Case], weights: Wei
     """Class-balanced logistic regression on the coverage features, by Newton's method."""
     rows = []
     for s in signals:
-        features = coverage_features(s, ranker.fused(s, weights))
+        features = coverage_features(s, ranker.section_starts)
         rows.append([1.0, *(features[name] for name in COVERAGE_FEATURES)])
     x = np.array(rows, dtype=np.float64)
     y = np.array([c.kind != OUT_OF_SCOPE for c in cases], dtype=np.float64)
@@ -67,6 +67,13 @@ def fit_coverage(ranker, signals: list[Signals], cases: list[Case], weights: Wei
         grad = x.T @ (sample * (p - y)) + ridge * beta
         hess = (x * (sample * p * (1 - p))[:, None]).T @ x + ridge * np.eye(len(beta))
         beta -= np.linalg.solve(hess, grad)
+    # Logistic loss is not balanced accuracy: move the threshold to where balanced accuracy
+    # peaks on these questions (the middle of the best range, so it is not on a knife edge).
+    logits = x[:, 1:] @ beta[1:]
+    cuts = np.sort(logits)
+    accuracy = [((logits[y == 1] > c).mean() + (logits[y == 0] <= c).mean()) / 2 for c in cuts]
+    best = np.flatnonzero(np.isclose(accuracy, max(accuracy)))
+    beta[0] = -(cuts[best[0]] + cuts[min(best[-1] + 1, len(cuts) - 1)]) / 2
     return Coverage(*(round(float(b), 3) for b in beta))  # field order: bias, *COVERAGE_FEATURES
 
 

@@ -6,12 +6,13 @@ rate limit, translates errors to 4xx with a Norwegian `detail`, and shapes the r
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from qa.answer import MAX_K, MAX_QUESTION, Answer, Answerer
 from qa.errors import BadQuestion
-from web.deps import get_answerer, record_answer, take_question_allowance
+from web.deps import record_answer, take_question_allowance
 from web.params import InvalidQuery, QuestionParams, explain, parse_question
 
 router = APIRouter()
@@ -53,17 +54,25 @@ def question_params(request: Request) -> QuestionParams:
 @router.get(
     "/api/ask",
     summary="Answer a question with the programme's own pledges",
-    dependencies=[Depends(take_question_allowance)],
     openapi_extra={"parameters": _ASK_PARAMETERS},
     responses={422: {"description": "unusable question or k"}, 429: {"description": "too many questions"}},
 )
-def ask(request: Request, answerer: Answerer = Depends(get_answerer)) -> JSONResponse:
-    answer = ask_checked(answerer, question_params(request))
+async def ask(request: Request) -> JSONResponse:
+    # The cheap checks run on the event loop; the answer (model, maybe the question log's
+    # write) in one trip to the thread pool. No sync dependencies: each would be a trip too.
+    take_question_allowance(request)
+    params = question_params(request)
+    return JSONResponse(await run_in_threadpool(answer_body, request, params))
+
+
+def answer_body(request: Request, params: QuestionParams) -> dict:
+    """The API's JSON for a question, with the question log's `ask_id` when there is a log."""
+    answer = ask_checked(request.app.state.answerer, params)
     body = answer.as_dict()
     ask_id = record_answer(request, answer)
     if ask_id is not None:
         body["ask_id"] = ask_id
-    return JSONResponse(body)
+    return body
 
 
 @router.get("/healthz", summary="Ready to answer")

@@ -1,7 +1,7 @@
-"""What request handlers get from the app: settings, the answerer, the rate limit, the log hook.
+"""What request handlers share: who the client is, the rate limit, the question log's hook.
 
-Everything is built once in the lifespan (`web.app`) and kept on `app.state`; these functions
-are FastAPI dependencies so tests can override them with `app.dependency_overrides`.
+Everything is built once (`web.app`) and kept on `app.state`. These are plain functions, not
+FastAPI dependencies: a sync dependency costs a trip to the thread pool on every request.
 """
 
 from __future__ import annotations
@@ -10,19 +10,10 @@ import logging
 
 from fastapi import HTTPException, Request
 
-from qa.answer import Answer, Answerer
-from qa.settings import Settings
+from qa.answer import Answer
 from web.ratelimit import client_address, too_many_questions
 
 log = logging.getLogger(__name__)
-
-
-def get_settings(request: Request) -> Settings:
-    return request.app.state.settings
-
-
-def get_answerer(request: Request) -> Answerer:
-    return request.app.state.answerer
 
 
 def client_of(request: Request) -> str:

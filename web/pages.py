@@ -16,13 +16,14 @@ from pathlib import Path
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from starlette.concurrency import run_in_threadpool
 
 from corpus.model import Programme, Section
 from qa.answer import MAX_QUESTION, Answer, Answerer
 from web.api import ask_checked
 from web.assets import Blob, static_url
 from web.deps import record_answer, take_question_allowance
-from web.params import InvalidQuery, MissingQuestion, parse_question
+from web.params import InvalidQuery, MissingQuestion, QuestionParams, parse_question
 
 TEMPLATES = Path(__file__).parent / "templates"
 HTML = "text/html; charset=utf-8"
@@ -118,7 +119,7 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/")
-def chat_page(request: Request) -> Response:
+async def chat_page(request: Request) -> Response:
     pages: Pages = request.app.state.pages
     query = request.scope["query_string"]
     if not query:
@@ -131,10 +132,15 @@ def chat_page(request: Request) -> Response:
         return _chat_error(pages, 422, str(exc))
     try:
         take_question_allowance(request)
-        answerer: Answerer = request.app.state.answerer
-        answer = ask_checked(answerer, params)
+        # Answering (and the question log's write) happen in the thread pool, off the event loop.
+        return await run_in_threadpool(_answer_page, request, pages, params)
     except HTTPException as exc:
         return _chat_error(pages, exc.status_code, exc.detail, _printable(params.q), exc.headers)
+
+
+def _answer_page(request: Request, pages: Pages, params: QuestionParams) -> Response:
+    answerer: Answerer = request.app.state.answerer
+    answer = ask_checked(answerer, params)
     ask_id = record_answer(request, answer)
     return HTMLResponse(pages.chat(answer, answerer, ask_id=ask_id), headers={"Cache-Control": "no-store"})
 

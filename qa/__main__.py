@@ -5,6 +5,8 @@
     ask "question"       answer a question, readable or --json
     eval FILE.jsonl      ranking quality on labelled questions
     tune FILE.jsonl      fit ranking weights and the "not covered" decision
+    bench                speed and memory of a real server on loopback
+    report [--days N]    what voters asked, and what the programme does not answer
     serve                the web app (chat page, programme, API, widget)
 
 Errors are printed as one line on stderr with a non-zero exit code, never a traceback.
@@ -15,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -35,6 +38,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # output piped into `head` and closed early: not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -62,6 +68,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("file", type=Path)
     p.add_argument("--check", type=Path, help="also report on this file (not used for fitting)")
     p.set_defaults(run=_tune)
+
+    p = sub.add_parser("bench", help="measure speed and memory of a real server on loopback")
+    p.add_argument("--questions", type=int, default=200, help="distinct questions for latency (default 200)")
+    p.add_argument("--seconds", type=float, default=10.0, help="seconds per throughput run (default 10)")
+    p.set_defaults(run=_bench)
+
+    p = sub.add_parser("report", help="what voters ask, and what the programme does not answer")
+    p.add_argument("--days", type=int, default=30, help="look back this many days (default 30)")
+    p.set_defaults(run=_report)
 
     p = sub.add_parser("serve", help="run the web app")
     p.add_argument("--host", default="127.0.0.1")
@@ -148,6 +163,20 @@ def _tune(args) -> None:
     if args.check:
         check = load_cases(args.check, answerer.programme)
         print(f"\n{args.check}:\n{report(answerer, check, weights, coverage)}")
+
+
+def _bench(args) -> None:
+    from qa.bench import main as bench
+
+    print(bench(questions=max(10, args.questions), seconds=max(1.0, args.seconds)))
+
+
+def _report(args) -> None:
+    from qa.report import report
+
+    if args.days < 1:
+        raise QAError(f"--days must be at least 1, got {args.days}")
+    print(report(_settings(), args.days))
 
 
 def _serve(args) -> None:

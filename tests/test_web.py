@@ -344,3 +344,10 @@ def test_wrong_method_is_405_with_detail(client):
     response = client.post("/api/ask?q=hei")
     assert response.status_code == 405
     assert "detail" in response.json()
+
+
+@pytest.mark.parametrize("path", ["/", "/program", "/widget.js", "/static/site.css", "/healthz"])
+def test_pages_and_files_answer_head_requests_for_monitors_and_link_checkers(client, path):
+    response = client.head(path)
+    assert response.status_code == 200
+    assert response.content == b""

@@ -76,6 +76,7 @@ def answer_body(request: Request, params: QuestionParams) -> dict:
 
 
 @router.get("/healthz", summary="Ready to answer")
+@router.head("/healthz", include_in_schema=False)
 async def healthz(request: Request) -> JSONResponse:
     answerer: Answerer | None = getattr(request.app.state, "answerer", None)
     if answerer is None:

@@ -91,7 +91,7 @@ def static_url(blobs: dict[str, Blob], name: str) -> str:
 router = APIRouter(include_in_schema=False)
 
 
-@router.get("/static/{name}")
+@router.api_route("/static/{name}", methods=["GET", "HEAD"])
 async def static_file(name: str, request: Request) -> Response:
     blob = request.app.state.static.get(name)
     if blob is None:
@@ -99,7 +99,7 @@ async def static_file(name: str, request: Request) -> Response:
     return blob.respond(request, LONG if "v" in request.query_params else SHORT)
 
 
-@router.get("/widget.js")
+@router.api_route("/widget.js", methods=["GET", "HEAD"])
 async def widget(request: Request) -> Response:
     """The embed: any site may load it (it then talks only to this server)."""
     blob = request.app.state.static["widget.js"]

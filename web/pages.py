@@ -27,6 +27,7 @@ from web.params import InvalidQuery, MissingQuestion, QuestionParams, parse_ques
 
 TEMPLATES = Path(__file__).parent / "templates"
 HTML = "text/html; charset=utf-8"
+TEMPLATE_NAMES = ("base.html", "_answer.html", "chat.html", "program.html", "error.html")
 
 # Shown as links under the question box; each should be answered well from the programme.
 EXAMPLES = (
@@ -64,7 +65,7 @@ def make_environment(static: dict[str, Blob]) -> Environment:
         lstrip_blocks=True,
     )
     env.globals["static"] = lambda name: static_url(static, name)
-    for name in env.list_templates(extensions=["html"]):
+    for name in TEMPLATE_NAMES:
         env.get_template(name)
     return env
 
@@ -118,7 +119,7 @@ class Pages:
 router = APIRouter(include_in_schema=False)
 
 
-@router.get("/")
+@router.api_route("/", methods=["GET", "HEAD"])
 async def chat_page(request: Request) -> Response:
     pages: Pages = request.app.state.pages
     query = request.scope["query_string"]
@@ -155,6 +156,6 @@ def _printable(text: str) -> str:
     return "".join(c for c in text if c.isprintable())[:MAX_QUESTION]
 
 
-@router.get("/program")
+@router.api_route("/program", methods=["GET", "HEAD"])
 async def programme_page(request: Request) -> Response:
     return request.app.state.pages.programme.respond(request, "public, max-age=300")

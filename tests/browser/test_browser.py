@@ -112,6 +112,14 @@ def test_widget_shows_a_focus_ring(open_page, host_site):
     assert outline == ["launch", "solid", "3px"]
 
 
+@pytest.mark.parametrize(("motion", "animation"), [("no-preference", "up"), ("reduce", "none")])
+def test_widget_animates_only_for_those_who_have_not_asked_for_reduced_motion(open_page, host_site, motion, animation):
+    page = open_page(reduced_motion=motion)
+    page.goto(f"{host_site}/plain")
+    open_widget(page)
+    assert page.get_by_role("dialog").evaluate("e => getComputedStyle(e).animationName") == animation
+
+
 def test_widget_example_questions_ask_with_one_click(open_page, host_site, server):
     page = open_page()
     page.goto(f"{host_site}/plain")

@@ -116,14 +116,14 @@ def test_api_carries_the_ask_id_from_the_question_log_when_one_is_installed(clie
     assert seen == ["tråling"]
 
 
-def test_with_a_question_log_pages_and_widget_offer_feedback_and_say_questions_are_stored(settings):
-    app = create_app(settings, embedder=FakeEmbedder())
-    app.state.recorder = lambda answer: "id-42"
+def test_with_a_question_log_pages_and_widget_offer_feedback_and_say_questions_are_stored(settings, tmp_path):
+    app = create_app(settings.model_copy(update={"db": str(tmp_path / "log.sqlite3")}), embedder=FakeEmbedder())
     with TestClient(app) as client:
         home = client.get("/").text
         assert "Spørsmålene lagres anonymt for å forbedre tjenesten." in home
         page = client.get("/", params={"q": "tråling"}).text
-        assert '<article class="exchange" data-ask-id="id-42">' in page
+        ask_id = re.search(r'<article class="exchange" data-ask-id="([\w-]{22})">', page).group(1)
+        assert client.post("/api/feedback", json={"ask_id": ask_id, "helpful": True}).status_code == 204
         widget = client.get("/widget.js").text
         assert "const STORED = true;" in widget
         assert client.get("/widget.js", headers={"If-None-Match": '"stale"'}).status_code == 200

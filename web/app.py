@@ -9,6 +9,7 @@ handlers then only read `app.state`. Importing this module loads nothing heavy.
     web.assets    GET /static/<file>, GET /widget.js
     web.security  security headers everywhere, CORS on /api/*
     web.ratelimit questions per minute per client
+    web.admin     POST /api/feedback, the staff report at /admin (QA_ADMIN_TOKEN)
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from index.embedders import Embedder
 from qa.answer import load_answerer
 from qa.settings import Settings, load_settings
-from web import api, assets, pages
+from qa.questionlog import QuestionLog
+from web import admin, api, assets, pages
 from web.ratelimit import RateLimiter
 from web.security import ApiCORS, SecurityHeaders
 
@@ -37,14 +39,17 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         app.state.answerer = load_answerer(settings, embedder=embedder)
-        # The question log (issue 6) goes here: set `app.state.recorder` to a callable
-        # (Answer) -> ask_id | None (see web.deps.record_answer). With it set, answers carry an
-        # ask_id, the pages and the widget offer 👍/👎 and say that questions are stored.
+        # With the question log on, answers carry an ask_id, and the pages and the widget
+        # offer 👍/👎 and say that questions are stored (web.deps.record_answer).
+        questionlog = QuestionLog.open(settings)
+        app.state.questionlog = questionlog
+        app.state.recorder = questionlog.record if questionlog.enabled else None
         stored = app.state.recorder is not None
         if stored:
             assets.announce_question_log(static)
         app.state.pages = pages.Pages(env, app.state.answerer.programme, stored=stored)
         yield
+        questionlog.close()
 
     app = FastAPI(
         title="MDG Bærum: spør om programmet",
@@ -61,7 +66,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     app.include_router(api.router)
     app.include_router(pages.router)
     app.include_router(assets.router)
-    # issue 6 adds its feedback and admin routes here: app.include_router(admin.make_router(settings))
+    app.include_router(admin.make_router(settings))
 
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

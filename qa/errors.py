@@ -10,4 +10,12 @@ class ConfigError(QAError):
 
 
 class BadQuestion(QAError):
-    """The question or its parameters are not acceptable."""
+    """The question or its parameters are not acceptable.
+
+    `str(error)` says what is wrong in English, for operators; `voter_message` says it in
+    Norwegian, for the person who asked.
+    """
+
+    def __init__(self, message: str, voter_message: str) -> None:
+        super().__init__(message)
+        self.voter_message = voter_message

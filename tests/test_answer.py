@@ -44,12 +44,15 @@ def test_k_out_of_range_is_refused(answerer: Answerer, k: int):
         ("   \n\t ", "empty"),
         ("x" * 501, "at most 500"),
         ("hei\x00du", "control characters"),
+        ("hei\x85du", "control characters"),
+        ("abc\u202edef", "right-to-left"),
         ("?!…", "no letters or digits"),
     ],
 )
 def test_bad_questions_are_refused_with_a_reason(question: str, message: str):
-    with pytest.raises(BadQuestion, match=message):
+    with pytest.raises(BadQuestion, match=message) as refused:
         clean_question(question)
+    assert refused.value.voter_message.startswith(("Spørsmålet", "k må"))
 
 
 def test_whitespace_is_collapsed_and_500_characters_are_allowed():

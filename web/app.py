@@ -23,8 +23,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from index.embedders import Embedder
 from qa.answer import load_answerer
-from qa.settings import Settings, load_settings
 from qa.questionlog import QuestionLog
+from qa.settings import Settings, load_settings
 from web import admin, api, assets, pages
 from web.ratelimit import RateLimiter
 from web.security import ApiCORS, SecurityHeaders

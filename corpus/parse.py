@@ -293,7 +293,7 @@ def _freeze(foreword: list[str], parts: list[dict], warnings: list[str]) -> Prog
                 text = " ".join(" ".join(p["words"]).split())
                 if not text:
                     warnings.append(f"line {p['no']}: empty bullet")
-                pledges.append(Pledge(f"{sid}-{n}", part["title"], s["title"], n, p["page"], text))
+                pledges.append(Pledge(unique(f"{sid}-{n}"), part["title"], s["title"], n, p["page"], text))
             frozen_sections.append(Section(sid, s["title"], part["title"], s["page"], tuple(s["intro"]), tuple(pledges)))
         pid = unique(slugify(part["title"]) if part["title"] else "del")
         frozen_parts.append(Part(pid, part["title"], part["page"], tuple(frozen_sections)))

@@ -162,6 +162,7 @@ class Ranker:
         vocabulary = [p.text for p in programme.pledges] + [s.title for s in programme.sections]
         vocabulary += [" ".join(s.intro) for s in programme.sections]
         self._speller = Speller(vocabulary)
+        self.rank("oppvarming")  # warm-up: word lists and the engine's first call, not on a voter's time
 
     def signals(self, question: str) -> Signals:
         """Every signal for `question`, one row per name in SIGNALS."""

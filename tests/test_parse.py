@@ -214,6 +214,12 @@ def test_heading_shape():
     assert not looks_like_heading("Lomma, Øverlandselva og Lysakerelva, Stabekken, Bekkestubekken og,")
 
 
+def test_section_and_pledge_anchors_never_collide():
+    programme = parse_text("Del\n\nSkole\nIntro.\nVi vil:\n● a.\n● b.\nSkole 2\nIntro.\nVi vil:\n● c.\n")
+    anchors = [s.id for s in programme.sections] + [p.id for p in programme.pledges]
+    assert len(set(anchors)) == len(anchors)
+
+
 def test_slugs_are_readable_ascii():
     assert slugify("Miljø og forurensning") == "miljo-og-forurensning"
     assert slugify("Idrett, kultur og fritid") == "idrett-kultur-og-fritid"

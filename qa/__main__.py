@@ -121,10 +121,12 @@ def _build(args) -> None:
 
 
 def _ask(args) -> None:
-    from qa.answer import load_answerer
+    from qa.answer import check_k, clean_question, load_answerer
 
+    question = clean_question(args.question)  # refuse bad input before loading anything
+    check_k(args.k)
     answerer = load_answerer(_settings(), progress=True)
-    answer = answerer.ask(args.question, k=args.k)
+    answer = answerer.ask(question, k=args.k)
     if args.json:
         print(json.dumps(answer.as_dict(), ensure_ascii=False, indent=2))
         return

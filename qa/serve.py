@@ -23,7 +23,10 @@ def serve(settings: Settings, *, host: str, port: int, workers: int = 1) -> None
     _check_port(host, port)
     # Build (or verify) the index here, once, so worker processes only ever load it.
     load_answerer(settings, progress=True)
-    uvicorn.run(APP, factory=True, host=host, port=port, workers=workers, log_level="info", proxy_headers=False)
+    # No access log: it would pair each client's address with the question in the URL.
+    uvicorn.run(
+        APP, factory=True, host=host, port=port, workers=workers, log_level="info", proxy_headers=False, access_log=False
+    )
 
 
 def _check_port(host: str, port: int) -> None:

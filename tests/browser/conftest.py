@@ -10,7 +10,6 @@ headless Chromium driven by Playwright. Without /usr/bin/chromium the tests skip
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import threading
 import time
@@ -19,8 +18,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-
-from qa.settings import VAR, Settings
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -70,16 +67,13 @@ def chromium_present() -> None:
 
 
 @pytest.fixture(scope="session")
-def server(chromium_present, tmp_path_factory) -> Iterator[str]:
+def server(chromium_present, real_settings) -> Iterator[str]:
     """The app with the real default model, on a free loopback port; yields its base URL."""
     import uvicorn
 
     from web.app import create_app
 
-    index_dir = tmp_path_factory.mktemp("browser") / "index"
-    if (VAR / "index").is_dir():  # start from the checkout's index; it is rebuilt here if stale
-        shutil.copytree(VAR / "index", index_dir)
-    settings = Settings(index_dir=index_dir, db="off", rate_limit=0)
+    settings = real_settings  # the session's real index, shared with the integration tests
     sock = _listening_socket()
     port = sock.getsockname()[1]
     config = uvicorn.Config(create_app(settings), log_level="warning", lifespan="on")

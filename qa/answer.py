@@ -152,8 +152,21 @@ def load_programme(path: Path) -> Programme:
         raise ConfigError(f"QA_CORPUS: cannot read {path}: {exc}") from None
 
 
-def load_answerer(settings: Settings, *, embedder: Embedder | None = None, progress: bool = False) -> Answerer:
-    """Load the programme, the model and the index (building it if needed): all start-up work."""
+@dataclass(frozen=True)
+class Inputs:
+    """Everything answering is built from, checked, before any model call."""
+
+    programme: Programme
+    embedder: Embedder
+    expansions: dict[str, tuple[str, ...]]
+
+    @property
+    def passages(self):
+        return passages_for(self.programme, self.expansions)
+
+
+def load_inputs(settings: Settings, *, embedder: Embedder | None = None) -> Inputs:
+    """Parse the programme and load the model (without running it); bad settings raise `ConfigError`."""
     programme = load_programme(settings.corpus)
     if not programme.pledges:
         raise ConfigError(f"QA_CORPUS: {settings.corpus} contains no pledges")
@@ -163,10 +176,15 @@ def load_answerer(settings: Settings, *, embedder: Embedder | None = None, progr
         embedder = embedder or load_embedder(settings.model)
     except IndexFailure as exc:
         raise ConfigError(f"QA_MODEL: {exc}") from None
+    return Inputs(programme, embedder, load_expansions(settings.expansions, programme))
+
+
+def load_answerer(settings: Settings, *, embedder: Embedder | None = None, progress: bool = False) -> Answerer:
+    """Load the programme, the model and the index (building it if needed): all start-up work."""
+    inputs = load_inputs(settings, embedder=embedder)
     # The engine already keeps every core busy for each question; BLAS threads on top of it
     # (for numpy's small matrix-vector products) only fight it for the cores.
     threadpool_limits(limits=1, user_api="blas")
-    expansions = load_expansions(settings.expansions, programme)
-    stored = open_index(settings.index_dir, embedder, passages_for(programme, expansions), progress=progress)
-    ranker = Ranker(programme, embedder, stored, expansions)
-    return Answerer(programme, ranker, embedder.model_id, settings.cache_size)
+    stored = open_index(settings.index_dir, inputs.embedder, inputs.passages, progress=progress)
+    ranker = Ranker(inputs.programme, inputs.embedder, stored, inputs.expansions)
+    return Answerer(inputs.programme, ranker, inputs.embedder.model_id, settings.cache_size)

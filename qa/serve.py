@@ -1,15 +1,24 @@
-"""Start the web app with uvicorn: check the port, build the index once, then serve.
+"""Start the web app with uvicorn: check the port and the settings, build the index once, serve.
 
 The app itself lives in `web.app`; it is named by import string so `qa` never imports `web`.
+Nothing here runs the model: the engine's OpenMP runtime keeps a thread team per process
+and calling thread, and a second team in the serving process halves its speed. A missing
+or stale index is built in a child process before the server starts, so workers only load it.
 """
 
 from __future__ import annotations
 
+import logging
 import socket
+import subprocess
+import sys
 
-from qa.answer import load_answerer
+from index.store import IndexStale, content_hash, load
+from qa.answer import load_inputs
 from qa.errors import ConfigError
 from qa.settings import Settings
+
+log = logging.getLogger(__name__)
 
 APP = "web.app:create_app"
 
@@ -21,8 +30,13 @@ def serve(settings: Settings, *, host: str, port: int, workers: int = 1) -> None
     if workers < 1:
         raise ConfigError(f"--workers must be at least 1, got {workers}")
     _check_port(host, port)
-    # Build (or verify) the index here, once, so worker processes only ever load it.
-    load_answerer(settings, progress=True)
+    inputs = load_inputs(settings)  # a bad corpus or model stops here, with one line
+    try:
+        load(settings.index_dir, model_id=inputs.embedder.model_id, content=content_hash(inputs.passages))
+    except IndexStale as exc:
+        log.warning("building the index in %s: %s", settings.index_dir, exc)
+        if subprocess.run([sys.executable, "-m", "qa", "build"], check=False).returncode != 0:
+            raise ConfigError("the index could not be built (see the line above)") from None
     # No access log: it would pair each client's address with the question in the URL.
     uvicorn.run(
         APP, factory=True, host=host, port=port, workers=workers, log_level="info", proxy_headers=False, access_log=False

@@ -9,45 +9,55 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from index.batching import MicroBatcher
+from index.batching import EngineThread
 
 
 class SlowModel:
-    """Embeds text i as the vector [i]; records the size of every call."""
+    """Embeds text i as the vector [i]; records the size of every call and the thread it ran on."""
 
     def __init__(self) -> None:
         self.calls: list[int] = []
+        self.threads: set[str] = set()
 
     def __call__(self, texts: list[str]) -> np.ndarray:
         self.calls.append(len(texts))
+        self.threads.add(threading.current_thread().name)
         time.sleep(0.02)
         return np.array([[float(t)] for t in texts])
 
 
 def test_a_lone_text_goes_straight_through():
     model = SlowModel()
-    batcher = MicroBatcher(model, threading.Lock())
-    assert batcher.one("7").tolist() == [7.0]
+    assert EngineThread(model).embed_one("7").tolist() == [7.0]
     assert model.calls == [1]
 
 
-def test_concurrent_texts_are_batched_and_each_caller_gets_its_own_vector():
+def test_concurrent_texts_are_batched_on_one_thread_and_each_caller_gets_its_own_vector():
     model = SlowModel()
-    batcher = MicroBatcher(model, threading.Lock(), max_batch=8)
+    engine = EngineThread(model, max_batch=8)
     with ThreadPoolExecutor(max_workers=16) as pool:
-        results = list(pool.map(lambda i: batcher.one(str(i)), range(64)))
+        results = list(pool.map(lambda i: engine.embed_one(str(i)), range(64)))
     assert [r.tolist() for r in results] == [[float(i)] for i in range(64)]
     assert sum(model.calls) == 64
     assert len(model.calls) < 64 and max(model.calls) <= 8
+    assert model.threads == {"embedding-engine"}
 
 
-def test_a_failing_model_call_raises_in_every_caller_of_that_batch():
+def test_general_calls_run_on_the_engine_thread_too():
+    engine = EngineThread(SlowModel())
+    assert engine.run(lambda: threading.current_thread().name) == "embedding-engine"
+
+
+def test_a_failing_call_raises_in_its_caller_and_the_engine_goes_on():
     def broken(texts):
         raise RuntimeError("engine failed")
 
-    batcher = MicroBatcher(broken, threading.Lock())
+    engine = EngineThread(broken)
     with pytest.raises(RuntimeError, match="engine failed"):
-        batcher.one("x")
+        engine.embed_one("x")
+    with pytest.raises(ZeroDivisionError):
+        engine.run(lambda: 1 / 0)
+    assert engine.run(lambda: 42) == 42
 
 
 def test_the_fast_engine_agrees_with_the_packaged_one():

@@ -35,9 +35,7 @@ from qa.spelling import Speller
 
 SIGNALS = ("pledge", "expansion", "section", "lexical", "cluster")
 CLUSTER_TOP = 3
-
-
-FUSED = SIGNALS[:4]
+FUSED = SIGNALS[:4]  # summed with Weights; "cluster" only feeds the section focus
 
 
 @dataclass(frozen=True)

@@ -104,19 +104,13 @@ def _pledges(args) -> None:
 
 
 def _build(args) -> None:
-    from corpus.expansions import load_expansions
-    from index.embedders import load_embedder
-    from index.store import build
-    from qa.answer import load_answerer, load_programme
-    from qa.ranking import passages_for
+    from index.store import build, open_index
+    from qa.answer import load_inputs
 
     settings = _settings()
-    if args.force:
-        programme = load_programme(settings.corpus)
-        passages = passages_for(programme, load_expansions(settings.expansions, programme))
-        build(settings.index_dir, load_embedder(settings.model), passages, progress=True)
-    else:
-        load_answerer(settings, progress=True)
+    inputs = load_inputs(settings)
+    make = build if args.force else open_index  # open_index builds only what is missing or stale
+    make(settings.index_dir, inputs.embedder, inputs.passages, progress=True)
     print(f"index ready in {settings.index_dir}")
 
 

@@ -133,7 +133,8 @@ class Ranker:
         position = {pid: i for i, pid in enumerate(self._ids)}
 
         pledges = stored.collections["pledges"]
-        self._pledges = pledges.vectors()[[pledges.keys.index(pid) for pid in self._ids]]
+        pledge_row = {key: i for i, key in enumerate(pledges.keys)}
+        self._pledges = pledges.vectors()[[pledge_row[pid] for pid in self._ids]]
 
         sections = stored.collections["sections"]
         section_row = {key: i for i, key in enumerate(sections.keys)}
@@ -145,6 +146,7 @@ class Ranker:
         bounds = np.cumsum([0] + [len(s.pledges) for s in programme.sections])
         self._slices = [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
         self.section_starts = [part.start for part in self._slices]
+        self._section_sizes = [part.stop - part.start for part in self._slices]
 
         # Expansion rows sorted by pledge so a max over each pledge's rows is one reduceat.
         exp = stored.collections.get("expansions")
@@ -206,10 +208,7 @@ class Ranker:
     def _focus(self, evidence: np.ndarray, sharpness: float) -> np.ndarray:
         """Softmax over sections of their evidence (one value per section), given to each of its pledges."""
         weights = _softmax(evidence[self.section_starts], sharpness)
-        out = np.zeros_like(evidence)
-        for part, weight in zip(self._slices, weights):
-            out[part] = weight
-        return out
+        return np.repeat(weights, self._section_sizes).astype(evidence.dtype)
 
 
 def coverage_features(signals: Signals, section_starts: list[int]) -> dict[str, float]:

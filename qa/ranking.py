@@ -4,15 +4,16 @@ Signals, each a score per pledge (cosine similarities unless said):
 
 - pledge:    the question vs "part, section: pledge text" (context helps the small model);
 - expansion: the best match among the pledge's voter-language expansions (corpus/expansions.py);
-- section:   the question vs the pledge's section heading and intro, shared by its pledges,
-             so broad questions ("hva vil MDG med Oslofjorden?") are answered from one section;
+- section:   the question vs the centre of the pledge's section (the mean of its pledges' and
+             expansions' vectors), shared by its pledges: what the section is about as a
+             whole, so broad questions ("hva vil MDG med Oslofjorden?") find their section;
 - lexical:   character n-gram TF-IDF, robust to typos, compounds and inflection;
 - cluster:   how well the pledge's section answers as a whole: the mean of its best
              CLUSTER_TOP pledge and expansion scores, shared by its pledges.
 
 The final score is a weighted sum of the first four (weighted, not rank, fusion: rank
 fusion with a weaker signal was measured to hurt), plus a section focus: a softmax over
-sections of their cluster scores (plus, weighted by `focus_intro`, their section scores),
+sections of their cluster scores (plus, weighted by `focus_section`, their section scores),
 so that when one section clearly answers a broad question its pledges rise together, and
 when none stands out the focus spreads thin. "Not covered" is a logistic decision on how
 much the best match and the best section stand out (see Coverage). Weights and the decision
@@ -45,10 +46,10 @@ class Weights:
     pledge: float = 1.0
     expansion: float = 1.5
     section: float = 0.0
-    lexical: float = 0.3
-    focus: float = 0.1
-    sharpness: float = 50.0
-    focus_intro: float = 0.5
+    lexical: float = 0.5
+    focus: float = 0.05
+    sharpness: float = 100.0
+    focus_section: float = 2.0
 
     def vector(self) -> np.ndarray:
         """Weights of the FUSED signals, in order."""
@@ -63,14 +64,14 @@ class Coverage:
     cosines separate poorly): `standout`, how many standard deviations the best
     voter-language match stands above its match with all pledges (a real answer stands
     out); `cluster_focus` and `section_focus`, the largest share of a softmax over sections
-    of their cluster and intro scores (a broad question that one section answers is
+    of their cluster and section scores (a broad question that one section answers is
     covered even when no single pledge stands out).
     """
 
-    bias: float = -10.553
-    standout: float = 2.072
-    cluster_focus: float = 7.886
-    section_focus: float = 2.639
+    bias: float = -8.839
+    standout: float = 1.885
+    cluster_focus: float = 8.909
+    section_focus: float = 0.648
 
     def logit(self, features: dict[str, float]) -> float:
         return self.bias + sum(getattr(self, name) * value for name, value in features.items())
@@ -86,12 +87,11 @@ COVERAGE = Coverage()
 
 
 def passages_for(programme: Programme, expansions: dict[str, tuple[str, ...]] | None = None) -> Passages:
-    """Everything that is embedded: pledges in context, their expansions, and sections."""
+    """Everything that is embedded: pledges in context and their expansions."""
     expansions = expansions or {}
     return {
         "pledges": [(p.id, f"{p.part}, {p.section}: {p.text}") for p in programme.pledges],
         "expansions": [(p.id, text) for p in programme.pledges for text in expansions.get(p.id, ())],
-        "sections": [(s.id, f"{s.title}. {' '.join(s.intro)}".strip()) for s in programme.sections],
     }
 
 
@@ -136,17 +136,12 @@ class Ranker:
         pledge_row = {key: i for i, key in enumerate(pledges.keys)}
         self._pledges = pledges.vectors()[[pledge_row[pid] for pid in self._ids]]
 
-        sections = stored.collections["sections"]
-        section_row = {key: i for i, key in enumerate(sections.keys)}
-        self._sections = sections.vectors()
-        self._section_of = np.array(
-            [section_row[s.id] for s in programme.sections for _ in s.pledges], dtype=np.int64
-        )
         # Pledges come in programme order, so each section is one contiguous slice.
         bounds = np.cumsum([0] + [len(s.pledges) for s in programme.sections])
         self._slices = [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
         self.section_starts = [part.start for part in self._slices]
         self._section_sizes = [part.stop - part.start for part in self._slices]
+        self._section_of = np.repeat(np.arange(len(self._slices)), self._section_sizes)
 
         # Expansion rows sorted by pledge so a max over each pledge's rows is one reduceat.
         exp = stored.collections.get("expansions")
@@ -158,7 +153,8 @@ class Ranker:
             self._exp_pledges, self._exp_starts = np.unique(owners, return_index=True)
         else:
             self._exp = np.zeros((0, self._pledges.shape[1]), np.float32)
-            self._exp_pledges = self._exp_starts = np.zeros(0, np.int64)
+            owners = self._exp_pledges = self._exp_starts = np.zeros(0, np.int64)
+        self._sections = self._centres(owners)
 
         documents = [f"{p.section} {p.text} {' '.join(expansions.get(p.id, ()))}" for p in programme.pledges]
         self._lexical = CharTfidf(documents)
@@ -166,6 +162,13 @@ class Ranker:
         vocabulary += [" ".join(s.intro) for s in programme.sections]
         self._speller = Speller(vocabulary)
         self.rank("oppvarming")  # warm-up: word lists and the engine's first call, not on a voter's time
+
+    def _centres(self, exp_owners: np.ndarray) -> np.ndarray:
+        """One unit vector per section: the mean of its pledges' and their expansions' vectors."""
+        sums = np.zeros((len(self._slices), self._pledges.shape[1]), np.float64)
+        np.add.at(sums, self._section_of, self._pledges)
+        np.add.at(sums, self._section_of[exp_owners], self._exp)
+        return (sums / np.linalg.norm(sums, axis=1, keepdims=True)).astype(np.float32)
 
     def signals(self, question: str) -> Signals:
         """Every signal for `question`, one row per name in SIGNALS."""
@@ -202,7 +205,7 @@ class Ranker:
         w = weights.vector()
         fused = (w @ signals.matrix[: len(FUSED)]) / w.sum()
         m = signals.matrix
-        evidence = m[SIGNALS.index("cluster")] + weights.focus_intro * m[SIGNALS.index("section")]
+        evidence = m[SIGNALS.index("cluster")] + weights.focus_section * m[SIGNALS.index("section")]
         return fused + weights.focus * self._focus(evidence, weights.sharpness)
 
     def _focus(self, evidence: np.ndarray, sharpness: float) -> np.ndarray:

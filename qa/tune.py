@@ -26,7 +26,7 @@ GRID = {
     "lexical": (0.2, 0.3, 0.5),
     "focus": (0.0, 0.05, 0.1),
     "sharpness": (50.0, 100.0),
-    "focus_intro": (0.0, 0.5, 1.0),
+    "focus_section": (0.0, 1.0, 2.0, 4.0),
 }
 ALWAYS = Coverage(bias=1.0, **{name: 0.0 for name in COVERAGE_FEATURES})
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
+from corpus.expansions import load_expansions
 from qa.answer import Answerer, clean_question, load_answerer
 from qa.errors import BadQuestion, ConfigError
+from qa.ranking import SIGNALS
 from qa.settings import Settings
 
 
@@ -109,3 +112,23 @@ def test_unknown_model_is_a_config_error_naming_it(settings: Settings, tmp_path,
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(ConfigError, match="QA_MODEL.*no-such-model"):
         load_answerer(settings.model_copy(update={"model": str(tmp_path / "no-such-model")}))
+
+
+def test_the_section_signal_is_the_question_against_the_centre_of_each_section(
+    answerer: Answerer, settings: Settings, fake_embedder
+):
+    ranker = answerer.ranker
+    programme = answerer.programme
+    expansions = load_expansions(settings.expansions, programme)
+    q = fake_embedder.embed_queries(["sykkel og buss"])[0]
+    signals = ranker.signals("sykkel og buss").matrix
+    section = signals[SIGNALS.index("section")]
+    for s in programme.sections:
+        texts = [f"{p.part}, {p.section}: {p.text}" for p in s.pledges]
+        texts += [text for p in s.pledges for text in expansions.get(p.id, ())]
+        centre = fake_embedder.embed_passages(texts).sum(axis=0)
+        expected = float(centre @ q / np.linalg.norm(centre))
+        assert [round(float(section[programme.pledges.index(p)]), 5) for p in s.pledges] == [round(expected, 5)] * len(s.pledges)
+    # The two pledges of "Samferdsel" share one value, and it differs from Oslofjorden's.
+    by_section = {p.section: float(section[i]) for i, p in enumerate(programme.pledges)}
+    assert by_section["Samferdsel"] > by_section["Oslofjorden"]

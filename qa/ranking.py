@@ -142,6 +142,12 @@ class Ranker:
         self.section_starts = [part.start for part in self._slices]
         self._section_sizes = [part.stop - part.start for part in self._slices]
         self._section_of = np.repeat(np.arange(len(self._slices)), self._section_sizes)
+        # Each section's pledge positions as one padded row (padding points one past the end,
+        # where `signals` puts -inf), so the best pledges of every section are one sort.
+        width = max(self._section_sizes, default=0)
+        self._padded = np.full((len(self._slices), width), len(self._ids), dtype=np.int64)
+        for row, part in enumerate(self._slices):
+            self._padded[row, : part.stop - part.start] = np.arange(part.start, part.stop)
 
         # Expansion rows sorted by pledge so a max over each pledge's rows is one reduceat.
         exp = stored.collections.get("expansions")
@@ -181,11 +187,10 @@ class Ranker:
             expansion[self._exp_pledges] = np.maximum(expansion[self._exp_pledges], best)
         section = (self._sections @ q)[self._section_of]
         lexical = self._lexical.scores(question).astype(np.float32)
-        both = (pledge + expansion) / 2
-        cluster = np.empty_like(both)
-        for part in self._slices:
-            best = np.sort(both[part])[-CLUSTER_TOP:]
-            cluster[part] = best.mean()
+        both = np.append((pledge + expansion) / 2, -np.inf)
+        best = np.sort(both[self._padded], axis=1)[:, -CLUSTER_TOP:]
+        found = np.isfinite(best)
+        cluster = (np.where(found, best, 0).sum(axis=1) / found.sum(axis=1))[self._section_of].astype(np.float32)
         return Signals(np.stack([pledge, expansion, section, lexical, cluster]))
 
     def rank(self, question: str) -> Ranking:

@@ -31,7 +31,9 @@ class Settings(BaseSettings):
     cache_size: int = Field(1024, ge=0, description="answers kept in memory for repeated questions")
     allowed_origins: str = Field("*", description="comma-separated origins allowed to call /api/*")
     rate_limit: int = Field(60, ge=0, description="questions per minute per client; 0 turns it off")
-    trusted_proxies: str = Field("", description="comma-separated peer addresses whose X-Forwarded-For is trusted")
+    trusted_proxies: str = Field(
+        "127.0.0.1,::1", description="comma-separated peer addresses whose X-Forwarded-For is trusted"
+    )
     db: str = Field(str(VAR / "questions.sqlite3"), description="question log path, or 'off'")
     log_days: int = Field(180, ge=1, description="days a logged question is kept")
     admin_token: str | None = Field(None, description="enables /admin when set")

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from tests.conftest import FakeEmbedder
 from web.app import create_app
-from web.ratelimit import RateLimiter, client_address, too_many_questions
+from web.ratelimit import RateLimiter, client_address, is_loopback, too_many_questions
 
 PAGES = ["/", "/?q=tr%C3%A5ling", "/?q=", "/program", "/finnes-ikke"]
 
@@ -141,6 +141,30 @@ def test_the_chat_page_counts_against_the_same_limit(settings):
         # Pages without a question, the programme and the health check are never limited.
         for path in ["/", "/program", "/healthz", "/widget.js"]:
             assert client.get(path).status_code == 200
+
+
+def test_this_machine_is_not_limited_but_voters_behind_a_local_proxy_are(settings):
+    app = create_app(settings.model_copy(update={"rate_limit": 1}), embedder=FakeEmbedder())
+    with TestClient(app, client=("127.0.0.1", 50000)) as local:
+        assert [local.get("/api/ask", params={"q": f"buss {n}"}).status_code for n in range(5)] == [200] * 5
+
+        def via_proxy(address: str) -> int:
+            return local.get("/api/ask", params={"q": "buss"}, headers={"X-Forwarded-For": address}).status_code
+
+        assert via_proxy("192.0.2.1") == 200
+        assert via_proxy("192.0.2.1") == 429  # loopback is a trusted proxy by default
+        assert via_proxy("127.0.0.1, 192.0.2.1") == 429  # a client cannot claim to be the machine
+    with TestClient(app, client=("192.0.2.50", 50000)) as remote:
+        assert remote.get("/api/ask", params={"q": "buss"}).status_code == 200
+        assert remote.get("/api/ask", params={"q": "buss"}, headers={"X-Forwarded-For": "127.0.0.1"}).status_code == 429
+
+
+@pytest.mark.parametrize(
+    ("address", "loopback"),
+    [("127.0.0.1", True), ("127.8.0.3", True), ("::1", True), ("192.0.2.1", False), ("testclient", False), ("unknown", False)],
+)
+def test_loopback_addresses_are_recognised(address: str, loopback: bool):
+    assert is_loopback(address) is loopback
 
 
 def test_rate_limit_zero_turns_it_off(client):

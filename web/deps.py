@@ -11,7 +11,7 @@ import logging
 from fastapi import HTTPException, Request
 
 from qa.answer import Answer
-from web.ratelimit import client_address, too_many_questions
+from web.ratelimit import client_address, is_loopback, too_many_questions
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,10 @@ def take_question_allowance(request: Request) -> None:
     limiter = request.app.state.limiter
     if limiter is None:
         return
-    wait = limiter.wait(client_of(request))
+    client = client_of(request)
+    if is_loopback(client):  # this machine itself: the operator's own tools (web.ratelimit)
+        return
+    wait = limiter.wait(client)
     if wait:
         raise HTTPException(429, too_many_questions(wait), headers={"Retry-After": str(wait)})
 

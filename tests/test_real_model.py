@@ -3,10 +3,13 @@ backend builds and answers with the bundled all-MiniLM-L6-v2."""
 
 from __future__ import annotations
 
+import json
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
 from qa.answer import Answerer, load_answerer
-from qa.settings import Settings
+from qa.settings import CHECKOUT, Settings
 
 
 @pytest.mark.parametrize(
@@ -50,3 +53,14 @@ def test_sentence_transformers_backend_builds_and_answers(settings: Settings, mo
     assert answerer.model_id == model
     assert answerer.ask("a ban on trawling in the Oslofjord").hits[0].pledge.id == "oslofjorden-1"
     assert answerer.ask("et sammenhengende sykkelveinett").hits[0].pledge.id == "samferdsel-2"
+
+
+def test_questions_embedded_together_rank_exactly_as_when_asked_alone(real_answerer: Answerer):
+    """16 threads at once: the engine batches their questions; each ranking must not change."""
+    lines = (CHECKOUT / "corpus" / "questions.jsonl").read_text(encoding="utf-8").splitlines()
+    questions = [json.loads(line)["q"] for line in lines if line.strip()][:96]
+    ranker = real_answerer.ranker  # below the answer cache: every call reaches the engine
+    alone = [ranker.rank(q).ids[:10] for q in questions]
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        together = list(pool.map(lambda q: ranker.rank(q).ids[:10], questions))
+    assert together == alone

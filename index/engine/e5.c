@@ -4,7 +4,8 @@
  * attention, GELU and LayerNorm. Same C API, model file, and arithmetic (Q4_0 weights, Q8_0
  * activations); embeddings agree with the packaged engine to a cosine of 0.9999 (float
  * rounding only). `make install` compiles it to index/engine/libe5.so; index/embedders.py uses
- * it when present and the CPU has AVX2 and FMA, and the packaged engine otherwise.
+ * it when present and the CPU has what -march=haswell uses (AVX2, FMA, F16C, BMI), and the
+ * packaged engine otherwise.
  */
 /* e5.c - blazing-fast CPU inference for multilingual-e5-small.
  *
@@ -279,17 +280,19 @@ static void matmul_q4q8_ref(const block_q4_0 *W, const float *bias,
  * side, stored as a+128 (1..255), and the weights the signed one, w-8 (-8..7):
  * then the weights can be maddubs' memory operand, which measured ~10% faster
  * (the kernel is bound by loads and instruction count). The +128 comes out as
- * 128 * sum(w-8) per row and block, a constant of the weights (corr). Products
- * of 8 dwords are summed in int16 (|sum| <= 8*2*255*8 = 32640) before one madd
- * to int32, one convert and one FMA with the row scales times the token's.
+ * 128 * sum(w-8) per row and block (corr), computed when a unit is unpacked.
+ * Products of 8 dwords are summed in int16 (|sum| <= 8*2*255*8 = 32640) before
+ * one madd to int32, one convert and one FMA with the row scales times the
+ * token's.
  * Stored, vectors j and j+4 share bytes (low / high nibbles), exactly as in
  * Q4_0, whose byte i holds weights i and i+16: the repack only moves 4-byte
- * pieces. Scales are widened to fp32; with corr, 24 instead of 18 bytes/block. */
+ * pieces, and the fp16 scales stay fp16. Same 18 bytes per 32 weights as the
+ * file: a short query streams all ~12 MB of them from L3 or memory, and at
+ * that size the bytes, not the arithmetic, set its time. */
 typedef struct {
     int nout, nin, nb;   /* nout is a multiple of 32, nin of 32 */
     uint8_t *pk;         /* [nout/8][nb][4][32] nibble pairs */
-    float *dw;           /* [nout/8][nb][8] row scales */
-    int32_t *corr;       /* [nout/8][nb][8] 128 * sum over the block of (w - 8) */
+    uint16_t *dw;        /* [nout/8][nb][8] fp16 row scales */
     float *bias;         /* [nout] */
 } pmat;
 
@@ -303,10 +306,9 @@ static int pmat_pack(pmat *p, int nparts, const block_q4_0 *const *W, const floa
     int nb = nin / QK;
     p->nout = nout; p->nin = nin; p->nb = nb;
     p->pk = (uint8_t *)aligned_alloc(32, (size_t)nout * nin / 2);
-    p->dw = (float *)aligned_alloc(32, (size_t)nout * nb * sizeof(float));
-    p->corr = (int32_t *)aligned_alloc(32, (size_t)nout * nb * sizeof(int32_t));
+    p->dw = (uint16_t *)aligned_alloc(32, (size_t)nout * nb * sizeof(uint16_t));
     p->bias = (float *)malloc((size_t)nout * sizeof(float));
-    if (!p->pk || !p->dw || !p->corr || !p->bias) return -1;
+    if (!p->pk || !p->dw || !p->bias) return -1;
     int o = 0;
     for (int i = 0; i < nparts; i++)
         for (int r = 0; r < rows[i]; r++, o++) {
@@ -315,32 +317,51 @@ static int pmat_pack(pmat *p, int nparts, const block_q4_0 *const *W, const floa
             p->bias[o] = B[i][r];
             for (int b = 0; b < nb; b++) {
                 size_t gb = (size_t)g * nb + b;
-                int sum = 0;
-                for (int j = 0; j < 16; j++) sum += (w[b].qs[j] & 0x0F) + (w[b].qs[j] >> 4) - 16;
-                p->dw[gb * 8 + rr] = fp16_to_fp32(w[b].d);
-                p->corr[gb * 8 + rr] = 128 * sum;
+                p->dw[gb * 8 + rr] = w[b].d;
                 for (int kq = 0; kq < 4; kq++) memcpy(p->pk + (gb * 4 + kq) * 32 + rr * 4, w[b].qs + 4 * kq, 4);
             }
         }
     return 0;
 }
-static void pmat_free(pmat *p) { free(p->pk); free(p->dw); free(p->corr); free(p->bias); }
+static void pmat_free(pmat *p) { free(p->pk); free(p->dw); free(p->bias); }
 
-/* Expand nbc blocks of one group's nibbles to signed bytes w-8, U[nbc][8][32]:
- * once per group and call, then every token reads them from L1. */
-static inline void unpack_group(const uint8_t *RESTRICT pk, int nbc, int8_t *RESTRICT U) {
-    for (int b = 0; b < nbc; b++)
+/* Expand nbc blocks of one group for the kernel: nibbles to signed bytes w-8,
+ * U[nbc][8][32]; the scales to fp32, dwf[nbc][8]; corr[nbc][8]. Once per unit
+ * and call, then every token reads them from L1. */
+static inline void unpack_group(const uint8_t *RESTRICT pk, const uint16_t *RESTRICT dw, int nbc,
+                                int8_t *RESTRICT U, float *RESTRICT dwf, int32_t *RESTRICT corr) {
+    for (int b = 0; b < nbc; b++) {
+#if defined(__AVX2__)
+        const __m256i m = _mm256_set1_epi8(0x0F), e = _mm256_set1_epi8(8);
+        __m256i nsum = _mm256_setzero_si256();   /* per byte: <= 4 * 30 nibble sum */
+        for (int kq = 0; kq < 4; kq++) {
+            __m256i v = _mm256_load_si256((const __m256i *)(pk + ((size_t)b * 4 + kq) * 32));
+            __m256i lo = _mm256_and_si256(v, m), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m);
+            nsum = _mm256_add_epi8(nsum, _mm256_add_epi8(lo, hi));
+            _mm256_store_si256((__m256i *)(U + (size_t)b * 256 + kq * 32), _mm256_sub_epi8(lo, e));
+            _mm256_store_si256((__m256i *)(U + (size_t)b * 256 + (kq + 4) * 32), _mm256_sub_epi8(hi, e));
+        }
+        /* dword r of nsum holds row r's 4 byte sums: add them up, minus 32 * 8 */
+        __m256i rs = _mm256_madd_epi16(_mm256_maddubs_epi16(nsum, _mm256_set1_epi8(1)), _mm256_set1_epi16(1));
+        _mm256_store_si256((__m256i *)(corr + b * 8), _mm256_slli_epi32(_mm256_sub_epi32(rs, _mm256_set1_epi32(256)), 7));
+#if defined(__F16C__)
+        _mm256_store_ps(dwf + b * 8, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(dw + b * 8))));
+#else
+        for (int r = 0; r < 8; r++) dwf[b * 8 + r] = fp16_to_fp32(dw[b * 8 + r]);
+#endif
+#else
+        int rs[8] = {0};
         for (int kq = 0; kq < 4; kq++) {
             const uint8_t *src = pk + ((size_t)b * 4 + kq) * 32;
             int8_t *lo = U + (size_t)b * 256 + kq * 32, *hi = lo + 128;
-#if defined(__AVX2__)
-            __m256i v = _mm256_load_si256((const __m256i *)src), m = _mm256_set1_epi8(0x0F), e = _mm256_set1_epi8(8);
-            _mm256_store_si256((__m256i *)lo, _mm256_sub_epi8(_mm256_and_si256(v, m), e));
-            _mm256_store_si256((__m256i *)hi, _mm256_sub_epi8(_mm256_and_si256(_mm256_srli_epi16(v, 4), m), e));
-#else
-            for (int i = 0; i < 32; i++) { lo[i] = (int8_t)((src[i] & 0x0F) - 8); hi[i] = (int8_t)((src[i] >> 4) - 8); }
-#endif
+            for (int i = 0; i < 32; i++) {
+                lo[i] = (int8_t)((src[i] & 0x0F) - 8); hi[i] = (int8_t)((src[i] >> 4) - 8);
+                rs[i / 4] += lo[i] + hi[i];
+            }
         }
+        for (int r = 0; r < 8; r++) { corr[b * 8 + r] = 128 * rs[r]; dwf[b * 8 + r] = fp16_to_fp32(dw[b * 8 + r]); }
+#endif
+    }
 }
 
 /* One unit of 32 rows (4 groups) x one token over nbc blocks: out[32] (+)= W a.
@@ -598,6 +619,7 @@ static void attend_segment(const float *RESTRICT qh, const float *RESTRICT kh, c
  * neighbour process) holds up the others for less. */
 
 #define KCHUNK 16   /* blocks per pass: a unit's unpacked weights, 16 KB, stay in L1 */
+#define UBYTES (4 * KCHUNK * (256 + 8 * sizeof(float) + 8 * sizeof(int32_t)))
 
 enum { MM_ROWS, MM_HEADS, MM_GELU_Q8 };
 
@@ -608,8 +630,8 @@ enum { MM_ROWS, MM_HEADS, MM_GELU_Q8 };
  *   MM_GELU_Q8  GELU, then quantized (biased) into oq/od, [t][nout/32] blocks:
  *               a 32-row unit is one Q8_0 block of each token's output, so the
  *               [T, 1536] float intermediate never exists.
- * U: per-thread scratch of 4*KCHUNK*256 bytes; part: T*32 floats, for partial
- * sums when nin spans more than one KCHUNK. */
+ * U: per-thread scratch of UBYTES; part: T*32 floats, for partial sums when
+ * nin spans more than one KCHUNK. */
 static void matmul(const pmat *p, const int8_t *aq, const float *ad, int T, int kind,
                    float *Y, int ldy, int8_t *oq, float *od, int8_t *U, float *part) {
     int nb = p->nb, nin = p->nin, nu = p->nout / 32;
@@ -618,16 +640,20 @@ static void matmul(const pmat *p, const int8_t *aq, const float *ad, int T, int 
         const float *bias = p->bias + (size_t)u * 32;
         for (int b0 = 0; b0 < nb; b0 += KCHUNK) {
             int nbc = nb - b0 < KCHUNK ? nb - b0 : KCHUNK, last = b0 + nbc == nb;
-            for (int g = 0; g < 4; g++)
-                unpack_group(p->pk + ((size_t)(4 * u + g) * nb + b0) * 128, nbc, U + (size_t)g * nbc * 256);
-            const float *dw = p->dw + ((size_t)4 * u * nb + b0) * 8;
-            const int32_t *corr = p->corr + ((size_t)4 * u * nb + b0) * 8;
+            int8_t *Ub = U;
+            float *dw = (float *)(U + 4 * KCHUNK * 256);
+            int32_t *corr = (int32_t *)(dw + 4 * KCHUNK * 8);
+            for (int g = 0; g < 4; g++) {
+                size_t gb = (size_t)(4 * u + g) * nb + b0;
+                unpack_group(p->pk + gb * 128, p->dw + gb * 8, nbc, Ub + (size_t)g * nbc * 256,
+                              dw + (size_t)g * nbc * 8, corr + (size_t)g * nbc * 8);
+            }
             float vb[8][32];   /* GELU and quantization run on 8 tokens at a time */
             int nv = 0;
             for (int t = 0; t < T; t++) {
                 float *v = vb[nv], *acc = last ? v : part + (size_t)t * 32;
                 if (b0 && last) memcpy(v, part + (size_t)t * 32, 32 * sizeof(float));
-                dot32(U, dw, corr, nb, (const uint8_t *)aq + (size_t)t * nin + b0 * QK,
+                dot32(Ub, dw, corr, nbc, (const uint8_t *)aq + (size_t)t * nin + b0 * QK,
                       ad + (size_t)t * nb + b0, nbc, b0 > 0, acc);
                 if (!last) continue;
                 for (int r = 0; r < 32; r++) v[r] += bias[r];
@@ -871,7 +897,7 @@ static int forward_batch(e5_model *m, const int *ids, const int *pos,
 #pragma omp parallel
     {
         /* per-thread scratch: a unit's unpacked weights, partial sums, attention */
-        int8_t *U = (int8_t *)aligned_alloc(32, (size_t)4 * KCHUNK * 256);
+        int8_t *U = (int8_t *)aligned_alloc(32, UBYTES);
         float *part = (float *)malloc(sizeof(float) * 32 * (size_t)T);
         size_t lp = ((size_t)m->MAXP + 15) & ~(size_t)15;
         float *kt = (float *)aligned_alloc(32, sizeof(float) * 32 * lp);

@@ -638,6 +638,16 @@ static void matmul(const pmat *p, const int8_t *aq, const float *ad, int T, int 
 #pragma omp for schedule(dynamic)
     for (int u = 0; u < nu; u++) {
         const float *bias = p->bias + (size_t)u * 32;
+        /* Fetch the unit this thread most likely takes next (u + team size) while
+         * this one computes: a short input's time is mostly its weights arriving
+         * from L3 or memory (~10% faster at 14 tokens). */
+        int un = u + omp_get_num_threads();
+        if (un < nu) {
+            const char *pn = (const char *)(p->pk + (size_t)4 * un * nb * 128);
+            const char *dn = (const char *)(p->dw + (size_t)4 * un * nb * 8);
+            for (size_t o = 0; o < (size_t)4 * nb * 128; o += 64) __builtin_prefetch(pn + o, 0, 2);
+            for (size_t o = 0; o < (size_t)4 * nb * 8 * sizeof(uint16_t); o += 64) __builtin_prefetch(dn + o, 0, 2);
+        }
         for (int b0 = 0; b0 < nb; b0 += KCHUNK) {
             int nbc = nb - b0 < KCHUNK ? nb - b0 : KCHUNK, last = b0 + nbc == nb;
             int8_t *Ub = U;

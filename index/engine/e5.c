@@ -527,8 +527,24 @@ static void layernorm_row(float *RESTRICT x, const float *RESTRICT y, const floa
 static void attend_segment(const float *RESTRICT qh, const float *RESTRICT kh, const float *RESTRICT vb,
                            int L, float scale, float *RESTRICT kt, float *RESTRICT pr,
                            int8_t *xq, float *xd, size_t xstride) {
-    int Lp = (L + 15) & ~15;
-    for (int s = 0; s < L; s++)
+    int Lp = (L + 15) & ~15, s8 = 0;
+#if defined(__AVX2__)
+    for (; s8 + 8 <= L; s8 += 8)            /* 8x8 tiles, transposed in registers */
+        for (int e = 0; e < 32; e += 8) {
+            __m256 r[8], t[8], u[8];
+            for (int i = 0; i < 8; i++) r[i] = _mm256_loadu_ps(kh + (size_t)(s8 + i) * 32 + e);
+            for (int i = 0; i < 8; i += 2) { t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]); t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]); }
+            for (int i = 0; i < 8; i += 4) {
+                u[i]     = _mm256_shuffle_ps(t[i], t[i + 2], 0x44); u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xEE);
+                u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44); u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+            }
+            for (int i = 0; i < 4; i++) {
+                _mm256_store_ps(kt + (size_t)(e + i) * Lp + s8, _mm256_permute2f128_ps(u[i], u[i + 4], 0x20));
+                _mm256_store_ps(kt + (size_t)(e + i + 4) * Lp + s8, _mm256_permute2f128_ps(u[i], u[i + 4], 0x31));
+            }
+        }
+#endif
+    for (int s = s8; s < L; s++)
         for (int e = 0; e < 32; e++) kt[(size_t)e * Lp + s] = kh[(size_t)s * 32 + e];
     for (int e = 0; e < 32; e++)
         for (int s = L; s < Lp; s++) kt[(size_t)e * Lp + s] = 0.f;
@@ -555,7 +571,8 @@ static void attend_segment(const float *RESTRICT qh, const float *RESTRICT kh, c
                 _mm256_store_ps(pr + (size_t)q * Lp + s + 8, _mm256_mul_ps(a[q][1], vs));
             }
         }
-        for (int q = 0; q < nq; q++) {      /* softmax of each row, normalised in place */
+        float inv[4];
+        for (int q = 0; q < nq; q++) {      /* softmax of each row; normalised at the end */
             float *p = pr + (size_t)q * Lp;
             for (int s = L; s < Lp; s++) p[s] = -1e30f;   /* exp8 -> exactly 0 */
             __m256 mx = _mm256_load_ps(p);
@@ -567,8 +584,7 @@ static void attend_segment(const float *RESTRICT qh, const float *RESTRICT kh, c
                 __m256 e = exp8(_mm256_sub_ps(_mm256_load_ps(p + s), mv));
                 _mm256_store_ps(p + s, e); sum = _mm256_add_ps(sum, e);
             }
-            __m256 inv = _mm256_set1_ps(1.f / hsum256(sum));
-            for (int s = 0; s < Lp; s += 8) _mm256_store_ps(p + s, _mm256_mul_ps(_mm256_load_ps(p + s), inv));
+            inv[q] = 1.f / hsum256(sum);
         }
         for (int q = 0; q < nq; q += 2) {   /* two rows of P.V at a time */
             const float *p0 = pr + (size_t)q * Lp, *p1 = pr + (size_t)(q + 1 < nq ? q + 1 : q) * Lp;
@@ -585,7 +601,8 @@ static void attend_segment(const float *RESTRICT qh, const float *RESTRICT kh, c
             }
             for (int r = 0; r < 2 && q + r < nq; r++) {
                 float out[32];
-                for (int v = 0; v < 4; v++) _mm256_storeu_ps(out + 8 * v, c[r][v]);
+                __m256 iv = _mm256_set1_ps(inv[q + r]);
+                for (int v = 0; v < 4; v++) _mm256_storeu_ps(out + 8 * v, _mm256_mul_ps(c[r][v], iv));
                 size_t i = (size_t)(i0 + q + r) * xstride;
                 quant_block(out, xq + i * QK, xd + i, NULL);
             }

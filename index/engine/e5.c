@@ -916,13 +916,24 @@ static int forward_batch(e5_model *m, const int *ids, const int *pos,
                          float *hidden_out) {
     int H = m->H, FF = m->FF, NH = m->NH, hd = m->hd, nbH = H / QK, nbF = FF / QK;
     size_t TH = (size_t)T * H;
-    float *x   = (float *)malloc(TH * sizeof(float));
-    float *qkv = (float *)malloc(3 * TH * sizeof(float));
-    float *y   = (float *)malloc(TH * sizeof(float));   /* attention / FFN output */
-    int8_t  *xq = (int8_t *)malloc(TH);                 /* quantized H-wide input */
-    float   *xd = (float *)malloc((size_t)T * nbH * sizeof(float));
-    int8_t  *fq = (int8_t *)malloc((size_t)T * FF);     /* quantized GELU output */
-    float   *fd = (float *)malloc((size_t)T * nbF * sizeof(float));
+    /* One arena for the activations. A batch of passages needs ~10 KB per token;
+     * from mmap, it goes back to the system on return (from malloc, glibc kept
+     * ~17 MB of such blocks resident after a batch). */
+    size_t sz[7] = { TH * sizeof(float), 3 * TH * sizeof(float), TH * sizeof(float), TH,
+                     (size_t)T * nbH * sizeof(float), (size_t)T * FF, (size_t)T * nbF * sizeof(float) };
+    size_t off[8] = { 0 };
+    for (int i = 0; i < 7; i++) off[i + 1] = off[i] + ((sz[i] + 63) & ~(size_t)63);
+    int big = off[7] >= ((size_t)1 << 20);
+    char *arena = big ? (char *)mmap(NULL, off[7], PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+                      : (char *)malloc(off[7]);
+    if (!arena || arena == (char *)MAP_FAILED) return -1;
+    float *x   = (float *)(arena + off[0]);
+    float *qkv = (float *)(arena + off[1]);
+    float *y   = (float *)(arena + off[2]);             /* attention / FFN output */
+    int8_t  *xq = (int8_t *)(arena + off[3]);           /* quantized H-wide input */
+    float   *xd = (float *)(arena + off[4]);
+    int8_t  *fq = (int8_t *)(arena + off[5]);           /* quantized GELU output */
+    float   *fd = (float *)(arena + off[6]);
     float scale = 1.f / sqrtf((float)hd);
 
 #pragma omp parallel
@@ -1001,7 +1012,7 @@ static int forward_batch(e5_model *m, const int *ids, const int *pos,
     /* expose the final per-token hidden states (for the sparse path) */
     if (hidden_out) memcpy(hidden_out, x, TH * sizeof(float));
 
-    free(x); free(qkv); free(y); free(xq); free(xd); free(fq); free(fd);
+    if (big) munmap(arena, off[7]); else free(arena);
     return 0;
 }
 /* Soft cap on tokens processed per forward pass, so that arbitrarily long
@@ -1367,6 +1378,18 @@ static e5_model *e5_parse(const uint8_t *base, size_t size, void *map, size_t ma
             pmat_pack(&ly->fo, 1, &ly->fow, &ly->fob, hrows, m->FF)) {
             fprintf(stderr, "e5: cannot repack layer %d\n", l);
             e5_free(m); return NULL;
+        }
+        /* The file's copies are not read again: let their pages go (~12 MB of
+         * RSS). Only for our own mmap; an in-memory image belongs to the caller. */
+        if (map) {
+            const void *wt[6] = { ly->qw, ly->kw, ly->vw, ly->aow, ly->fiw, ly->fow };
+            size_t rows[6] = { m->H, m->H, m->H, m->H, m->FF, m->H }, nin[6] = { m->H, m->H, m->H, m->H, m->H, m->FF };
+            long pg = sysconf(_SC_PAGESIZE);
+            for (int i = 0; i < 6; i++) {
+                uintptr_t a = (uintptr_t)wt[i], e = a + rows[i] * (nin[i] / QK) * sizeof(block_q4_0);
+                a = (a + pg - 1) & ~(uintptr_t)(pg - 1); e &= ~(uintptr_t)(pg - 1);
+                if (e > a) madvise((void *)a, e - a, MADV_DONTNEED);
+            }
         }
     }
 

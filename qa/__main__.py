@@ -64,9 +64,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("file", type=Path)
     p.set_defaults(run=_eval)
 
-    p = sub.add_parser("tune", help="fit ranking weights on labelled questions")
-    p.add_argument("file", type=Path)
-    p.add_argument("--check", type=Path, help="also report on this file (not used for fitting)")
+    p = sub.add_parser("tune", help="fit ranking weights and the band model; writes qa/fitted.json")
+    p.add_argument("file", type=Path, nargs="?", help="tuning questions (default: QA_QUESTIONS)")
+    p.add_argument("--check", type=Path, action="append", help="also report on this file (never fitted on)")
+    p.add_argument("--out", type=Path, help="where to write the fitted file (default: QA_FITTED)")
     p.set_defaults(run=_tune)
 
     p = sub.add_parser("bench", help="measure speed and memory of a real server on loopback")
@@ -124,11 +125,18 @@ def _ask(args) -> None:
     if args.json:
         print(json.dumps(answer.as_dict(), ensure_ascii=False, indent=2))
         return
-    if not answer.answered:
-        sections = ", ".join(s.title for s in answerer.nearest_sections(answer))
-        print(f"Programmet sier ikke noe om dette. Nærmeste tema: {sections}.")
+    if answer.smalltalk:
+        print("Hei! Spør om hva MDG Bærum vil gjøre, for eksempel med skolen, bussen eller naturen.")
         return
-    for hit in answer.hits:
+    if answer.coverage == "not_covered":
+        sections = ", ".join(s.title for s in answerer.nearest_sections(answer))
+        print(f"Programmet ser ikke ut til å si noe om dette. Nærmeste tema: {sections}.")
+        return
+    hits = answer.hits
+    if answer.coverage == "related":
+        print("Programmet svarer ikke direkte på dette. Dette er det nærmeste:\n")
+        hits = hits[:3]
+    for hit in hits:
         p = hit.pledge
         print(f"«{p.text}»\n   — {p.part} · {p.section} · punkt {p.number} · s. {p.page}   ({hit.score:.2f})\n")
 
@@ -142,7 +150,7 @@ def _eval(args) -> None:
 
     def ask(question: str) -> Outcome:
         answer = answerer.ask(question, k=10)
-        return Outcome(tuple(h.pledge.id for h in answer.hits), answer.answered)
+        return Outcome(tuple(h.pledge.id for h in answer.hits), answer.coverage)
 
     print(format_table(run(cases, ask, answerer.programme)))
 
@@ -150,15 +158,28 @@ def _eval(args) -> None:
 def _tune(args) -> None:
     from qa.answer import load_answerer
     from qa.evaluate import load_cases
-    from qa.tune import report, tune
+    from qa.fitted import input_hashes
+    from qa.tune import check, tune
 
-    answerer = load_answerer(_settings(), progress=True)
-    cases = load_cases(args.file, answerer.programme)
-    weights, coverage = tune(answerer, cases)
-    print(f"{weights}\n{coverage}\n\n{args.file}:\n{report(answerer, cases, weights, coverage)}")
-    if args.check:
-        check = load_cases(args.check, answerer.programme)
-        print(f"\n{args.check}:\n{report(answerer, check, weights, coverage)}")
+    settings = _settings()
+    file = args.file or settings.questions
+    out = args.out or settings.fitted
+    if file is None or out is None:
+        raise QAError("tune needs a question file and somewhere to write (QA_QUESTIONS, QA_FITTED)")
+    # The background the band model compares with is the tuning file's out-of-scope questions;
+    # the fit starts from nothing fitted.
+    settings = settings.model_copy(update={"questions": file, "fitted": None})
+    answerer = load_answerer(settings, progress=True)
+    cases = load_cases(file, answerer.programme)
+    fitted, text = tune(answerer, cases, input_hashes(settings.corpus, settings.expansions, file))
+    print(f"{file}:\n{text}")
+    for path in args.check or ():
+        print(f"\n{path} (check only, never fitted on):\n{check(answerer, load_cases(path, answerer.programme), fitted)}")
+    try:
+        Path(out).write_text(fitted.as_json(), encoding="utf-8")
+    except OSError as exc:
+        raise QAError(f"cannot write {out}: {exc}") from None
+    print(f"\nwrote {out}")
 
 
 def _bench(args) -> None:

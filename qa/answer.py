@@ -10,7 +10,7 @@ import logging
 import re
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from threadpoolctl import threadpool_limits
@@ -22,8 +22,10 @@ from index.embedders import Embedder, load_embedder
 from index.errors import IndexFailure
 from index.store import open_index
 from qa.errors import BadQuestion, ConfigError
-from qa.ranking import Ranker, passages_for
+from qa.fitted import Fitted, background_texts, input_hashes, load_fitted, warn_if_stale
+from qa.ranking import ANSWERED, NOT_COVERED, Ranker, Weights, passages_for
 from qa.settings import Settings
+from qa.smalltalk import smalltalk
 
 log = logging.getLogger(__name__)
 
@@ -39,17 +41,29 @@ class Hit:
 
 @dataclass(frozen=True)
 class Answer:
-    """Ranked hits, best first. `answered` is False when the programme does not cover the question;
-    the hits are then only the nearest pledges, not an answer."""
+    """Ranked hits, best first, always the nearest pledges whatever the band.
+
+    `coverage` is one of COVERAGE_BANDS: "answered" (the hits answer the question),
+    "related" (the programme does not answer it directly; the hits are the nearest it comes)
+    or "not_covered" (the programme seems to say nothing about it). `smalltalk` is
+    "greeting" or "thanks" when the question was only that (then coverage is "not_covered").
+    """
 
     question: str
-    answered: bool
+    coverage: str
     hits: tuple[Hit, ...]
+    smalltalk: str | None = None
+
+    @property
+    def answered(self) -> bool:
+        return self.coverage == ANSWERED
 
     def as_dict(self) -> dict:
         return {
             "question": self.question,
+            "coverage": self.coverage,
             "answered": self.answered,
+            "smalltalk": self.smalltalk,
             "results": [
                 {**h.pledge.as_dict(), "score": round(h.score, 4), "url": f"/program#{h.pledge.id}"} for h in self.hits
             ],
@@ -76,7 +90,7 @@ class Answerer:
             k: how many pledges to return, 1 to 20.
 
         Returns:
-            An `Answer`; `answered` says whether the programme covers the question.
+            An `Answer`; its `coverage` says how well the programme covers the question.
 
         Raises:
             BadQuestion: the question is empty or too long, or `k` is out of range.
@@ -89,10 +103,11 @@ class Answerer:
             if cached is not None:
                 self._cache.move_to_end(key)
         if cached is not None:
-            return cached if cached.question == question else Answer(question, cached.answered, cached.hits)
+            return cached if cached.question == question else replace(cached, question=question)
         ranking = self.ranker.rank(question)
         hits = tuple(Hit(self.programme.by_id[pid], s) for pid, s in ranking.top(k))
-        answer = Answer(question, ranking.answered, hits)
+        chatter = smalltalk(question)
+        answer = Answer(question, NOT_COVERED if chatter else ranking.coverage, hits, chatter)
         if self._cache_size:
             with self._lock:
                 self._cache[key] = answer
@@ -159,10 +174,12 @@ class Inputs:
     programme: Programme
     embedder: Embedder
     expansions: dict[str, tuple[str, ...]]
+    background: list[tuple[str, str]]
+    fitted: Fitted | None
 
     @property
     def passages(self):
-        return passages_for(self.programme, self.expansions)
+        return passages_for(self.programme, self.expansions, self.background)
 
 
 def load_inputs(settings: Settings, *, embedder: Embedder | None = None) -> Inputs:
@@ -176,7 +193,12 @@ def load_inputs(settings: Settings, *, embedder: Embedder | None = None) -> Inpu
         embedder = embedder or load_embedder(settings.model)
     except IndexFailure as exc:
         raise ConfigError(f"QA_MODEL: {exc}") from None
-    return Inputs(programme, embedder, load_expansions(settings.expansions, programme))
+    fitted = load_fitted(settings.fitted) if settings.fitted is not None else None
+    if fitted is not None:
+        hashes = input_hashes(settings.corpus, settings.expansions, settings.questions)
+        warn_if_stale(fitted, hashes, embedder.model_id)
+    background = background_texts(settings.questions)
+    return Inputs(programme, embedder, load_expansions(settings.expansions, programme), background, fitted)
 
 
 def load_answerer(settings: Settings, *, embedder: Embedder | None = None, progress: bool = False) -> Answerer:
@@ -186,5 +208,13 @@ def load_answerer(settings: Settings, *, embedder: Embedder | None = None, progr
     # (for numpy's small matrix-vector products) only fight it for the cores.
     threadpool_limits(limits=1, user_api="blas")
     stored = open_index(settings.index_dir, inputs.embedder, inputs.passages, progress=progress)
-    ranker = Ranker(inputs.programme, inputs.embedder, stored, inputs.expansions)
+    fitted = inputs.fitted
+    ranker = Ranker(
+        inputs.programme,
+        inputs.embedder,
+        stored,
+        inputs.expansions,
+        weights=fitted.weights if fitted else Weights(),
+        bands=fitted.bands if fitted else None,
+    )
     return Answerer(inputs.programme, ranker, inputs.embedder.model_id, settings.cache_size)

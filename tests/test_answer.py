@@ -8,7 +8,6 @@ import pytest
 from corpus.expansions import load_expansions
 from qa.answer import Answerer, clean_question, load_answerer
 from qa.errors import BadQuestion, ConfigError
-from qa.ranking import SIGNALS
 from qa.settings import Settings
 
 
@@ -20,7 +19,10 @@ def test_question_brings_back_the_pledge_that_answers_it(answerer: Answerer):
 
 def test_answer_json_has_exactly_the_api_fields(answerer: Answerer):
     data = answerer.ask("sone 1 i kollektivtrafikken", k=2).as_dict()
-    assert set(data) == {"question", "answered", "results"}
+    assert set(data) == {"question", "coverage", "answered", "smalltalk", "results"}
+    assert data["coverage"] in {"answered", "related", "not_covered"}
+    assert data["answered"] == (data["coverage"] == "answered")
+    assert data["smalltalk"] is None
     assert data["question"] == "sone 1 i kollektivtrafikken"
     assert len(data["results"]) == 2
     first = data["results"][0]
@@ -121,8 +123,7 @@ def test_the_section_signal_is_the_question_against_the_centre_of_each_section(
     programme = answerer.programme
     expansions = load_expansions(settings.expansions, programme)
     q = fake_embedder.embed_queries(["sykkel og buss"])[0]
-    signals = ranker.signals("sykkel og buss").matrix
-    section = signals[SIGNALS.index("section")]
+    section = ranker.signals("sykkel og buss").section
     for s in programme.sections:
         texts = [f"{p.part}, {p.section}: {p.text}" for p in s.pledges]
         texts += [text for p in s.pledges for text in expansions.get(p.id, ())]

@@ -74,26 +74,40 @@ def test_expansions_attach_by_exact_pledge_text_and_stale_ones_are_ignored(tmp_p
 
 def _cases():
     return [
-        Case("q1", "a?", "lexical", frozenset({"x-1"}), "x"),
-        Case("q2", "b?", "topic", frozenset({"x-1", "x-2"}), "x"),
-        Case("q3", "c?", "out_of_scope", frozenset(), None),
+        Case("q1", "a?", "lexical", frozenset({"x-1"}), "x", "keyword"),
+        Case("q2", "b?", "topic", frozenset({"x-1", "x-2"}), "x", "topic"),
+        Case("q3", "c?", "out_of_scope", frozenset(), None, "offtopic"),
+        Case("q4", "d?", "paraphrase", frozenset({"x-2"}), "x", "life"),
+        Case("q5", "e?", "out_of_scope", frozenset(), None, "offtopic"),
     ]
 
 
 def test_metrics_are_computed_as_documented():
     section_of = {"x-1": "x", "x-2": "x", "y-1": "y", "y-2": "y", "y-3": "y"}
     outcomes = [
-        Outcome(("y-1", "x-1", "y-2"), True),  # gold at rank 2
-        Outcome(("x-2", "y-1", "x-1", "y-2", "y-3"), False),  # topic: 2 of 5 from x, both gold found
-        Outcome(("y-1",), False),  # out of scope, refused
+        Outcome(("y-1", "x-1", "y-2"), "answered"),  # gold at rank 2: direct
+        Outcome(("x-2", "y-1", "x-1", "y-2", "y-3"), "not_covered"),  # topic, gold first: a false denial
+        Outcome(("y-1",), "not_covered"),  # out of scope, refused
+        Outcome(("y-1", "y-2", "y-3", "x-2"), "answered"),  # gold at rank 4: found, but a wrong answer
+        Outcome(("y-1",), "related"),  # out of scope, shown as related: neither misled nor refused
     ]
     r = score(_cases(), outcomes, section_of)
-    assert r["all"]["Hit@1"] == 0.5 and r["all"]["Hit@5"] == 1.0
-    assert r["all"]["MRR@10"] == pytest.approx((0.5 + 1.0) / 2)
+    a = r["all"]
+    assert a["Hit@1"] == pytest.approx(1 / 3) and a["Hit@5"] == 1.0
+    assert a["MRR@10"] == pytest.approx((0.5 + 1.0 + 0.25) / 3)
     assert r["topic"]["SecP@5"] == pytest.approx(2 / 5)
     assert r["topic"]["R@5"] == 1.0
-    assert r["all"]["NotCov"] == pytest.approx((0.5 + 1.0) / 2)
-    assert "Hit@1" in format_table(r).splitlines()[0]
+    assert (a["direct"], a["shown"], a["denied"], a["wrong"]) == pytest.approx((1 / 3, 1 / 3, 1 / 3, 1 / 3))
+    assert (a["misled"], a["refused"]) == (0.0, 0.5)
+    assert r["style:life"]["wrong"] == 1.0 and r["style:offtopic"]["n"] == 2
+    table = format_table(r).splitlines()
+    assert "Hit@1" in table[0] and "misled" in table[0]
+    assert [line.split()[0] for line in table[1:]][-1] == "style:topic"
+
+
+def test_an_unknown_band_is_refused():
+    with pytest.raises(ValueError, match="unknown coverage band"):
+        Outcome(("x-1",), "maybe")
 
 
 def test_gold_snippets_resolve_to_exactly_one_pledge(tmp_path):

@@ -1,0 +1,105 @@
+"""The fitted numbers of ranking, kept as data: `qa/fitted.json`.
+
+`python -m qa tune` writes the fusion weights and the band model there, with the sha256 of
+every input it was fitted on (programme, expansions, tuning questions) and the model id, and
+the cross-validated figures it measured. Start-up reads it; a test fails when the recorded
+hashes no longer match the inputs in the repo, so a changed input is refitted, not forgotten.
+The same inputs give the same file, byte for byte.
+
+The tuning set's out-of-scope questions are also the background that the band model compares
+a question with (`background_texts`); `qa.tune` leaves each question's own fold out of it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from qa.bands import Bands
+from qa.errors import ConfigError
+from qa.ranking import Weights, weights_from
+
+log = logging.getLogger(__name__)
+
+DEFAULT = Path(__file__).resolve().parent / "fitted.json"
+FORMAT = 1
+OUT_OF_SCOPE = "out_of_scope"
+
+
+@dataclass(frozen=True)
+class Fitted:
+    weights: Weights
+    bands: Bands
+    model: str
+    inputs: dict[str, str]  # input name -> sha256 of its file
+    figures: dict = field(default_factory=dict)  # cross-validated figures, for people to read
+
+    def as_json(self) -> str:
+        body = {
+            "format": FORMAT,
+            "model": self.model,
+            "inputs": self.inputs,
+            "weights": asdict(self.weights),
+            "bands": self.bands.as_dict(),
+            "cross_validated": self.figures,
+        }
+        return json.dumps(body, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
+
+
+def sha256_of(path: Path | None) -> str:
+    """The sha256 of a file's bytes, or "none" when there is no file."""
+    if path is None or not Path(path).is_file():
+        return "none"
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def input_hashes(programme: Path, expansions: Path | None, questions: Path | None) -> dict[str, str]:
+    return {"programme": sha256_of(programme), "expansions": sha256_of(expansions), "questions": sha256_of(questions)}
+
+
+def load_fitted(path: Path) -> Fitted:
+    """Read a fitted file; a missing or malformed one raises `ConfigError` naming it."""
+    try:
+        body = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise ConfigError(f"QA_FITTED: cannot read {path}: {exc}; run 'python -m qa tune' to write it") from None
+    try:
+        if body.get("format") != FORMAT:
+            raise ValueError(f"format {body.get('format')!r}, expected {FORMAT}")
+        return Fitted(
+            weights=weights_from(body["weights"]),
+            bands=Bands.from_dict(body["bands"]),
+            model=str(body["model"]),
+            inputs={str(k): str(v) for k, v in body["inputs"].items()},
+            figures=body.get("cross_validated", {}),
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ConfigError(f"QA_FITTED: {path} is not a fitted-parameters file ({exc})") from None
+
+
+def warn_if_stale(fitted: Fitted, hashes: dict[str, str], model_id: str) -> list[str]:
+    """Log (and return) what differs between the fit's inputs and the ones in use."""
+    stale = [name for name, digest in hashes.items() if fitted.inputs.get(name) != digest]
+    if model_id != fitted.model:
+        stale.append(f"model ({model_id}, fitted with {fitted.model})")
+    if stale:
+        log.warning("ranking was fitted on other inputs (%s); refit with 'python -m qa tune'", ", ".join(stale))
+    return stale
+
+
+def background_texts(path: Path | None) -> list[tuple[str, str]]:
+    """(id, question) of every out-of-scope question in a tuning file; none without a file."""
+    if path is None or not Path(path).is_file():
+        return []
+    out = []
+    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+        try:
+            row = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(row, dict) and row.get("kind") == OUT_OF_SCOPE and isinstance(row.get("q"), str):
+            out.append((str(row.get("id", f"line{n}")), " ".join(row["q"].split())))
+    return out

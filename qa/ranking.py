@@ -42,7 +42,10 @@ from qa.spelling import Speller
 __all__ = ["ANSWERED", "NOT_COVERED", "RELATED", "Ranker", "Ranking", "Signals", "Weights", "passages_for"]
 
 CLUSTER_TOP = 3
+SEGMENT_WEIGHT = 0.5  # a long question's best sentence, against the question as a whole
 _WORD = re.compile(r"[^\W\d_]{3,}")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+MIN_SEGMENT_WORDS = 3
 
 
 @dataclass(frozen=True)
@@ -181,12 +184,15 @@ class Ranker:
     def signals(self, question: str) -> Signals:
         """Every signal for `question`."""
         question = self._speller.correct(question)
-        q = self._embedder.embed_queries([question])[0]
-        pledge = self._pledges @ q
+        parts = segments(question)
+        vectors = self._embedder.embed_queries([question, *parts])  # one call, whatever the number
+        q = vectors[0]
+        pledge = self._pledges @ vectors.T  # (pledges, 1 + segments)
         expansion = pledge.copy()
         if len(self._exp):
-            best = np.maximum.reduceat(self._exp @ q, self._exp_starts)
+            best = np.maximum.reduceat(self._exp @ vectors.T, self._exp_starts, axis=0)
             expansion[self._exp_pledges] = np.maximum(expansion[self._exp_pledges], best)
+        pledge, expansion = _with_best_segment(pledge), _with_best_segment(expansion)
         section = (self._sections @ q)[self._section_of]
         lexical = self._lexical.scores(question).astype(np.float32)
         both = np.append((pledge + expansion) / 2, -np.inf)
@@ -232,6 +238,23 @@ class Ranker:
         """Softmax over sections of their evidence (one value per section), given to each of its pledges."""
         weights = _softmax(evidence[self.section_starts], sharpness)
         return np.repeat(weights, self._section_sizes).astype(evidence.dtype)
+
+
+def segments(question: str) -> list[str]:
+    """The sentences of a question of several sentences (each of MIN_SEGMENT_WORDS words or more), else []."""
+    parts = [p for p in _SENTENCE_END.split(question) if len(p.split()) >= MIN_SEGMENT_WORDS]
+    return parts if len(parts) > 1 else []
+
+
+def _with_best_segment(scores: np.ndarray) -> np.ndarray:
+    """Column 0 is the whole question; further columns its sentences. Blend in the best sentence.
+
+    A voter who describes a situation in several sentences often asks in only one of them;
+    the best-matching sentence finds the pledge that speaks to it, the whole keeps the context.
+    """
+    if scores.shape[1] == 1:
+        return scores[:, 0]
+    return ((1 - SEGMENT_WEIGHT) * scores[:, 0] + SEGMENT_WEIGHT * scores[:, 1:].max(axis=1)).astype(np.float32)
 
 
 def weights_from(values: dict) -> Weights:

@@ -133,3 +133,15 @@ def test_the_section_signal_is_the_question_against_the_centre_of_each_section(
     # The two pledges of "Samferdsel" share one value, and it differs from Oslofjorden's.
     by_section = {p.section: float(section[i]) for i, p in enumerate(programme.pledges)}
     assert by_section["Samferdsel"] > by_section["Oslofjorden"]
+
+
+def test_a_question_of_several_sentences_is_also_scored_by_its_best_sentence(answerer: Answerer, fake_embedder):
+    from qa.ranking import segments
+
+    assert segments("Hva med bussen?") == []
+    assert segments("Jeg bor langt unna. Ok?") == []  # a two-word sentence is not a sentence to score alone
+    story = "Jeg har tre barn og bor langt fra byen. Kan dere innføre sone 1 i kollektivtrafikken?"
+    assert segments(story) == ["Jeg har tre barn og bor langt fra byen.", "Kan dere innføre sone 1 i kollektivtrafikken?"]
+    calls = fake_embedder.calls
+    assert answerer.ask(story).hits[0].pledge.id == "samferdsel-1"
+    assert fake_embedder.calls == calls + 1  # the sentences are embedded in the same call

@@ -36,3 +36,31 @@ def load_expansions(path: str | Path | None, programme: Programme) -> dict[str, 
         if pid is not None and texts:
             out[pid] = texts
     return out
+
+
+TOPICS = Path(__file__).resolve().parent / "topics.jsonl"
+
+
+def load_topics(path: str | Path | None, programme: Programme) -> dict[str, tuple[str, ...]]:
+    """Broad voter questions about a whole section, by section id, for sections whose heading matches.
+
+    Each line of `corpus/topics.jsonl`: {"section": "<heading>", "expansions": ["...", ...]};
+    written per section from the programme alone, like the pledge expansions. A heading that
+    no longer exists (a new edition) is ignored.
+    """
+    if path is None or not Path(path).is_file():
+        return {}
+    by_title: dict[str, list[str]] = {}
+    for s in programme.sections:
+        by_title.setdefault(s.title, []).append(s.id)
+    out: dict[str, tuple[str, ...]] = {}
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        try:
+            row = json.loads(line)
+            ids = by_title.get(row.get("section", ""), [])
+        except (ValueError, AttributeError, TypeError):
+            continue
+        texts = tuple(" ".join(t.split()) for t in row.get("expansions", []) if isinstance(t, str) and t.strip())
+        if len(ids) == 1 and texts:  # a heading used by two sections is ambiguous: skip it
+            out[ids[0]] = texts
+    return out

@@ -171,7 +171,8 @@ def _tune(args) -> None:
     settings = settings.model_copy(update={"questions": file, "fitted": None})
     answerer = load_answerer(settings, progress=True)
     cases = load_cases(file, answerer.programme)
-    fitted, text = tune(answerer, cases, input_hashes(settings.corpus, settings.expansions, file))
+    hashes = input_hashes(settings.corpus, settings.expansions, file, settings.topics)
+    fitted, text = tune(answerer, cases, hashes)
     print(f"{file}:\n{text}")
     for path in args.check or ():
         print(f"\n{path} (check only, never fitted on):\n{check(answerer, load_cases(path, answerer.programme), fitted)}")

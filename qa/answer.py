@@ -15,7 +15,7 @@ from pathlib import Path
 
 from threadpoolctl import threadpool_limits
 
-from corpus.expansions import load_expansions
+from corpus.expansions import load_expansions, load_topics
 from corpus.model import Pledge, Programme, Section
 from corpus.parse import parse_file
 from index.embedders import Embedder, load_embedder
@@ -175,11 +175,12 @@ class Inputs:
     embedder: Embedder
     expansions: dict[str, tuple[str, ...]]
     background: list[tuple[str, str]]
+    topics: dict[str, tuple[str, ...]]
     fitted: Fitted | None
 
     @property
     def passages(self):
-        return passages_for(self.programme, self.expansions, self.background)
+        return passages_for(self.programme, self.expansions, self.background, self.topics)
 
 
 def load_inputs(settings: Settings, *, embedder: Embedder | None = None) -> Inputs:
@@ -195,10 +196,11 @@ def load_inputs(settings: Settings, *, embedder: Embedder | None = None) -> Inpu
         raise ConfigError(f"QA_MODEL: {exc}") from None
     fitted = load_fitted(settings.fitted) if settings.fitted is not None else None
     if fitted is not None:
-        hashes = input_hashes(settings.corpus, settings.expansions, settings.questions)
+        hashes = input_hashes(settings.corpus, settings.expansions, settings.questions, settings.topics)
         warn_if_stale(fitted, hashes, embedder.model_id)
     background = background_texts(settings.questions)
-    return Inputs(programme, embedder, load_expansions(settings.expansions, programme), background, fitted)
+    expansions = load_expansions(settings.expansions, programme)
+    return Inputs(programme, embedder, expansions, background, load_topics(settings.topics, programme), fitted)
 
 
 def load_answerer(settings: Settings, *, embedder: Embedder | None = None, progress: bool = False) -> Answerer:

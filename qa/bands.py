@@ -35,7 +35,8 @@ class Features:
     standout: float  # how many standard deviations that best cosine stands above all pledges
     margin: float  # best fused score minus the fifth best
     section_z: float  # how many standard deviations the best section's cluster stands out
-    background: float  # best cosine to the programme minus best cosine to the background
+    topic_z: float  # how many standard deviations the best section's broad questions stand out
+    background: float  # best cosine to a pledge, expansion or topic, minus best cosine to the background
     lexical: float  # best character n-gram similarity
     known: float  # share of the question's words the programme's texts use
     words: float  # log(1 + number of words)
@@ -48,7 +49,10 @@ class Features:
         spread = float(expansion.std())
         clusters = signals.cluster[section_starts]
         cluster_spread = float(clusters.std())
-        background = float(signals.background.max()) if len(signals.background) else best
+        topics = signals.topic[section_starts]
+        topic_spread = float(topics.std())
+        near = max(best, float(signals.topic.max()))  # the closest text of the programme's side
+        background = float(signals.background.max()) if len(signals.background) else near
         fifth = ranked_scores[min(4, len(ranked_scores) - 1)]
         return cls(
             top=float(ranked_scores[0]),
@@ -56,7 +60,8 @@ class Features:
             standout=(best - float(expansion.mean())) / spread if spread > 0 else 0.0,
             margin=float(ranked_scores[0] - fifth),
             section_z=float(clusters.max() - clusters.mean()) / cluster_spread if cluster_spread > 0 else 0.0,
-            background=best - background,
+            topic_z=float(topics.max() - topics.mean()) / topic_spread if topic_spread > 0 else 0.0,
+            background=near - background,
             lexical=float(signals.lexical.max()),
             known=float(signals.known),
             words=float(np.log1p(signals.words)),

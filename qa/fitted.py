@@ -1,7 +1,7 @@
 """The fitted numbers of ranking, kept as data: `qa/fitted.json`.
 
 `python -m qa tune` writes the fusion weights and the band model there, with the sha256 of
-every input it was fitted on (programme, expansions, tuning questions) and the model id, and
+every input it was fitted on (programme, expansions, topics, tuning questions) and the model id, and
 the cross-validated figures it measured. Start-up reads it; a test fails when the recorded
 hashes no longer match the inputs in the repo, so a changed input is refitted, not forgotten.
 The same inputs give the same file, byte for byte.
@@ -56,8 +56,13 @@ def sha256_of(path: Path | None) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def input_hashes(programme: Path, expansions: Path | None, questions: Path | None) -> dict[str, str]:
-    return {"programme": sha256_of(programme), "expansions": sha256_of(expansions), "questions": sha256_of(questions)}
+def input_hashes(programme: Path, expansions: Path | None, questions: Path | None, topics: Path | None) -> dict[str, str]:
+    return {
+        "programme": sha256_of(programme),
+        "expansions": sha256_of(expansions),
+        "topics": sha256_of(topics),
+        "questions": sha256_of(questions),
+    }
 
 
 def load_fitted(path: Path) -> Fitted:

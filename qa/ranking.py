@@ -10,11 +10,14 @@ Signals, each a score per pledge (cosine similarities unless said):
              whole, so broad questions ("hva vil MDG med Oslofjorden?") find their section;
 - lexical:   character n-gram TF-IDF, robust to typos, compounds and inflection;
 - cluster:   how well the pledge's section answers as a whole: the mean of its best
-             CLUSTER_TOP pledge and expansion scores, shared by its pledges.
+             CLUSTER_TOP pledge and expansion scores, shared by its pledges;
+- topic:     the best match among broad voter questions about the pledge's section as a
+             whole (corpus/topics.jsonl), shared by its pledges.
 
 The final score is a weighted sum of the first four (weighted, not rank, fusion: rank
 fusion with a weaker signal was measured to hurt), plus a section focus: a softmax over
 sections of their cluster scores (plus, weighted by `focus_section`, their section scores),
+and, weighted by `focus_topic`, their topic scores),
 so that when one section clearly answers a broad question its pledges rise together, and
 when none stands out the focus spreads thin.
 
@@ -59,6 +62,7 @@ class Weights:
     focus: float = 0.05
     sharpness: float = 100.0
     focus_section: float = 2.0
+    focus_topic: float = 0.0
 
 
 FUSED = ("pledge", "expansion", "section", "lexical")  # summed with Weights; cluster only feeds the focus
@@ -77,6 +81,7 @@ class Signals:
     section: np.ndarray
     lexical: np.ndarray
     cluster: np.ndarray
+    topic: np.ndarray
     background: np.ndarray
     known: float
     words: int
@@ -102,12 +107,15 @@ def passages_for(
     programme: Programme,
     expansions: dict[str, tuple[str, ...]] | None = None,
     background: list[tuple[str, str]] | None = None,
+    topics: dict[str, tuple[str, ...]] | None = None,
 ) -> Passages:
-    """Everything that is embedded: pledges in context, their expansions, and the background."""
-    expansions = expansions or {}
+    """Everything that is embedded: pledges in context, their expansions, broad questions about
+    each section, and the background."""
+    expansions, topics = expansions or {}, topics or {}
     return {
         "pledges": [(p.id, f"{p.part}, {p.section}: {p.text}") for p in programme.pledges],
         "expansions": [(p.id, text) for p in programme.pledges for text in expansions.get(p.id, ())],
+        "topics": [(s.id, text) for s in programme.sections for text in topics.get(s.id, ())],
         "background": list(background or ()),
     }
 
@@ -159,6 +167,18 @@ class Ranker:
             self._exp = np.zeros((0, self._pledges.shape[1]), np.float32)
             owners = self._exp_pledges = self._exp_starts = np.zeros(0, np.int64)
         self._sections = self._centres(owners)
+        # Broad questions per section, sorted by section, so a max per section is one reduceat.
+        topics = stored.collections.get("topics")
+        row_of_section = {s.id: row for row, s in enumerate(s for s in programme.sections if s.pledges)}
+        if topics is not None and topics.keys:
+            rows = np.array([row_of_section.get(k, -1) for k in topics.keys], dtype=np.int64)
+            keep = rows >= 0
+            order = np.argsort(rows[keep], kind="stable")
+            self._topics = topics.vectors()[keep][order]
+            self._topic_sections, self._topic_starts = np.unique(rows[keep][order], return_index=True)
+        else:
+            self._topics = np.zeros((0, self._pledges.shape[1]), np.float32)
+            self._topic_sections = self._topic_starts = np.zeros(0, np.int64)
         background = stored.collections.get("background")
         self.background_keys = background.keys if background is not None else ()
         self._background = (
@@ -199,6 +219,9 @@ class Ranker:
         best = np.sort(both[self._padded], axis=1)[:, -CLUSTER_TOP:]
         found = np.isfinite(best)
         cluster = (np.where(found, best, 0).sum(axis=1) / found.sum(axis=1))[self._section_of].astype(np.float32)
+        topic = np.zeros(len(self._slices), np.float32)
+        if len(self._topics):
+            topic[self._topic_sections] = np.maximum.reduceat(self._topics @ q, self._topic_starts)
         words = _WORD.findall(question.casefold())
         known = sum(w in self._known or w[:6] in self._known_stems for w in words)
         return Signals(
@@ -207,6 +230,7 @@ class Ranker:
             section=section,
             lexical=lexical,
             cluster=cluster,
+            topic=topic[self._section_of],
             background=self._background @ q,
             known=(known + 0.5) / (len(words) + 1),
             words=len(words),
@@ -227,7 +251,7 @@ class Ranker:
         """The final score of every pledge, in programme order."""
         total = sum(getattr(weights, name) for name in FUSED)
         fused = sum(getattr(weights, name) * getattr(signals, name) for name in FUSED) / total
-        evidence = signals.cluster + weights.focus_section * signals.section
+        evidence = signals.cluster + weights.focus_section * signals.section + weights.focus_topic * signals.topic
         return (fused + weights.focus * self._focus(evidence, weights.sharpness)).astype(np.float32)
 
     def features(self, signals: Signals, ranked_scores: np.ndarray) -> Features:

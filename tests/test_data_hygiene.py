@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from qa.overlap import near_duplicates
-from qa.settings import DEFAULT_EXPANSIONS, DEFAULT_QUESTIONS
+from qa.settings import DEFAULT_EXPANSIONS, DEFAULT_QUESTIONS, DEFAULT_TOPICS
 
 EVAL = Path(__file__).resolve().parent.parent.parent / "shared" / "eval"
 
@@ -25,7 +25,8 @@ def _rows(path: Path) -> list[dict]:
 
 
 def _expansions() -> list[str]:
-    return [text for row in _rows(DEFAULT_EXPANSIONS) for text in row["expansions"]]
+    """Every text ranking searches besides the programme: pledge expansions and broad topic questions."""
+    return [text for path in (DEFAULT_EXPANSIONS, DEFAULT_TOPICS) for row in _rows(path) for text in row["expansions"]]
 
 
 def _eval_questions() -> list[str]:

@@ -121,3 +121,29 @@ def test_gold_snippets_resolve_to_exactly_one_pledge(tmp_path):
         load_cases(ambiguous, programme)
     with pytest.raises(QAError, match="cannot read"):
         load_cases(tmp_path / "missing.jsonl", programme)
+
+
+def test_topics_attach_to_a_section_by_its_heading_and_unknown_headings_are_ignored(tmp_path):
+    from corpus.expansions import load_topics
+
+    programme = parse_text(SMALL_PROGRAMME)
+    path = tmp_path / "topics.jsonl"
+    rows = [
+        {"section": "Samferdsel", "expansions": ["hva vil dere med trafikken?", "  "]},
+        {"section": "Ingen slik overskrift", "expansions": ["noe"]},
+    ]
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\nnot json\n", encoding="utf-8")
+    assert load_topics(path, programme) == {"samferdsel": ("hva vil dere med trafikken?",)}
+    assert load_topics(None, programme) == {}
+
+
+def test_the_topic_signal_is_the_best_broad_question_of_each_section(settings, fake_embedder, tmp_path):
+    from qa.answer import load_answerer
+
+    path = tmp_path / "topics.jsonl"
+    path.write_text(json.dumps({"section": "Skole", "expansions": ["karakterer og prøver i skolen"]}) + "\n")
+    answerer = load_answerer(settings.model_copy(update={"topics": path}), embedder=fake_embedder)
+    signals = answerer.ranker.signals("karakterer og prøver i skolen")
+    by_section = {p.section: float(signals.topic[i]) for i, p in enumerate(answerer.programme.pledges)}
+    assert by_section["Skole"] == pytest.approx(1.0, abs=1e-5)  # the question is the broad text itself
+    assert by_section["Samferdsel"] == 0.0 == by_section["Oslofjorden"]  # sections without topics score nothing

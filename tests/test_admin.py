@@ -76,8 +76,8 @@ def seeded(settings: Settings, db: Path, clock: Clock):
     with TestClient(app) as client:
         qlog: QuestionLog = app.state.questionlog
         for _ in range(3):
-            qlog.record(make_answer("Hva mener MDG om ulv?", answered=False, ids=("natur-1",), top=0.214))
-        qlog.record(make_answer('=HYPERLINK("http://evil")', answered=False, ids=("natur-2",), top=0.1))
+            qlog.record(make_answer("Hva mener MDG om ulv?", coverage="not_covered", ids=("natur-1",), top=0.214))
+        qlog.record(make_answer('=HYPERLINK("http://evil")', coverage="not_covered", ids=("natur-2",), top=0.1))
         clock.advance(hours=-26)
         for _ in range(2):
             good = qlog.record(make_answer("Blir bussen billigere?", top=0.775))

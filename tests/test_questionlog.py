@@ -38,9 +38,9 @@ def pledge(pid: str) -> Pledge:
     return Pledge(pid, "Et grønt Bærum", section.title(), int(pid.rsplit("-", 1)[1]), 10, f"tekst {pid}")
 
 
-def make_answer(question: str, answered: bool = True, ids=("oslofjorden-1", "oslofjorden-2"), top=0.8123456):
+def make_answer(question: str, coverage: str = "answered", ids=("oslofjorden-1", "oslofjorden-2"), top=0.8123456):
     hits = tuple(Hit(pledge(pid), top - i / 10) for i, pid in enumerate(ids))
-    return Answer(question, answered, hits)
+    return Answer(question, coverage, hits)
 
 
 def rows(path: Path, sql: str = "SELECT * FROM asks") -> list[tuple]:
@@ -104,7 +104,7 @@ def test_ask_ids_are_random_even_for_the_same_question_in_the_same_hour(qlog):
 
 
 def test_question_without_hits_is_stored_without_a_score(qlog, db):
-    qlog.record(Answer("hva med ulv?", False, ()))
+    qlog.record(Answer("hva med ulv?", "not_covered", ()))
     assert rows(db, "SELECT answered, top_score, shown FROM asks") == [(0, None, "[]")]
 
 
@@ -133,11 +133,11 @@ def test_log_off_stores_nothing_and_hands_out_no_ask_id(tmp_path, monkeypatch, v
 
 
 def test_repeats_of_the_same_question_are_grouped_most_asked_first(qlog, clock):
-    qlog.record(make_answer("Hva med ulv?", answered=False, ids=("natur-1",), top=0.31))
+    qlog.record(make_answer("Hva med ulv?", coverage="not_covered", ids=("natur-1",), top=0.31))
     qlog.record(make_answer("Buss", top=0.7))
     clock.advance(hours=2)
-    qlog.record(make_answer("hva med  ULV", answered=False, ids=("natur-1",), top=0.35))
-    qlog.record(make_answer("HVA MED ULV?!", answered=False, ids=("natur-1",), top=0.33))
+    qlog.record(make_answer("hva med  ULV", coverage="not_covered", ids=("natur-1",), top=0.35))
+    qlog.record(make_answer("HVA MED ULV?!", coverage="not_covered", ids=("natur-1",), top=0.33))
     qlog.record(make_answer("sykkel", top=0.9))
 
     assert qlog.questions(days=30) == [
@@ -171,9 +171,9 @@ def test_days_counts_today_and_the_days_before_it(qlog, clock):
 
 def test_per_day_counts_every_day_including_empty_ones(qlog, clock):
     qlog.record(make_answer("a"))
-    qlog.record(make_answer("b", answered=False))
+    qlog.record(make_answer("b", coverage="not_covered"))
     clock.advance(days=2)
-    qlog.record(make_answer("c", answered=False))
+    qlog.record(make_answer("c", coverage="not_covered"))
 
     assert qlog.per_day(days=4) == [
         {"day": "2026-05-03", "count": 0, "unanswered": 0},
@@ -188,7 +188,7 @@ def test_per_day_counts_every_day_including_empty_ones(qlog, clock):
 
 def test_feedback_round_trip(qlog, clock):
     good = qlog.record(make_answer("buss"))
-    bad = qlog.record(make_answer("ulv", answered=False, ids=("natur-1",), top=0.2))
+    bad = qlog.record(make_answer("ulv", coverage="not_covered", ids=("natur-1",), top=0.2))
     clock.advance(hours=1)
 
     assert qlog.feedback(good, True) is True

@@ -12,7 +12,7 @@ def test_report_prints_the_tables_in_the_terminal(tmp_path):
     settings = Settings(db=str(tmp_path / "questions.sqlite3"))
     qlog = QuestionLog.open(settings)
     for _ in range(3):
-        qlog.record(make_answer("Hva mener MDG om ulv?", answered=False, ids=("natur-1",), top=0.21))
+        qlog.record(make_answer("Hva mener MDG om ulv?", coverage="not_covered", ids=("natur-1",), top=0.21))
     bad = qlog.record(make_answer("Buss", top=0.7))
     qlog.feedback(bad, False, "for langt svar")
     qlog.close()

@@ -1,8 +1,8 @@
 """The chat page, the programme page and the JSON API, through the app with its lifespan running.
 
-The fake embedder drives the real answerer; where a test needs a particular answer (covered or
-not, hits in two sections) it replaces `Answerer.ask` with a stub, so the page logic is tested
-independently of how well the ranking does.
+The fake embedder drives the real answerer; where a test needs a particular answer (a band,
+hits in two sections) it replaces `Answerer.ask` with a stub, so the page logic is tested
+independently of how well the ranking does, or where the band decision puts a question.
 """
 
 from __future__ import annotations
@@ -18,6 +18,13 @@ from tests.conftest import SMALL_PROGRAMME, FakeEmbedder
 from web.app import create_app
 
 RESULT_FIELDS = {"id", "text", "part", "section", "number", "page", "score", "url"}
+TRANSPARENCY_NB = (
+    "Svarene velges automatisk av et søkeprogram fra programmets egen tekst; ingenting er skrevet av en maskin."
+)
+TRANSPARENCY_EN = (
+    '<span lang="en">Answers are picked automatically by a search program from the programme’s own text;'
+    " nothing is machine-written.</span>"
+)
 
 
 @pytest.fixture
@@ -28,12 +35,12 @@ def client(settings):
 
 @pytest.fixture
 def answer_with(client, monkeypatch):
-    """Make the app answer every question with the given pledges and `answered` flag."""
+    """Make the app answer every question with the given pledges, band and smalltalk kind."""
     answerer = client.app.state.answerer
 
-    def install(ids: list[str], answered: bool = True) -> None:
+    def install(ids: list[str], coverage: str = "answered", smalltalk: str | None = None) -> None:
         hits = tuple(Hit(answerer.programme.by_id[i], 0.9 - n / 100) for n, i in enumerate(ids))
-        monkeypatch.setattr(answerer, "ask", lambda q, k=5: Answer(" ".join(q.split()), answered, hits))
+        monkeypatch.setattr(answerer, "ask", lambda q, k=5: Answer(" ".join(q.split()), coverage, hits, smalltalk))
 
     return install
 
@@ -58,7 +65,7 @@ class Elements(HTMLParser):
 
 def reply_of(html: str) -> str:
     """The answer part of a chat page."""
-    return html[html.index('<div class="reply">') : html.index("</article>")]
+    return html[html.index('<div class="reply ') : html.index("</article>")]
 
 
 def text_of(html: str) -> str:
@@ -80,9 +87,11 @@ def test_api_answer_has_exactly_the_documented_fields(client):
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/json"
     body = response.json()
-    assert set(body) == {"question", "answered", "results"}
+    assert set(body) == {"question", "coverage", "answered", "smalltalk", "results"}
     assert body["question"] == "tråling i Oslofjorden"
-    assert isinstance(body["answered"], bool)
+    assert body["coverage"] in ("answered", "related", "not_covered")
+    assert body["answered"] is (body["coverage"] == "answered")
+    assert body["smalltalk"] is None
     assert len(body["results"]) == 3
     programme = client.app.state.answerer.programme
     for result in body["results"]:
@@ -91,6 +100,21 @@ def test_api_answer_has_exactly_the_documented_fields(client):
         assert result == {**pledge.as_dict(), "score": result["score"], "url": f"/program#{pledge.id}"}
         assert isinstance(result["score"], float)
     assert body["results"][0]["id"] == "oslofjorden-1"
+
+
+@pytest.mark.parametrize(("question", "kind"), [("hei", "greeting"), ("Hallo!", "greeting"), ("takk!", "thanks")])
+def test_api_marks_a_greeting_or_thanks_as_smalltalk_not_covered_with_the_nearest_pledges(client, question, kind):
+    body = client.get("/api/ask", params={"q": question}).json()
+    assert (body["smalltalk"], body["coverage"], body["answered"]) == (kind, "not_covered", False)
+    assert len(body["results"]) == 5  # the nearest pledges are always there, whatever the band
+
+
+@pytest.mark.parametrize("coverage", ["answered", "related", "not_covered"])
+def test_api_carries_each_band_with_answered_true_only_for_answered(client, answer_with, coverage):
+    answer_with(["samferdsel-1", "skole-1"], coverage)
+    body = client.get("/api/ask", params={"q": "noe"}).json()
+    assert (body["coverage"], body["answered"], body["smalltalk"]) == (coverage, coverage == "answered", None)
+    assert [r["id"] for r in body["results"]] == ["samferdsel-1", "skole-1"]
 
 
 def test_api_returns_five_pledges_by_default(client):
@@ -200,7 +224,7 @@ def test_openapi_documents_the_ask_parameters(client):
 # --- Chat page ---------------------------------------------------------------------------------
 
 
-def test_chat_page_offers_a_question_box_examples_and_says_answers_are_quotes(client):
+def test_chat_page_offers_a_question_box_examples_and_says_answers_are_picked_by_a_program(client):
     response = client.get("/")
     assert response.status_code == 200
     assert response.headers["content-type"] == "text/html; charset=utf-8"
@@ -208,7 +232,7 @@ def test_chat_page_offers_a_question_box_examples_and_says_answers_are_quotes(cl
     assert '<html lang="nb">' in html
     assert '<form class="ask" id="ask" action="/" method="get"' in html
     assert '<label for="q" class="vh">Ditt spørsmål</label>' in html
-    assert "Svarene er ordrette sitater fra programmet, ikke generert tekst." in html
+    assert f'<span class="badge">Sitater</span> {TRANSPARENCY_NB}</p>' in html
     assert '<a href="/?q=Hva%20vil%20MDG%20med%20Oslofjorden%3F" data-example="Hva vil MDG med Oslofjorden?">' in html
     assert 'class="exchange"' not in html
 
@@ -241,16 +265,72 @@ def test_chat_page_answers_without_javascript_grouped_by_section_with_citations(
         "Samferdsel Vi vil: bygge et sammenhengende sykkelveinett av høy kvalitet. Samferdsel · punkt 2 · s. 1" in text
     )
     assert Elements(reply).hrefs()[0] == "/program#oslofjorden"
-    assert "Programmet sier ikke noe om dette" not in html
+    assert '<div class="reply answered">' in html
+    assert "Programmet" not in text and "<details" not in reply
 
 
-def test_chat_page_says_plainly_when_the_programme_is_silent_and_links_nearest_sections(client, answer_with):
-    answer_with(["skole-1", "samferdsel-1", "skole-1", "oslofjorden-2"], answered=False)
+def test_chat_page_for_a_related_question_says_it_is_not_a_direct_answer_and_shows_three_pledges(client, answer_with):
+    answer_with(["samferdsel-2", "oslofjorden-1", "samferdsel-1", "skole-1", "oslofjorden-2"], "related")
+    html = client.get("/", params={"q": "hva med elsparkesykler?"}).text
+    reply = reply_of(html)
+    assert reply.startswith('<div class="reply related">')
+    assert (
+        '<p class="band"><span class="label">Nærmeste treff</span> '
+        "Programmet svarer ikke direkte på dette. Dette er det nærmeste:</p>" in reply
+    )
+    # Up to three of the nearest pledges, grouped and cited as an answer is, but under that header.
+    assert Elements(reply).hrefs("cite") == ["/program#samferdsel-2", "/program#samferdsel-1", "/program#oslofjorden-1"]
+    assert "<details" not in reply and "Programmet ser ikke ut til" not in reply
+
+
+def test_chat_page_when_the_programme_seems_silent_links_nearest_sections_and_offers_the_pledges_anyway(
+    client, answer_with
+):
+    answer_with(["skole-1", "samferdsel-1", "oslofjorden-1", "samferdsel-2"], "not_covered")
     html = client.get("/", params={"q": "hvem vinner VM?"}).text
     reply = reply_of(html)
-    assert '<p class="none">Programmet sier ikke noe om dette.</p>' in reply
-    assert Elements(reply).hrefs() == ["/program#skole", "/program#samferdsel", "/program#oslofjorden"]
-    assert 'class="cite"' not in reply
+    assert reply.startswith('<div class="reply not_covered">')
+    assert '<p class="none">Programmet ser ikke ut til å si noe om dette.</p>' in reply
+    near = reply[reply.index('<ul class="near">') : reply.index("</ul>")]
+    assert Elements(near).hrefs() == ["/program#skole", "/program#samferdsel", "/program#oslofjorden"]
+    # The nearest pledges are there without JavaScript, folded away behind a <details>.
+    details = reply[reply.index('<details class="anyway">') : reply.index("</details>")]
+    assert "<summary>Vis de nærmeste punktene likevel</summary>" in details
+    assert Elements(details).hrefs("cite") == ["/program#skole-1", "/program#samferdsel-1", "/program#oslofjorden-1"]
+    assert 'class="cite"' not in reply.replace(details, "")
+
+
+@pytest.mark.parametrize(
+    ("question", "words"),
+    [
+        (
+            "hei",
+            "Hei! Spør meg om hva MDG Bærum vil gjøre – for eksempel om skole, buss eller natur. "
+            "Svarene er sitater fra programmet.",
+        ),
+        ("tusen takk!", "Bare hyggelig! Spør gjerne om noe mer."),
+    ],
+)
+def test_chat_page_answers_a_greeting_or_thanks_with_a_fixed_reply_and_no_pledges(client, question, words):
+    html = client.get("/", params={"q": question}).text
+    reply = reply_of(html)
+    assert reply.startswith('<div class="reply smalltalk">')
+    assert f'<p class="courtesy">{words}</p>' in reply
+    assert "<blockquote" not in reply and "<a " not in reply and "<details" not in reply
+
+
+def test_a_greeting_offers_no_feedback_even_with_a_question_log(settings, tmp_path):
+    app = create_app(settings.model_copy(update={"db": str(tmp_path / "log.sqlite3")}), embedder=FakeEmbedder())
+    with TestClient(app) as client:
+        assert "data-ask-id" not in client.get("/", params={"q": "hei"}).text
+        assert "data-ask-id" in client.get("/", params={"q": "tråling"}).text
+
+
+@pytest.mark.parametrize("path", ["/", "/?q=tr%C3%A5ling", "/?q=hei", "/program", "/finnes-ikke", "/?q=" + "a" * 501])
+def test_every_page_says_answers_are_picked_by_a_search_program_in_norwegian_and_english(client, path):
+    html = client.get(path, headers={"Accept": "text/html"}).text
+    footer = html[html.index('<footer class="foot">') :]
+    assert f'<p class="transparency">{TRANSPARENCY_NB} {TRANSPARENCY_EN}</p>' in footer
 
 
 def test_chat_page_escapes_the_question(client):

@@ -5,6 +5,12 @@ empty chat page) are rendered once at start-up and served from memory. The chat 
 question is rendered per request, which works with JavaScript off; with it on, `chat.js` asks
 `/api/ask` and appends answers without reloading.
 
+An answer is drawn in one of four kinds (`Reply`): "answered" (the pledges, by section),
+"related" (an honest "not directly" and the nearest RELATED_SHOWN pledges), "not_covered" (the
+programme seems silent: the nearest sections, and the nearest pledges behind a <details>) and
+"smalltalk" (a fixed friendly line, no pledges). widget.js draws the same kinds from the same
+JSON (README, "What /api/ask returns").
+
 Autoescape is on and nothing from the programme or the question is ever marked safe.
 """
 
@@ -27,7 +33,9 @@ from web.params import InvalidQuery, MissingQuestion, QuestionParams, parse_ques
 
 TEMPLATES = Path(__file__).parent / "templates"
 HTML = "text/html; charset=utf-8"
-TEMPLATE_NAMES = ("base.html", "_answer.html", "chat.html", "program.html", "error.html")
+TEMPLATE_NAMES = ("base.html", "_transparency.html", "_answer.html", "chat.html", "program.html", "error.html")
+
+RELATED_SHOWN = 3  # pledges shown when the programme only comes close, or is silent
 
 # Shown as links under the question box; each should be answered well from the programme.
 EXAMPLES = (
@@ -47,12 +55,35 @@ class Group:
     hits: tuple
 
 
-def group_by_section(answer: Answer, sections: dict[str, Section]) -> list[Group]:
+@dataclass(frozen=True)
+class Reply:
+    """What the chat page draws for one answer."""
+
+    kind: str  # "answered", "related", "not_covered" or "smalltalk"
+    smalltalk: str | None = None  # "greeting" or "thanks" when kind is "smalltalk"
+    groups: tuple[Group, ...] = ()  # pledges by section: the answer, or the nearest ones
+    nearest: tuple[Section, ...] = ()  # where to read on, when the programme seems silent
+
+
+def group_by_section(hits, sections: dict[str, Section]) -> tuple[Group, ...]:
     """Hits grouped by section; sections ordered by their best hit."""
     groups: dict[str, list] = {}
-    for hit in answer.hits:
+    for hit in hits:
         groups.setdefault(hit.pledge.section, []).append(hit)
-    return [Group(sections[title], tuple(hits)) for title, hits in groups.items()]
+    return tuple(Group(sections[title], tuple(hits)) for title, hits in groups.items())
+
+
+def reply_for(answer: Answer, answerer: Answerer | None, sections: dict[str, Section]) -> Reply:
+    """The kind of reply an answer gets, and what it shows."""
+    if answer.smalltalk:
+        return Reply("smalltalk", smalltalk=answer.smalltalk)
+    if answer.coverage == "answered":
+        return Reply("answered", groups=group_by_section(answer.hits, sections))
+    nearest_hits = group_by_section(answer.hits[:RELATED_SHOWN], sections)
+    if answer.coverage == "related":
+        return Reply("related", groups=nearest_hits)
+    nearest = tuple(answerer.nearest_sections(answer)) if answerer is not None else ()
+    return Reply("not_covered", groups=nearest_hits, nearest=nearest)
 
 
 def make_environment(static: dict[str, Blob]) -> Environment:
@@ -92,21 +123,16 @@ class Pages:
         error: str | None = None,
         ask_id: str | None = None,
     ) -> bytes:
-        groups, nearest = [], []
+        reply = None
         if answer is not None:
             question = answer.question
-            if answer.answered:
-                groups = group_by_section(answer, self._sections)
-            elif answerer is not None:
-                nearest = answerer.nearest_sections(answer)
+            reply = reply_for(answer, answerer, self._sections)
         return self._render(
             "chat.html",
             page="chat",
             examples=EXAMPLES,
             question=question,
-            answered=bool(answer and answer.answered),
-            groups=groups,
-            nearest=nearest,
+            reply=reply,
             error=error,
             ask_id=ask_id,
             stored=self._stored,

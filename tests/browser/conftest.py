@@ -9,6 +9,7 @@ headless Chromium driven by Playwright. Without /usr/bin/chromium the tests skip
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import socket
 import threading
@@ -67,16 +68,21 @@ def chromium_present() -> None:
 
 
 @pytest.fixture(scope="session")
-def server(chromium_present, real_settings) -> Iterator[str]:
-    """The app with the real default model, on a free loopback port; yields its base URL."""
-    import uvicorn
-
+def live_app(chromium_present, real_settings):
+    """The app the browser tests talk to: the real default model, the session's real index."""
     from web.app import create_app
 
-    settings = real_settings  # the session's real index, shared with the integration tests
+    return create_app(real_settings)  # the session's real index, shared with the integration tests
+
+
+@pytest.fixture(scope="session")
+def server(live_app) -> Iterator[str]:
+    """`live_app` on a free loopback port; yields its base URL."""
+    import uvicorn
+
     sock = _listening_socket()
     port = sock.getsockname()[1]
-    config = uvicorn.Config(create_app(settings), log_level="warning", lifespan="on")
+    config = uvicorn.Config(live_app, log_level="warning", lifespan="on")
     uv = uvicorn.Server(config)
     thread = threading.Thread(target=uv.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
@@ -89,6 +95,20 @@ def server(chromium_present, real_settings) -> Iterator[str]:
     uv.should_exit = True
     thread.join(10)
     sock.close()
+
+
+@pytest.fixture
+def force_band(live_app, server, monkeypatch) -> Callable[[str], None]:
+    """`force_band(coverage)`: until the test ends, the server answers every question as the real
+    model ranks it, but in that band. Which band a borderline question lands in is the band
+    model's business and changes when it is refitted; this tests what each band looks like."""
+
+    def force(coverage: str) -> None:
+        answerer = live_app.state.answerer
+        ask = answerer.ask
+        monkeypatch.setattr(answerer, "ask", lambda q, k=5: dataclasses.replace(ask(q, k), coverage=coverage))
+
+    return force
 
 
 HOST_PAGE = """<!doctype html>

@@ -60,6 +60,8 @@ def test_widget_on_another_site_answers_with_cited_oslofjorden_pledges(open_page
     assert page.locator("mdg-sporsmal .you").inner_text().endswith(QUESTION)
     assert page.locator("mdg-sporsmal .part").first.inner_text() == "Et bærekraftig Bærum"
     assert page.get_by_role("textbox", name="Ditt spørsmål").evaluate("e => getComputedStyle(e).fontSize") == "16px"
+    # A cached answer can arrive before the panel's opening animation (translateY) has ended.
+    dialog.evaluate("e => Promise.all(e.getAnimations().map((a) => a.finished))")
     box = dialog.bounding_box()
     if viewport == PHONE:
         assert (box["x"], box["y"], box["width"], box["height"]) == (0, 0, PHONE["width"], PHONE["height"])
@@ -238,12 +240,19 @@ def test_widget_feedback_sends_a_verdict_then_an_optional_comment(open_page, hos
         route.fulfill(status=204, headers=cors)
 
     # A server with the question log on answers with an ask_id.
-    answer = {"question": "hei", "answered": False, "results": [], "ask_id": "abc123"}
+    answer = {
+        "question": "hva med ulv?",
+        "coverage": "not_covered",
+        "answered": False,
+        "smalltalk": None,
+        "results": [],
+        "ask_id": "abc123",
+    }
     page.route(f"{server}/api/ask*", lambda route: route.fulfill(status=200, headers=cors, json=answer))
     page.route(f"{server}/api/feedback", feedback)
     page.goto(f"{host_site}/plain")
     open_widget(page)
-    ask_widget(page, "hei")
+    ask_widget(page, "hva med ulv?")
     page.get_by_role("button", name="Nei, ikke nyttig").click()
     comment = page.get_by_role("textbox", name="Hva manglet? (valgfritt)")
     focused = page.evaluate("() => document.activeElement.shadowRoot.activeElement.placeholder")
@@ -353,14 +362,19 @@ def test_chat_page_and_programme_run_under_their_own_csp(open_page, server):
 # --- Accessibility -----------------------------------------------------------------------------
 
 
-def serious_violations(page, axe_source: str) -> list[str]:
+def violations(page, axe_source: str, impacts=("minor", "moderate", "serious", "critical")) -> list[str]:
+    """axe-core's violations on the page (open shadow roots included) of the given impacts."""
     page.evaluate(axe_source)
     result = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
     return [
         f"{v['id']} ({v['impact']}): {v['help']} -> {[n['target'] for n in v['nodes']][:3]}"
         for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
+        if v["impact"] in impacts
     ]
+
+
+def serious_violations(page, axe_source: str) -> list[str]:
+    return violations(page, axe_source, ("serious", "critical"))
 
 
 def test_the_accessibility_check_finds_a_known_violation(open_page, axe_source):

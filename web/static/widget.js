@@ -11,14 +11,19 @@
 
   const TEXT = {
     nb: {
-      launch: 'Spør om programmet', title: 'Spør MDG Bærum', close: 'Lukk',
+      lang: 'nb', launch: 'Spør om programmet', title: 'Spør MDG Bærum', close: 'Lukk',
       greeting: 'Hei! Spør om hva MDG Bærum vil gjøre, så svarer jeg med punkter fra programmet.',
       examples: ['Hva vil MDG med Oslofjorden?', 'Vil dere gjøre bussen billigere?', 'Hva vil dere gjøre for barnehagene?'],
       label: 'Ditt spørsmål', placeholder: 'Skriv et spørsmål …', send: 'Spør',
       you: 'Du spurte:', busy: 'Leter i programmet …', weWill: 'Vi vil:',
       cite: (s, n, p) => `${s} · punkt ${n} · s. ${p}`,
-      none: 'Programmet sier ikke noe om dette.', near: 'Nærmeste tema i programmet:',
-      note: 'Svarene er ordrette sitater fra programmet, ikke generert tekst.', whole: 'Les hele programmet',
+      none: 'Programmet ser ikke ut til å si noe om dette.', near: 'Nærmeste tema i programmet:',
+      anyway: 'Vis de nærmeste punktene likevel', closest: 'Nærmeste treff',
+      related: 'Programmet svarer ikke direkte på dette. Dette er det nærmeste:',
+      hello: 'Hei! Spør meg om hva MDG Bærum vil gjøre – for eksempel om skole, buss eller natur. Svarene er sitater fra programmet.',
+      welcome: 'Bare hyggelig! Spør gjerne om noe mer.',
+      note: 'Svarene velges automatisk av et søkeprogram fra programmets egen tekst; ingenting er skrevet av en maskin.',
+      whole: 'Les hele programmet',
       offline: 'Får ikke kontakt med tjenesten. Sjekk nettforbindelsen og prøv igjen.',
       slow: 'Tjenesten bruker for lang tid på å svare. Prøv igjen om litt.',
       many: 'Mange spør akkurat nå. Vent litt og prøv igjen.',
@@ -27,14 +32,19 @@
       thanks: 'Takk for tilbakemeldingen!', stored: 'Spørsmålene lagres anonymt for å forbedre tjenesten.',
     },
     en: {
-      launch: 'Ask about the programme', title: 'Ask MDG Bærum', close: 'Close',
+      lang: 'en', launch: 'Ask about the programme', title: 'Ask MDG Bærum', close: 'Close',
       greeting: 'Hi! Ask what MDG Bærum wants to do; I answer with pledges from the programme (in Norwegian).',
       examples: ['What will MDG do about the Oslofjord?', 'Will you make the bus cheaper?', 'What about kindergartens?'],
       label: 'Your question', placeholder: 'Type a question …', send: 'Ask',
       you: 'You asked:', busy: 'Searching the programme …', weWill: 'We will:',
       cite: (s, n, p) => `${s} · item ${n} · p. ${p}`,
-      none: 'The programme does not say anything about this.', near: 'Closest topics in the programme:',
-      note: 'Answers are verbatim quotes from the programme, not generated text.', whole: 'Read the whole programme',
+      none: 'The programme does not seem to say anything about this.', near: 'Closest topics in the programme:',
+      anyway: 'Show the nearest pledges anyway', closest: 'Closest match',
+      related: 'The programme does not answer this directly. This is the closest it comes:',
+      hello: 'Hi! Ask me what MDG Bærum wants to do – for example about schools, buses or nature. The answers are quotes from the programme.',
+      welcome: 'You’re welcome! Feel free to ask something else.',
+      note: 'Answers are picked automatically by a search program from the programme’s own text; nothing is machine-written.',
+      whole: 'Read the whole programme',
       offline: 'Cannot reach the service. Check your connection and try again.',
       slow: 'The service is too slow to answer right now. Please try again shortly.',
       many: 'Many are asking right now. Please wait a moment and try again.',
@@ -80,26 +90,35 @@
     }
   }
 
-  /** The answer as DOM, the same markup as the chat page's template. */
+  /** Pledges grouped by section, sections in order of their best pledge. */
+  const groups = (results, t, base) => {
+    const by = new Map();
+    for (const r of results) (by.get(r.section) || by.set(r.section, []).get(r.section)).push(r);
+    return [...by].map(([section, rs]) => h('section', { class: 'group' }, null,
+      h('p', { class: 'part' }, rs[0].part),
+      h('h3', { class: 'sec' }, null, link(base, sectionId(rs[0]), section)),
+      h('p', { class: 'vivil' }, t.weWill),
+      h('ul', { class: 'pledges' }, null, ...rs.map((r) => h('li', {}, null,
+        h('blockquote', {}, r.text), link(base, r.id, t.cite(section, r.number, r.page), 'cite'))))));
+  };
+
+  /** The answer as DOM by its kind (answered, related, not_covered, smalltalk): the chat page's
+   * template (_answer.html) draws the same markup from the same JSON. */
   function render(data, t, base) {
-    const box = h('div', { class: 'reply' });
-    if (data.answered) {
-      const groups = new Map();
-      for (const r of data.results) (groups.get(r.section) || groups.set(r.section, []).get(r.section)).push(r);
-      for (const [section, rs] of groups) {
-        const items = rs.map((r) => h('li', {}, null, h('blockquote', {}, r.text), link(base, r.id, t.cite(section, r.number, r.page), 'cite')));
-        box.append(h('section', { class: 'group' }, null,
-          h('p', { class: 'part' }, rs[0].part),
-          h('h3', { class: 'sec' }, null, link(base, sectionId(rs[0]), section)),
-          h('p', { class: 'vivil' }, t.weWill),
-          h('ul', { class: 'pledges' }, null, ...items)));
-      }
+    const kind = data.smalltalk ? 'smalltalk' : data.coverage || (data.answered ? 'answered' : 'not_covered');
+    const box = h('div', { class: 'reply ' + kind });
+    const nearest = data.results.slice(0, 3);
+    if (kind === 'smalltalk') box.append(h('p', { class: 'courtesy' }, data.smalltalk === 'thanks' ? t.welcome : t.hello));
+    else if (kind === 'answered') box.append(...groups(data.results, t, base));
+    else if (kind === 'related') {
+      box.append(h('p', { class: 'band' }, null, h('span', { class: 'label' }, t.closest), ' ' + t.related), ...groups(nearest, t, base));
     } else {
       box.append(h('p', { class: 'none' }, t.none));
       const near = [...new Map(data.results.map((r) => [r.section, r])).values()].slice(0, 3);
       if (near.length) box.append(h('p', { class: 'near-label' }, t.near), h('ul', { class: 'near' }, null, ...near.map((r) => h('li', {}, null, link(base, sectionId(r), r.section)))));
+      if (nearest.length) box.append(h('details', { class: 'anyway' }, null, h('summary', {}, t.anyway), ...groups(nearest, t, base)));
     }
-    if (data.ask_id) box.append(feedback(data.ask_id, t, base));
+    if (data.ask_id && kind !== 'smalltalk') box.append(feedback(data.ask_id, t, base));
     return box;
   }
 
@@ -155,7 +174,10 @@ ul{margin:0;padding:0;list-style:none}
 .you{margin:18px 0 10px auto;width:fit-content;max-width:85%;background:var(--a);color:var(--i);padding:8px 14px;border-radius:16px 16px 4px 16px}
 .group{margin:0 0 14px}.part,.vivil,.fb,.status,.note{font-size:14px;color:var(--m)}
 .pledges li{margin:4px 0 10px;padding-left:12px;border-left:3px solid var(--a)}
-blockquote{margin:0}.cite{font-size:13px}.none{font-weight:600}.near li{margin:2px 0}
+blockquote{margin:0}.cite{font-size:13px}.none,.band{font-weight:600;margin-bottom:8px}.near li{margin:2px 0}
+.related,.anyway{border:1px dashed #767f79;border-radius:10px;padding:10px}.anyway{margin-top:10px}
+.related .pledges li,.anyway .pledges li{border-left-color:#767f79}summary{cursor:pointer;color:var(--l);font-weight:600}
+.label{display:inline-block;margin-right:6px;padding:0 8px;border:1px solid;border-radius:99px;font-size:12px;color:var(--m)}
 .fb{display:flex;align-items:center;gap:6px}.fb form{display:flex;flex:1;gap:6px}
 .fb button{background:#fff;border:1px solid #767f79;border-radius:8px;padding:2px 10px}
 .err{color:#a4161a;background:#fdecec;padding:8px 12px;border-radius:8px}
@@ -194,10 +216,10 @@ input{flex:1;min-width:0;font-size:16px;padding:10px 12px;border:1px solid #767f
     connectedCallback() {
       if (this.shadowRoot) return;
       const c = { ...this.config, ...this.dataset };
-      const t = TEXT[c.lang === 'en' ? 'en' : 'nb'];
+      const [t, other] = c.lang === 'en' ? [TEXT.en, TEXT.nb] : [TEXT.nb, TEXT.en];
       const root = this.attachShadow({ mode: 'open' });
       styles(root);
-      const w = h('div', { class: c.position === 'left' ? 'w left' : 'w' });
+      const w = h('div', { class: c.position === 'left' ? 'w left' : 'w', lang: t.lang });
       root.append(w);
       if (c.accent && CSS.supports('color', c.accent)) accent(w, c.accent);
 
@@ -217,7 +239,8 @@ input{flex:1;min-width:0;font-size:16px;padding:10px 12px;border:1px solid #767f
       const panel = h('div', { class: 'panel', id: 'panel', role: 'dialog', 'aria-labelledby': 'title', hidden: '' }, null,
         h('div', { class: 'top' }, null, h('h2', { id: 'title' }, c.title || t.title), close),
         log, form,
-        h('p', { class: 'note' }, t.note + (STORED ? ' ' + t.stored : '') + ' ', link(BASE, '', t.whole)));
+        h('p', { class: 'note' }, t.note + ' ', h('span', { lang: other.lang }, other.note),
+          (STORED ? ' ' + t.stored : '') + ' ', link(BASE, '', t.whole)));
       w.append(panel, launch);
 
       let busy = false;

@@ -1,8 +1,9 @@
 """The anonymous question log: what voters ask, how it was answered, and their feedback.
 
 Each question becomes one row: its normalised text (for grouping repeats) and the text as asked,
-the hour it was asked (UTC, rounded down), whether the programme answered it, the top score and
-the pledge ids shown. Nothing about the person is stored: no address, user agent, cookie or any
+the hour it was asked (UTC, rounded down), its coverage band (answered, only related, or not
+covered; `answered` is kept alongside for older readers), whether it was only a greeting or
+thanks, the top score and the pledge ids shown. Nothing about the person is stored: no address, user agent, cookie or any
 id that could follow them; the `ask_id` handed back for feedback is random and used for nothing
 else. Rows are keyed by that random id, so even the order in the file says nothing about when
 within the hour a question came.
@@ -10,7 +11,8 @@ within the hour a question came.
 Writing never slows or breaks an answer: one INSERT on a connection in WAL mode with a short busy
 timeout; if the database is locked, full, read-only or missing, `record` returns None and the
 server logs one warning (then at most one an hour). The report queries open their own
-connections, so a slow report never holds up a write. This module does not know about HTTP.
+connections, so a slow report never holds up a write. This module does not know about HTTP; the
+tables and their migrations are in `qa.logschema`.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from qa.errors import QAError
+from qa.logschema import SCHEMA_VERSION, QuestionLogError, busy_timeout, migrate, open_db, rollback
 
 if TYPE_CHECKING:
     from qa.answer import Answer
@@ -45,41 +47,12 @@ RETRY_EVERY = 60.0  # seconds between attempts to reopen a database that could n
 WARN_EVERY = 3600.0  # seconds between warnings about failed writes
 PURGE_EVERY = timedelta(hours=1)
 
-# Forward migrations: MIGRATIONS[n] takes a database from schema version n to n + 1. The version
-# lives in PRAGMA user_version; never edit a step that has shipped, append a new one.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (
-    # 1: the question log. WITHOUT ROWID and keyed by the random ask_id: no insertion order.
-    (
-        """CREATE TABLE asks (
-            ask_id    TEXT PRIMARY KEY,
-            hour      TEXT NOT NULL,     -- 'YYYY-MM-DDTHH:00:00Z', UTC, rounded down
-            question  TEXT NOT NULL,     -- normalised, for grouping repeats
-            text      TEXT NOT NULL,     -- as asked, whitespace collapsed
-            answered  INTEGER NOT NULL,
-            top_score REAL,
-            shown     TEXT NOT NULL      -- JSON list of the pledge ids shown
-        ) WITHOUT ROWID""",
-        "CREATE INDEX asks_hour ON asks (hour)",
-        "CREATE INDEX asks_question ON asks (question, hour)",
-    ),
-    # 2: feedback on answers, one per ask (a later click replaces an earlier one).
-    (
-        """CREATE TABLE feedback (
-            ask_id  TEXT PRIMARY KEY REFERENCES asks (ask_id),
-            hour    TEXT NOT NULL,
-            helpful INTEGER NOT NULL,
-            comment TEXT
-        ) WITHOUT ROWID""",
-        "CREATE INDEX feedback_hour ON feedback (hour)",
-    ),
-)
-SCHEMA_VERSION = len(MIGRATIONS)
+# The values of `Answer.coverage`, as stored in the `coverage` column.
+ANSWERED, RELATED, NOT_COVERED = "answered", "related", "not_covered"
+COVERAGES = (ANSWERED, RELATED, NOT_COVERED)
+
 
 _TRAILING = re.compile(r"[\s?!.…]+$")
-
-
-class QuestionLogError(QAError):
-    """The question log cannot be read or written (reports and feedback; never `record`)."""
 
 
 def normalise(question: str) -> str:
@@ -140,11 +113,11 @@ class QuestionLog:
             with qlog._lock:
                 try:
                     conn = qlog._connect(STARTUP_TIMEOUT)
-                    _busy_timeout(conn, STARTUP_TIMEOUT)  # another worker may be purging too
+                    busy_timeout(conn, STARTUP_TIMEOUT)  # another worker may be purging too
                     try:
                         qlog._purge_locked(conn)
                     finally:
-                        _busy_timeout(conn, BUSY_TIMEOUT)
+                        busy_timeout(conn, BUSY_TIMEOUT)
                 except Exception as exc:
                     qlog._failed(exc)
         return qlog
@@ -162,7 +135,7 @@ class QuestionLog:
     # -- writing -----------------------------------------------------------------------------
 
     def record(self, answer: Answer) -> str | None:
-        """Log one answered question; never raises and never waits long.
+        """Log one question and how it was answered; never raises and never waits long.
 
         Args:
             answer: what the voter was shown.
@@ -182,6 +155,8 @@ class QuestionLog:
             int(answer.answered),
             round(answer.hits[0].score, 4) if answer.hits else None,
             json.dumps([hit.pledge.id for hit in answer.hits]),
+            answer.coverage,
+            answer.smalltalk,
         )
         if not self._lock.acquire(timeout=2 * BUSY_TIMEOUT):
             log.debug("question log busy; question not logged")
@@ -190,7 +165,11 @@ class QuestionLog:
             conn = self._writable()
             if conn is None:  # could not be opened a moment ago; the warning has been given
                 return None
-            conn.execute("INSERT INTO asks VALUES (?, ?, ?, ?, ?, ?, ?)", row)
+            conn.execute(
+                "INSERT INTO asks (ask_id, hour, question, text, answered, top_score, shown, coverage, smalltalk)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                row,
+            )
             if self._next_purge is None or now >= self._next_purge:
                 self._purge_locked(conn)
         except Exception as exc:
@@ -259,7 +238,7 @@ class QuestionLog:
             gone = conn.execute("DELETE FROM asks WHERE hour < ?", (cutoff,)).rowcount
             conn.execute("COMMIT")
         except BaseException:
-            _rollback(conn)
+            rollback(conn)
             raise
         self._next_purge = now + PURGE_EVERY
         return gone
@@ -273,12 +252,12 @@ class QuestionLog:
     def _connect(self, timeout: float) -> sqlite3.Connection:
         """Open and migrate the write connection. Call with the lock held."""
         try:
-            conn = _open(self.target, timeout)
+            conn = open_db(self.target, timeout)
             try:
                 conn.execute("PRAGMA journal_mode = WAL")
                 conn.execute("PRAGMA synchronous = NORMAL")  # WAL: durable across crashes, no fsync per write
-                _migrate(conn)
-                _busy_timeout(conn, BUSY_TIMEOUT)
+                migrate(conn)
+                busy_timeout(conn, BUSY_TIMEOUT)
             except BaseException:
                 conn.close()
                 raise
@@ -308,48 +287,75 @@ class QuestionLog:
 
     # -- reading, for the report -------------------------------------------------------------
 
-    def questions(self, answered: bool | None = None, days: int = 30, limit: int | None = None) -> list[dict]:
+    def questions(
+        self,
+        answered: bool | None = None,
+        days: int = 30,
+        limit: int | None = None,
+        *,
+        coverage: str | None = None,
+        smalltalk: bool | None = None,
+    ) -> list[dict]:
         """Questions of the last `days` days, repeats grouped, most asked first.
 
         Args:
-            answered: only answered (True) or unanswered (False) questions; None for all.
+            answered: only answered (True) or not answered (False) questions; None for all.
             days: today (UTC) and the days before it, `days` in all.
             limit: at most this many groups.
+            coverage: only questions in this band, one of COVERAGES; None for all.
+            smalltalk: only greetings and thanks (True), or only real questions (False); None for all.
 
         Returns:
-            `{"question", "count", "last_seen", "answered", "top_score"}` per normalised question; the
-            text, `answered` and `top_score` are those of its latest asking (within the same hour,
-            of the greatest text).
+            `{"question", "count", "last_seen", "answered", "coverage", "smalltalk", "top_score"}` per
+            normalised question; `smalltalk` is "greeting", "thanks" or None. The text and the rest
+            are those of its latest asking (within the same hour, of the greatest text).
 
         Raises:
+            ValueError: `coverage` is not one of COVERAGES.
             QuestionLogError: the database cannot be read.
         """
-        where, params = "hour >= ?", [self._since(days)]
+        where, params = ["hour >= ?"], [self._since(days)]
         if answered is not None:
-            where += " AND answered = ?"
+            where.append("answered = ?")
             params.append(int(answered))
-        # SQLite takes bare columns (text, answered, top_score) from the row where the one max() is.
+        if coverage is not None:
+            if coverage not in COVERAGES:
+                raise ValueError(f"coverage must be one of {', '.join(COVERAGES)}, got {coverage!r}")
+            where.append("coverage = ?")
+            params.append(coverage)
+        if smalltalk is not None:
+            where.append("smalltalk IS NOT NULL" if smalltalk else "smalltalk IS NULL")
+        # SQLite takes bare columns (text, answered, ...) from the row where the one max() is.
         # Rows within an hour have no order, so the text breaks ties: the same data, the same report.
-        sql = f"""SELECT text, count(*) AS n, max(hour || text) AS latest, answered, top_score
-                  FROM asks WHERE {where} GROUP BY question
+        sql = f"""SELECT text, count(*) AS n, max(hour || text) AS latest, answered, coverage, smalltalk, top_score
+                  FROM asks WHERE {" AND ".join(where)} GROUP BY question
                   ORDER BY n DESC, latest DESC, question LIMIT ?"""
         params.append(-1 if limit is None else limit)
         return [
-            {"question": t, "count": n, "last_seen": latest[:HOUR_CHARS], "answered": bool(a), "top_score": score}
-            for t, n, latest, a, score in self._read(sql, params)
+            {
+                "question": t,
+                "count": n,
+                "last_seen": latest[:HOUR_CHARS],
+                "answered": bool(a),
+                "coverage": c,
+                "smalltalk": chat,
+                "top_score": score,
+            }
+            for t, n, latest, a, c, chat, score in self._read(sql, params)
         ]
 
     def negative_feedback(self, days: int = 30, limit: int | None = None) -> list[dict]:
         """Thumbs-down verdicts of the last `days` days, newest first, with the question and comment.
 
-        Returns `{"time", "question", "comment", "answered", "top_score"}` per verdict.
+        Returns `{"time", "question", "comment", "answered", "coverage", "smalltalk", "top_score"}` per verdict.
         """
-        sql = """SELECT f.hour, a.text, f.comment, a.answered, a.top_score
+        sql = """SELECT f.hour, a.text, f.comment, a.answered, a.coverage, a.smalltalk, a.top_score
                  FROM feedback f JOIN asks a USING (ask_id)
                  WHERE f.helpful = 0 AND f.hour >= ?
                  ORDER BY f.hour DESC, f.comment IS NULL, a.question, f.comment LIMIT ?"""
         rows = self._read(sql, [self._since(days), -1 if limit is None else limit])
-        return [{"time": h, "question": t, "comment": c, "answered": bool(a), "top_score": s} for h, t, c, a, s in rows]
+        keys = ("time", "question", "comment", "answered", "coverage", "smalltalk", "top_score")
+        return [{**dict(zip(keys, row, strict=True)), "answered": bool(row[3])} for row in rows]
 
     def feedback_counts(self, days: int = 30) -> dict[str, int]:
         """`{"helpful": n, "unhelpful": m}` verdicts in the last `days` days."""
@@ -360,17 +366,23 @@ class QuestionLog:
     def per_day(self, days: int = 30) -> list[dict]:
         """Questions per UTC day, oldest first, every one of the `days` days (zeros included).
 
-        Returns `{"day": "YYYY-MM-DD", "count", "unanswered"}` per day.
+        Returns `{"day": "YYYY-MM-DD", "count", "answered", "related", "not_covered", "smalltalk"}`
+        per day: every question counts in `count` and in exactly one of the other four (a greeting
+        or thanks only in `smalltalk`, whatever its band).
         """
-        sql = """SELECT substr(hour, 1, 10) AS day, count(*), sum(answered = 0)
+        sql = """SELECT substr(hour, 1, 10) AS day, count(*),
+                        sum(smalltalk IS NULL AND coverage = 'answered'),
+                        sum(smalltalk IS NULL AND coverage = 'related'),
+                        sum(smalltalk IS NULL AND coverage = 'not_covered'),
+                        sum(smalltalk IS NOT NULL)
                  FROM asks WHERE hour >= ? GROUP BY day"""
-        found = {day: (n, u) for day, n, u in self._read(sql, [self._since(days)])}
+        keys = ("count", *COVERAGES, "smalltalk")
+        found = {day: dict(zip(keys, counts, strict=True)) for day, *counts in self._read(sql, [self._since(days)])}
         first = self._clock().astimezone(UTC).date() - timedelta(days=days - 1)
         out = []
         for i in range(days):
             day = (first + timedelta(days=i)).isoformat()
-            n, u = found.get(day, (0, 0))
-            out.append({"day": day, "count": n, "unanswered": u})
+            out.append({"day": day, **found.get(day, dict.fromkeys(keys, 0))})
         return out
 
     def _since(self, days: int) -> str:
@@ -392,7 +404,7 @@ class QuestionLog:
     @contextmanager
     def _reader(self) -> Iterator[sqlite3.Connection]:
         """A connection of its own for one report query, so reading never holds up writing."""
-        conn = _open(self.target, STARTUP_TIMEOUT)
+        conn = open_db(self.target, STARTUP_TIMEOUT)
         try:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version != SCHEMA_VERSION:
@@ -403,39 +415,3 @@ class QuestionLog:
             yield conn
         finally:
             conn.close()
-
-
-def _open(target: str, timeout: float) -> sqlite3.Connection:
-    uri = target.startswith("file:")
-    if not uri:
-        Path(target).parent.mkdir(parents=True, exist_ok=True)
-    # isolation_level=None: each INSERT commits on its own; migrations use explicit transactions.
-    return sqlite3.connect(target, timeout=timeout, uri=uri, isolation_level=None, check_same_thread=False)
-
-
-def _migrate(conn: sqlite3.Connection) -> None:
-    """Bring the schema to `SCHEMA_VERSION`, one step at a time, in one transaction."""
-    if conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
-        return
-    conn.execute("BEGIN IMMEDIATE")  # another worker may be migrating too: take the lock, then look again
-    try:
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
-            raise QuestionLogError(f"schema version {version} is newer than this code knows ({SCHEMA_VERSION})")
-        for step in MIGRATIONS[version:]:
-            for statement in step:
-                conn.execute(statement)
-        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        conn.execute("COMMIT")
-    except BaseException:
-        _rollback(conn)
-        raise
-
-
-def _busy_timeout(conn: sqlite3.Connection, seconds: float) -> None:
-    conn.execute(f"PRAGMA busy_timeout = {int(seconds * 1000)}")
-
-
-def _rollback(conn: sqlite3.Connection) -> None:
-    if conn.in_transaction:
-        conn.execute("ROLLBACK")

@@ -1,5 +1,10 @@
-"""The report for campaign staff: what voters ask, what the programme leaves unanswered, and
-which answers they found unhelpful.
+"""The report for campaign staff: what voters ask, where the programme says nothing, where it
+only comes close, and which answers they found unhelpful.
+
+The two gap lists are kept apart so staff see only gaps that are there: "Programmet sier ikke
+noe" (not covered: the programme seems silent) and "Bare beslektet" (related: nearby pledges,
+no direct answer). Greetings and thanks ("hei", "takk!") are in neither: they are not questions
+about politics; they are counted on their own.
 
 `tables` builds the report's tables from a `QuestionLog` once; the terminal (`report`), the admin
 page and its CSV downloads (in `web/`) all show these same tables and format cells with
@@ -21,7 +26,7 @@ TEXT_WIDTH = 60  # characters of a question or comment in the terminal
 class Column:
     key: str
     heading: str
-    kind: str = "text"  # text, count, time, day, yesno, score
+    kind: str = "text"  # text, count, time, day, score, reply
     wrap: bool = False  # long free text: cut in the terminal
 
 
@@ -32,45 +37,67 @@ class Table:
     empty: str  # shown instead of an empty table
     columns: tuple[Column, ...]
     rows: list[dict]
+    note: str = ""  # one sentence under the title: what is in the table and what is not
 
     def shown(self, limit: int | None = SHOWN) -> list[dict]:
         return self.rows if limit is None else self.rows[:limit]
 
 
+# How each answer is named to staff: its band, or what the message was when it was only smalltalk.
+REPLY_NAMES = {
+    "answered": "besvart",
+    "related": "bare beslektet",
+    "not_covered": "sier ikke noe",
+    "greeting": "hilsen",
+    "thanks": "takk",
+}
+NOT_COVERED_TITLE = "Programmet sier ikke noe"
+RELATED_TITLE = "Bare beslektet"
+SMALLTALK_NOTE = "Hilsener og takk («hei», «takk!») er ikke med; de får et fast svar og er ikke hull i programmet."
+
 QUESTION = Column("question", "Spørsmål", wrap=True)
 COUNT = Column("count", "Antall", "count")
 LAST_SEEN = Column("last_seen", "Sist stilt (UTC)", "time")
 TOP_SCORE = Column("top_score", "Beste treff", "score")
-ANSWERED = Column("answered", "Besvart", "yesno")
+REPLY = Column("reply", "Svar", "reply")
 
 
 def tables(qlog: QuestionLog, days: int) -> list[Table]:
-    """The report's four tables over the last `days` days, every row (callers cut to `SHOWN`).
+    """The report's five tables over the last `days` days, every row (callers cut to `SHOWN`).
 
     Raises:
         QuestionLogError: the log cannot be read.
     """
     return [
         Table(
-            "unanswered",
-            "Spørsmål programmet ikke svarer på",
-            "Ingen ubesvarte spørsmål i perioden.",
+            "not_covered",
+            NOT_COVERED_TITLE,
+            "Ingen slike spørsmål i perioden.",
             (QUESTION, COUNT, LAST_SEEN, TOP_SCORE),
-            qlog.questions(answered=False, days=days),
+            qlog.questions(coverage="not_covered", smalltalk=False, days=days),
+            "Spørsmål der velgeren fikk vite at programmet ikke ser ut til å si noe om saken. " + SMALLTALK_NOTE,
+        ),
+        Table(
+            "related",
+            RELATED_TITLE,
+            "Ingen slike spørsmål i perioden.",
+            (QUESTION, COUNT, LAST_SEEN, TOP_SCORE),
+            qlog.questions(coverage="related", smalltalk=False, days=days),
+            "Spørsmål programmet ikke svarer direkte på; velgeren fikk de nærmeste punktene, merket som det.",
         ),
         Table(
             "questions",
             "Mest stilte spørsmål",
             "Ingen spørsmål i perioden.",
-            (QUESTION, COUNT, ANSWERED, LAST_SEEN, TOP_SCORE),
-            qlog.questions(days=days),
+            (QUESTION, COUNT, REPLY, LAST_SEEN, TOP_SCORE),
+            _with_reply(qlog.questions(days=days)),
         ),
         Table(
             "feedback",
             "Negative tilbakemeldinger",
             "Ingen negative tilbakemeldinger i perioden.",
-            (Column("time", "Tidspunkt (UTC)", "time"), QUESTION, Column("comment", "Kommentar", wrap=True), ANSWERED),
-            qlog.negative_feedback(days=days),
+            (Column("time", "Tidspunkt (UTC)", "time"), QUESTION, Column("comment", "Kommentar", wrap=True), REPLY),
+            _with_reply(qlog.negative_feedback(days=days)),
         ),
         Table(
             "daily",
@@ -79,33 +106,45 @@ def tables(qlog: QuestionLog, days: int) -> list[Table]:
             (
                 Column("day", "Dato", "day"),
                 Column("count", "Spørsmål", "count"),
-                Column("unanswered", "Ubesvarte", "count"),
+                Column("answered", "Besvart", "count"),
+                Column("related", RELATED_TITLE, "count"),
+                Column("not_covered", "Sier ikke noe", "count"),
+                Column("smalltalk", "Hilsen eller takk", "count"),
             ),
             qlog.per_day(days=days),
         ),
     ]
 
 
+def _with_reply(rows: list[dict]) -> list[dict]:
+    """Each row with `reply`: its smalltalk kind if it was only that, else its band."""
+    return [{**row, "reply": row["smalltalk"] or row["coverage"]} for row in rows]
+
+
 def format_cell(column: Column, value) -> str:
-    """A cell as staff read it: times as 'YYYY-MM-DD HH:MM', yes/no in Norwegian, scores to 2 places."""
+    """A cell as staff read it: times as 'YYYY-MM-DD HH:MM', replies in Norwegian, scores to 2 places."""
     if value is None:
         return ""
     if column.kind == "time":  # stored as 'YYYY-MM-DDTHH:00:00Z'
         return f"{value[:10]} {value[11:16]}"
-    if column.kind == "yesno":
-        return "ja" if value else "nei"
+    if column.kind == "reply":
+        return REPLY_NAMES.get(value, str(value))
     if column.kind == "score":
         return f"{value:.2f}"
     return str(value)
 
 
 def summary(qlog: QuestionLog, days: int, daily: Table) -> dict[str, int]:
-    """Totals for the period: questions, unanswered, helpful and unhelpful verdicts."""
-    return {
-        "questions": sum(r["count"] for r in daily.rows),
-        "unanswered": sum(r["unanswered"] for r in daily.rows),
-        **qlog.feedback_counts(days),
-    }
+    """Totals for the period: questions, each band, smalltalk, helpful and unhelpful verdicts."""
+    keys = ("count", "answered", "related", "not_covered", "smalltalk")
+    totals = {key: sum(r[key] for r in daily.rows) for key in keys}
+    return {"questions": totals.pop("count"), **totals, **qlog.feedback_counts(days)}
+
+
+def share(part: int, totals: dict[str, int]) -> int | None:
+    """`part` as a whole percentage of the real questions (greetings and thanks left out)."""
+    real = totals["questions"] - totals["smalltalk"]
+    return round(100 * part / real) if real else None
 
 
 def report(settings: Settings, days: int = 30) -> str:
@@ -135,13 +174,17 @@ def render_text(qlog: QuestionLog, days: int) -> str:
     all_tables = tables(qlog, days)
     totals = summary(qlog, days, all_tables[-1])
     out = [
-        f"Spørsmål fra velgere, siste {days} dager: {totals['questions']} spørsmål, "
-        f"{totals['unanswered']} ubesvarte; tilbakemeldinger: {totals['helpful']} nyttige, "
-        f"{totals['unhelpful']} ikke nyttige.",
+        f"Spørsmål fra velgere, siste {days} dager: {totals['questions']} spørsmål – "
+        f"{totals['answered']} besvart, {totals['related']} bare beslektet, "
+        f"{totals['not_covered']} der programmet ikke sier noe; "
+        f"hilsener og takk (ikke hull i programmet): {totals['smalltalk']}. "
+        f"Tilbakemeldinger: {totals['helpful']} nyttige, {totals['unhelpful']} ikke nyttige.",
         "",
     ]
     for table in all_tables:
         out += [table.title, "=" * len(table.title)]
+        if table.note:
+            out.append(table.note)
         shown = table.shown()
         if not shown:
             out += [table.empty, ""]

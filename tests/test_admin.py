@@ -78,6 +78,9 @@ def seeded(settings: Settings, db: Path, clock: Clock):
         for _ in range(3):
             qlog.record(make_answer("Hva mener MDG om ulv?", coverage="not_covered", ids=("natur-1",), top=0.214))
         qlog.record(make_answer('=HYPERLINK("http://evil")', coverage="not_covered", ids=("natur-2",), top=0.1))
+        for _ in range(2):
+            qlog.record(make_answer("Hva med elsparkesykler?", coverage="related", ids=("samferdsel-2",), top=0.4))
+        qlog.record(make_answer("Hei!", coverage="not_covered", smalltalk="greeting", top=0.3))
         clock.advance(hours=-26)
         for _ in range(2):
             good = qlog.record(make_answer("Blir bussen billigere?", top=0.775))
@@ -191,7 +194,7 @@ def test_feedback_when_logging_is_off_is_404(settings, answerer):
 
 # -- the admin token ------------------------------------------------------------------------
 
-ADMIN_URLS = ["/admin", "/api/admin/questions", "/admin/unanswered.csv"]
+ADMIN_URLS = ["/admin", "/api/admin/questions", "/admin/not_covered.csv"]
 
 
 @pytest.mark.parametrize("url", ADMIN_URLS)
@@ -257,8 +260,8 @@ def test_admin_routes_are_404_when_no_token_is_set(settings, answerer, db, token
 # -- the report: JSON, page, CSV ------------------------------------------------------------
 
 
-def test_admin_questions_json_groups_and_filters(seeded):
-    response = seeded.get("/api/admin/questions", params={"answered": "false", "days": 30}, headers=BEARER)
+def test_admin_questions_json_groups_and_filters_by_band(seeded):
+    response = seeded.get("/api/admin/questions", params={"coverage": "not_covered", "days": 30}, headers=BEARER)
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == "no-store"
     assert response.json() == [
@@ -267,30 +270,65 @@ def test_admin_questions_json_groups_and_filters(seeded):
             "count": 3,
             "last_seen": "2026-05-04T10:00:00Z",
             "answered": False,
+            "coverage": "not_covered",
+            "smalltalk": None,
             "top_score": 0.214,
+        },
+        {
+            "question": "Hei!",
+            "count": 1,
+            "last_seen": "2026-05-04T10:00:00Z",
+            "answered": False,
+            "coverage": "not_covered",
+            "smalltalk": "greeting",
+            "top_score": 0.3,
         },
         {
             "question": '=HYPERLINK("http://evil")',
             "count": 1,
             "last_seen": "2026-05-04T10:00:00Z",
             "answered": False,
+            "coverage": "not_covered",
+            "smalltalk": None,
             "top_score": 0.1,
         },
     ]
-    today = seeded.get("/api/admin/questions", params={"days": 1}, headers=BEARER).json()
-    assert [q["question"] for q in today] == ["Hva mener MDG om ulv?", '=HYPERLINK("http://evil")']
-    both_days = seeded.get("/api/admin/questions", params={"days": 2}, headers=BEARER).json()
-    assert [(q["question"], q["count"]) for q in both_days] == [
+
+    def asked(**params) -> list[str]:
+        return [q["question"] for q in seeded.get("/api/admin/questions", params=params, headers=BEARER).json()]
+
+    assert asked(coverage="not_covered", smalltalk="false") == ["Hva mener MDG om ulv?", '=HYPERLINK("http://evil")']
+    assert asked(coverage="related") == ["Hva med elsparkesykler?"]
+    assert asked(coverage="answered") == asked(answered="true") == ["Blir bussen billigere?", "<script>alert(1)</script>"]
+    assert asked(answered="false") == [
+        "Hva mener MDG om ulv?", "Hva med elsparkesykler?", "Hei!", '=HYPERLINK("http://evil")'
+    ]  # fmt: skip
+    assert asked(smalltalk="true") == ["Hei!"]
+    assert asked(days=1) == ["Hva mener MDG om ulv?", "Hva med elsparkesykler?", "Hei!", '=HYPERLINK("http://evil")']
+    assert [(q, n) for q, n in ((r["question"], r["count"]) for r in _json(seeded, days=2))] == [
         ("Hva mener MDG om ulv?", 3),
+        ("Hva med elsparkesykler?", 2),
         ("Blir bussen billigere?", 2),
+        ("Hei!", 1),
         ('=HYPERLINK("http://evil")', 1),
         ("<script>alert(1)</script>", 1),
     ]
 
 
-@pytest.mark.parametrize("query", [{"days": 0}, {"days": "many"}, {"answered": "maybe"}])
+def _json(client, **params) -> list[dict]:
+    return client.get("/api/admin/questions", params=params, headers=BEARER).json()
+
+
+@pytest.mark.parametrize("query", [{"days": 0}, {"days": "many"}, {"answered": "maybe"}, {"smalltalk": "hei"}])
 def test_admin_questions_rejects_bad_parameters(seeded, query):
     assert seeded.get("/api/admin/questions", params=query, headers=BEARER).status_code == 422
+
+
+@pytest.mark.parametrize("value", ["maybe", "", "Answered", "unanswered"])
+def test_admin_questions_rejects_an_unknown_band_saying_which_there_are(seeded, value):
+    response = seeded.get("/api/admin/questions", params={"coverage": value}, headers=BEARER)
+    assert response.status_code == 422
+    assert response.json() == {"detail": f"coverage må være answered, related eller not_covered, ikke «{value}»."}
 
 
 def _section(html: str, name: str) -> str:
@@ -302,36 +340,62 @@ def _rows(section: str) -> list[list[str]]:
     return [re.findall(r"<td[^>]*>(.*?)</td>", row) for row in re.findall(r"<tr>(.*?)</tr>", section, re.S)][1:]
 
 
+def _text(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).strip()
+
+
 def test_admin_page_shows_the_tables_with_known_data(seeded):
     response = seeded.get("/admin", params={"days": 7}, headers=BEARER)
     assert response.status_code == 200
     html = response.text
 
-    assert _rows(_section(html, "unanswered")) == [
+    # The two gap lists are apart, and the greeting is in neither.
+    not_covered = _section(html, "not_covered")
+    assert "<h2 id=\"not_covered-heading\">Programmet sier ikke noe</h2>" in not_covered
+    assert "Hilsener og takk («hei», «takk!») er ikke med" in not_covered
+    assert _rows(not_covered) == [
         ["Hva mener MDG om ulv?", "3", "2026-05-04 10:00", "0.21"],
         ["=HYPERLINK(&#34;http://evil&#34;)", "1", "2026-05-04 10:00", "0.10"],
     ]
+    related = _section(html, "related")
+    assert "<h2 id=\"related-heading\">Bare beslektet</h2>" in related
+    assert _rows(related) == [["Hva med elsparkesykler?", "2", "2026-05-04 10:00", "0.40"]]
     assert _rows(_section(html, "questions")) == [
-        ["Hva mener MDG om ulv?", "3", "nei", "2026-05-04 10:00", "0.21"],
-        ["Blir bussen billigere?", "2", "ja", "2026-05-03 08:00", "0.78"],
-        ["=HYPERLINK(&#34;http://evil&#34;)", "1", "nei", "2026-05-04 10:00", "0.10"],
-        ["&lt;script&gt;alert(1)&lt;/script&gt;", "1", "ja", "2026-05-03 08:00", "0.50"],
+        ["Hva mener MDG om ulv?", "3", "sier ikke noe", "2026-05-04 10:00", "0.21"],
+        ["Hva med elsparkesykler?", "2", "bare beslektet", "2026-05-04 10:00", "0.40"],
+        ["Blir bussen billigere?", "2", "besvart", "2026-05-03 08:00", "0.78"],
+        ["Hei!", "1", "hilsen", "2026-05-04 10:00", "0.30"],
+        ["=HYPERLINK(&#34;http://evil&#34;)", "1", "sier ikke noe", "2026-05-04 10:00", "0.10"],
+        ["&lt;script&gt;alert(1)&lt;/script&gt;", "1", "besvart", "2026-05-03 08:00", "0.50"],
     ]
     assert _rows(_section(html, "feedback")) == [
         [
             "2026-05-03 08:00",
             "&lt;script&gt;alert(1)&lt;/script&gt;",
             "Svaret handlet om &lt;b&gt;noe annet&lt;/b&gt;",
-            "ja",
+            "besvart",
         ],
     ]
-    assert _rows(_section(html, "daily"))[-2:] == [["2026-05-03", "3", "0"], ["2026-05-04", "4", "4"]]
+    assert _rows(_section(html, "daily"))[-2:] == [
+        ["2026-05-03", "3", "3", "0", "0", "0"],
+        ["2026-05-04", "7", "0", "2", "4", "1"],
+    ]
     assert len(_rows(_section(html, "daily"))) == 7
-    summary = re.sub(
-        r"\s+", " ", re.sub(r"<[^>]+>", " ", html[html.index('<dl class="summary">') : html.index("</dl>")])
+    summary = _text(html[html.index('<dl class="summary">') : html.index("</dl>")])
+    # Shares are of the nine questions about politics: the greeting is counted apart.
+    assert summary == (
+        "Spørsmål 10 Besvart 3 (33 %) Bare beslektet 2 (22 %) Programmet sier ikke noe 4 (44 %) "
+        "Hilsen eller takk 1 Nyttige svar 1 Ikke nyttige svar 1"
     )
-    assert summary.strip() == "Spørsmål 7 Ubesvarte 4 (57 %) Nyttige svar 1 Ikke nyttige svar 1"
     assert '<a href="/admin?days=7" aria-current="page">7 dager</a>' in html
+
+
+def test_admin_page_says_answers_are_picked_by_a_search_program(seeded):
+    from tests.test_web import TRANSPARENCY_EN, TRANSPARENCY_NB
+
+    html = seeded.get("/admin", headers=BEARER).text
+    footer = html[html.index("<footer>") :]
+    assert f'<p class="transparency">{TRANSPARENCY_NB} {TRANSPARENCY_EN}</p>' in footer
 
 
 def test_admin_page_has_an_inline_svg_chart_and_no_scripts_or_inline_styles(seeded):
@@ -339,10 +403,15 @@ def test_admin_page_has_an_inline_svg_chart_and_no_scripts_or_inline_styles(seed
     html = response.text
     svg = html[html.index("<svg") : html.index("</svg>")]
 
-    assert "<title>3.5.: 3 spørsmål, 0 ubesvarte</title>" in svg
-    assert "<title>4.5.: 4 spørsmål, 4 ubesvarte</title>" in svg
-    assert svg.count('<rect class="answered"') == 1 and svg.count('<rect class="unanswered"') == 1
-    assert "7 spørsmål over 7 dager. Flest 4.5.: 4." in svg
+    assert "<title>3.5.: 3 spørsmål (3 besvart)</title>" in svg
+    assert "<title>4.5.: 7 spørsmål (4 sier ikke noe, 2 bare beslektet, 1 hilsen eller takk)</title>" in svg
+    assert [re.search(r'class="(\w+)"', rect).group(1) for rect in re.findall(r"<rect [^>]*>", svg)] == [
+        "answered",  # 3.5.
+        "not_covered",  # 4.5., bottom up
+        "related",
+        "smalltalk",
+    ]
+    assert "10 spørsmål over 7 dager. Flest 4.5.: 7." in svg
     assert "<script" not in html.lower() and "style=" not in html.lower() and " on" not in re.sub(r"\s+", " ", svg)
     assert all(url.startswith("/admin") for url in re.findall(r'(?:src|href)="([^"]*)"', html))  # nothing external
     assert '<link rel="stylesheet" href="/admin/admin.css">' in html
@@ -353,10 +422,24 @@ def test_admin_page_has_an_inline_svg_chart_and_no_scripts_or_inline_styles(seed
     assert stylesheet.status_code == 200 and stylesheet.headers["content-type"].startswith("text/css")
 
 
+def test_the_chart_stacks_each_day_bottom_up_to_its_total():
+    from web.admin import chart
+
+    day = {"day": "2026-05-04", "count": 10, "answered": 5, "related": 2, "not_covered": 2, "smalltalk": 1}
+    (bar,) = chart([day], height=136)["bars"]  # plot height 100, scale 10: one question is 10 units
+    assert [(p["kind"], p["y"], p["height"]) for p in bar["parts"]] == [
+        ("not_covered", 90.0, 20.0),
+        ("related", 70.0, 20.0),
+        ("answered", 20.0, 50.0),
+        ("smalltalk", 10.0, 10.0),
+    ]
+
+
 def test_admin_page_links_a_csv_download_for_each_table(seeded):
     html = seeded.get("/admin", params={"days": 7}, headers=BEARER).text
     links = re.findall(r'<a class="download" href="([^"]+)"', html)
-    assert links == [f"/admin/{name}.csv?days=7" for name in ("unanswered", "questions", "feedback", "daily")]
+    names = ("not_covered", "related", "questions", "feedback", "daily")
+    assert links == [f"/admin/{name}.csv?days=7" for name in names]
     for link in links:
         assert seeded.get(link, headers=BEARER).status_code == 200
 
@@ -367,28 +450,32 @@ def _csv(response) -> list[list[str]]:
 
 
 def test_csv_downloads_have_every_row_and_defuse_formulas(seeded):
-    response = seeded.get("/admin/unanswered.csv", params={"days": 7}, headers=BEARER)
+    response = seeded.get("/admin/not_covered.csv", params={"days": 7}, headers=BEARER)
     assert response.headers["content-type"] == "text/csv; charset=utf-8"
     assert re.fullmatch(
-        r'attachment; filename="mdg-unanswered-7d-\d{4}-\d\d-\d\d\.csv"', response.headers["content-disposition"]
+        r'attachment; filename="mdg-not_covered-7d-\d{4}-\d\d-\d\d\.csv"', response.headers["content-disposition"]
     )
     assert _csv(response) == [
         ["Spørsmål", "Antall", "Sist stilt (UTC)", "Beste treff"],
         ["Hva mener MDG om ulv?", "3", "2026-05-04 10:00", "0.21"],
         ['\'=HYPERLINK("http://evil")', "1", "2026-05-04 10:00", "0.10"],
     ]
+    assert _csv(seeded.get("/admin/related.csv", params={"days": 7}, headers=BEARER)) == [
+        ["Spørsmål", "Antall", "Sist stilt (UTC)", "Beste treff"],
+        ["Hva med elsparkesykler?", "2", "2026-05-04 10:00", "0.40"],
+    ]
     assert _csv(seeded.get("/admin/feedback.csv", params={"days": 7}, headers=BEARER)) == [
-        ["Tidspunkt (UTC)", "Spørsmål", "Kommentar", "Besvart"],
-        ["2026-05-03 08:00", "<script>alert(1)</script>", "Svaret handlet om <b>noe annet</b>", "ja"],
+        ["Tidspunkt (UTC)", "Spørsmål", "Kommentar", "Svar"],
+        ["2026-05-03 08:00", "<script>alert(1)</script>", "Svaret handlet om <b>noe annet</b>", "besvart"],
     ]
     daily = _csv(seeded.get("/admin/daily.csv", params={"days": 3}, headers=BEARER))
     assert daily == [
-        ["Dato", "Spørsmål", "Ubesvarte"],
-        ["2026-05-02", "0", "0"],
-        ["2026-05-03", "3", "0"],
-        ["2026-05-04", "4", "4"],
+        ["Dato", "Spørsmål", "Besvart", "Bare beslektet", "Sier ikke noe", "Hilsen eller takk"],
+        ["2026-05-02", "0", "0", "0", "0", "0"],
+        ["2026-05-03", "3", "3", "0", "0", "0"],
+        ["2026-05-04", "7", "0", "2", "4", "1"],
     ]
-    assert len(_csv(seeded.get("/admin/questions.csv", params={"days": 7}, headers=BEARER))) == 5
+    assert len(_csv(seeded.get("/admin/questions.csv", params={"days": 7}, headers=BEARER))) == 7
 
 
 def test_an_unknown_csv_table_is_404(seeded):

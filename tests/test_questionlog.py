@@ -14,7 +14,8 @@ import pytest
 
 from corpus.model import Pledge
 from qa.answer import Answer, Hit
-from qa.questionlog import MIGRATIONS, SCHEMA_VERSION, QuestionLog, QuestionLogError, normalise
+from qa.logschema import MIGRATIONS, SCHEMA_VERSION
+from qa.questionlog import COVERAGES, QuestionLog, QuestionLogError, normalise
 from qa.settings import Settings
 
 T0 = datetime(2026, 5, 4, 10, 17, 42, tzinfo=UTC)
@@ -38,9 +39,11 @@ def pledge(pid: str) -> Pledge:
     return Pledge(pid, "Et grønt Bærum", section.title(), int(pid.rsplit("-", 1)[1]), 10, f"tekst {pid}")
 
 
-def make_answer(question: str, coverage: str = "answered", ids=("oslofjorden-1", "oslofjorden-2"), top=0.8123456):
+def make_answer(
+    question: str, coverage: str = "answered", ids=("oslofjorden-1", "oslofjorden-2"), top=0.8123456, smalltalk=None
+):
     hits = tuple(Hit(pledge(pid), top - i / 10) for i, pid in enumerate(ids))
-    return Answer(question, coverage, hits)
+    return Answer(question, coverage, hits, smalltalk)
 
 
 def rows(path: Path, sql: str = "SELECT * FROM asks") -> list[tuple]:
@@ -75,7 +78,7 @@ def qlog(db: Path, clock: Clock):
 # -- what is stored -------------------------------------------------------------------------
 
 
-def test_record_stores_normalised_question_hour_answered_top_score_and_ids(qlog, db):
+def test_record_stores_normalised_question_hour_band_top_score_and_ids(qlog, db):
     ask_id = qlog.record(make_answer("  Hva vil MDG   med Oslofjorden? "))
 
     assert rows(db) == [
@@ -87,13 +90,44 @@ def test_record_stores_normalised_question_hour_answered_top_score_and_ids(qlog,
             1,
             0.8123,
             '["oslofjorden-1", "oslofjorden-2"]',
+            "answered",
+            None,
         )
     ]
 
 
+@pytest.mark.parametrize(
+    ("coverage", "smalltalk", "stored"),
+    [
+        ("answered", None, (1, "answered", None)),
+        ("related", None, (0, "related", None)),
+        ("not_covered", None, (0, "not_covered", None)),
+        ("not_covered", "greeting", (0, "not_covered", "greeting")),
+        ("not_covered", "thanks", (0, "not_covered", "thanks")),
+    ],
+)
+def test_record_stores_the_band_and_whether_it_was_only_smalltalk(qlog, db, coverage, smalltalk, stored):
+    qlog.record(make_answer("x", coverage, smalltalk=smalltalk))
+    assert rows(db, "SELECT answered, coverage, smalltalk FROM asks") == [stored]
+
+
+def test_the_log_knows_the_same_bands_as_the_answers():
+    from qa.ranking import ANSWERED, NOT_COVERED, RELATED
+
+    assert COVERAGES == (ANSWERED, RELATED, NOT_COVERED)
+
+
+def test_a_band_the_log_does_not_know_is_refused_by_the_database(qlog, db, caplog):
+    assert qlog.record(make_answer("x", "maybe")) is None
+    assert rows(db) == []
+    assert "CHECK constraint failed" in warnings_from_log(caplog)[0].getMessage()
+
+
 def test_the_table_has_no_column_that_could_identify_a_person(qlog, db):
     columns = [r[1] for r in rows(db, "PRAGMA table_info(asks)")]
-    assert columns == ["ask_id", "hour", "question", "text", "answered", "top_score", "shown"]
+    assert columns == [
+        "ask_id", "hour", "question", "text", "answered", "top_score", "shown", "coverage", "smalltalk"
+    ]  # fmt: skip
     assert [r[1] for r in rows(db, "PRAGMA table_info(feedback)")] == ["ask_id", "hour", "helpful", "comment"]
 
 
@@ -147,14 +181,53 @@ def test_repeats_of_the_same_question_are_grouped_most_asked_first(qlog, clock):
             "count": 3,
             "last_seen": "2026-05-04T12:00:00Z",
             "answered": False,
+            "coverage": "not_covered",
+            "smalltalk": None,
             "top_score": 0.35,
         },
-        {"question": "sykkel", "count": 1, "last_seen": "2026-05-04T12:00:00Z", "answered": True, "top_score": 0.9},
-        {"question": "Buss", "count": 1, "last_seen": "2026-05-04T10:00:00Z", "answered": True, "top_score": 0.7},
+        {
+            "question": "sykkel",
+            "count": 1,
+            "last_seen": "2026-05-04T12:00:00Z",
+            "answered": True,
+            "coverage": "answered",
+            "smalltalk": None,
+            "top_score": 0.9,
+        },
+        {
+            "question": "Buss",
+            "count": 1,
+            "last_seen": "2026-05-04T10:00:00Z",
+            "answered": True,
+            "coverage": "answered",
+            "smalltalk": None,
+            "top_score": 0.7,
+        },
     ]
     assert [q["question"] for q in qlog.questions(answered=False)] == ["hva med ULV"]
     assert [q["question"] for q in qlog.questions(answered=True)] == ["sykkel", "Buss"]
     assert [q["question"] for q in qlog.questions(limit=1)] == ["hva med ULV"]
+
+
+def test_questions_can_be_chosen_by_band_and_by_whether_they_were_smalltalk(qlog):
+    qlog.record(make_answer("ulv", "not_covered"))
+    qlog.record(make_answer("elsparkesykler", "related"))
+    qlog.record(make_answer("elsparkesykler", "related"))
+    qlog.record(make_answer("buss", "answered"))
+    qlog.record(make_answer("hei", "not_covered", smalltalk="greeting"))
+
+    def asked(**filters) -> list[str]:
+        return [q["question"] for q in qlog.questions(**filters)]
+
+    assert asked(coverage="not_covered") == ["ulv", "hei"]
+    assert asked(coverage="not_covered", smalltalk=False) == ["ulv"]
+    assert asked(coverage="related") == ["elsparkesykler"]
+    assert asked(coverage="answered") == asked(answered=True) == ["buss"]
+    assert asked(answered=False) == ["elsparkesykler", "ulv", "hei"]
+    assert asked(smalltalk=True) == ["hei"]
+    assert [(q["coverage"], q["smalltalk"]) for q in qlog.questions(smalltalk=True)] == [("not_covered", "greeting")]
+    with pytest.raises(ValueError, match="coverage must be one of answered, related, not_covered, got 'maybe'"):
+        qlog.questions(coverage="maybe")
 
 
 def test_days_counts_today_and_the_days_before_it(qlog, clock):
@@ -169,17 +242,20 @@ def test_days_counts_today_and_the_days_before_it(qlog, clock):
         qlog.questions(days=0)
 
 
-def test_per_day_counts_every_day_including_empty_ones(qlog, clock):
+def test_per_day_counts_every_day_including_empty_ones_by_band_and_smalltalk_apart(qlog, clock):
     qlog.record(make_answer("a"))
     qlog.record(make_answer("b", coverage="not_covered"))
+    qlog.record(make_answer("c", coverage="related"))
+    qlog.record(make_answer("hei", coverage="not_covered", smalltalk="greeting"))
     clock.advance(days=2)
-    qlog.record(make_answer("c", coverage="not_covered"))
+    qlog.record(make_answer("d", coverage="not_covered"))
 
+    zero = {"count": 0, "answered": 0, "related": 0, "not_covered": 0, "smalltalk": 0}
     assert qlog.per_day(days=4) == [
-        {"day": "2026-05-03", "count": 0, "unanswered": 0},
-        {"day": "2026-05-04", "count": 2, "unanswered": 1},
-        {"day": "2026-05-05", "count": 0, "unanswered": 0},
-        {"day": "2026-05-06", "count": 1, "unanswered": 1},
+        {"day": "2026-05-03", **zero},
+        {"day": "2026-05-04", "count": 4, "answered": 1, "related": 1, "not_covered": 1, "smalltalk": 1},
+        {"day": "2026-05-05", **zero},
+        {"day": "2026-05-06", **zero, "count": 1, "not_covered": 1},
     ]
 
 
@@ -200,6 +276,8 @@ def test_feedback_round_trip(qlog, clock):
             "question": "ulv",
             "comment": "Fikk ikke svar",
             "answered": False,
+            "coverage": "not_covered",
+            "smalltalk": None,
             "top_score": 0.2,
         }
     ]
@@ -260,7 +338,7 @@ def test_purge_runs_on_open(db, clock):
 
 def test_purge_runs_on_writes_at_most_once_an_hour(qlog, db, clock):
     conn = sqlite3.connect(db)
-    conn.execute("INSERT INTO asks VALUES ('old', '2025-01-01T00:00:00Z', 'x', 'x', 1, NULL, '[]')")
+    conn.execute("INSERT INTO asks VALUES ('old', '2025-01-01T00:00:00Z', 'x', 'x', 1, NULL, '[]', 'answered', NULL)")
     conn.commit()
     conn.close()
 
@@ -296,9 +374,44 @@ def test_an_old_database_is_migrated_forward_on_open(db, clock):
     qlog = QuestionLog.open(Settings(db=str(db)), clock=clock)
 
     assert rows(db, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
-    assert [q["question"] for q in qlog.questions()] == ["Buss"]
+    assert [(q["question"], q["coverage"]) for q in qlog.questions()] == [("Buss", "answered")]
     assert qlog.feedback("from-v1", False, "gammel, men fortsatt her") is True
     assert qlog.negative_feedback()[0]["comment"] == "gammel, men fortsatt her"
+    qlog.close()
+
+
+def test_a_database_from_before_the_bands_gets_them_from_answered_and_its_greetings_marked(db, clock):
+    db.parent.mkdir(parents=True)
+    conn = sqlite3.connect(db)
+    for step in MIGRATIONS[:2]:
+        for statement in step:
+            conn.execute(statement)
+    conn.executemany(
+        "INSERT INTO asks VALUES (?, '2026-05-04T09:00:00Z', ?, ?, ?, 0.5, '[]')",
+        [
+            ("a", "buss", "Buss", 1),
+            ("b", "hva med ulv", "Hva med ulv?", 0),
+            ("c", "hei", "Hei!", 0),
+            ("d", "takk for svaret", "Takk for svaret", 1),  # once answered with pledges: it stays so
+        ],
+    )
+    conn.execute("INSERT INTO feedback VALUES ('b', '2026-05-04T09:00:00Z', 0, 'mangler')")
+    conn.execute("PRAGMA user_version = 2")
+    conn.commit()
+    conn.close()
+
+    qlog = QuestionLog.open(Settings(db=str(db)), clock=clock)
+
+    assert rows(db, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
+    assert rows(db, "SELECT ask_id, answered, coverage, smalltalk FROM asks ORDER BY ask_id") == [
+        ("a", 1, "answered", None),
+        ("b", 0, "not_covered", None),
+        ("c", 0, "not_covered", "greeting"),
+        ("d", 1, "answered", "thanks"),
+    ]
+    assert [q["question"] for q in qlog.questions(coverage="not_covered", smalltalk=False)] == ["Hva med ulv?"]
+    assert qlog.negative_feedback()[0]["coverage"] == "not_covered"
+    assert qlog.record(make_answer("ny", "related")) is not None  # and it takes new rows with their band
     qlog.close()
 
 

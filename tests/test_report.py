@@ -8,11 +8,13 @@ from qa.settings import Settings
 from tests.test_questionlog import make_answer
 
 
-def test_report_prints_the_tables_in_the_terminal(tmp_path):
+def test_report_prints_the_tables_in_the_terminal_with_the_gaps_apart(tmp_path):
     settings = Settings(db=str(tmp_path / "questions.sqlite3"))
     qlog = QuestionLog.open(settings)
     for _ in range(3):
         qlog.record(make_answer("Hva mener MDG om ulv?", coverage="not_covered", ids=("natur-1",), top=0.21))
+    qlog.record(make_answer("Hva med elsparkesykler?", coverage="related", ids=("samferdsel-2",), top=0.4))
+    qlog.record(make_answer("hei", coverage="not_covered", smalltalk="greeting", top=0.3))
     bad = qlog.record(make_answer("Buss", top=0.7))
     qlog.feedback(bad, False, "for langt svar")
     qlog.close()
@@ -20,15 +22,32 @@ def test_report_prints_the_tables_in_the_terminal(tmp_path):
     text = report(settings, days=7)
 
     assert text.startswith(
-        "Spørsmål fra velgere, siste 7 dager: 4 spørsmål, 3 ubesvarte; tilbakemeldinger: 0 nyttige, 1 ikke nyttige."
+        "Spørsmål fra velgere, siste 7 dager: 6 spørsmål – 1 besvart, 1 bare beslektet, "
+        "3 der programmet ikke sier noe; hilsener og takk (ikke hull i programmet): 1. "
+        "Tilbakemeldinger: 0 nyttige, 1 ikke nyttige."
     )
     lines = text.splitlines()
-    unanswered = lines[lines.index("Spørsmål programmet ikke svarer på") :]
-    assert unanswered[2].split() == ["Spørsmål", "Antall", "Sist", "stilt", "(UTC)", "Beste", "treff"]
-    assert unanswered[4].startswith("Hva mener MDG om ulv?  ") and unanswered[4].endswith("0.21")
-    assert "  3  " in unanswered[4]
+    not_covered = lines[lines.index("Programmet sier ikke noe") :]
+    assert not_covered[2].startswith("Spørsmål der velgeren fikk vite at programmet ikke ser ut til å si noe om saken.")
+    assert "Hilsener og takk («hei», «takk!») er ikke med" in not_covered[2]
+    assert not_covered[3].split() == ["Spørsmål", "Antall", "Sist", "stilt", "(UTC)", "Beste", "treff"]
+    assert not_covered[5].startswith("Hva mener MDG om ulv?  ") and not_covered[5].endswith("0.21")
+    assert "  3  " in not_covered[5]
+    assert not_covered[6] == ""  # only that one: the greeting is not a gap, and "related" has its own table
+    related = lines[lines.index("Bare beslektet") :]
+    assert related[5].startswith("Hva med elsparkesykler?  ") and related[5].endswith("0.40")
+    assert related[6] == ""
+    asked = lines[lines.index("Mest stilte spørsmål") :]
+    assert asked[2].split() == ["Spørsmål", "Antall", "Svar", "Sist", "stilt", "(UTC)", "Beste", "treff"]
+    replies = {line.split("  ")[0]: line.split("  ")[1:] for line in asked[4:8]}
+    assert {question: [cell.strip() for cell in cells if cell.strip()][1] for question, cells in replies.items()} == {
+        "Hva mener MDG om ulv?": "sier ikke noe",
+        "Buss": "besvart",
+        "Hva med elsparkesykler?": "bare beslektet",
+        "hei": "hilsen",
+    }
     feedback = lines[lines.index("Negative tilbakemeldinger") :]
-    assert "Buss" in feedback[4] and "for langt svar" in feedback[4]
+    assert "Buss" in feedback[4] and "for langt svar" in feedback[4] and "besvart" in feedback[4]
     assert "Spørsmål per dag" in lines
 
 

@@ -30,15 +30,18 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from qa.questionlog import MAX_COMMENT, QuestionLog, QuestionLogError
-from qa.report import Table, format_cell, summary, tables
+from qa.questionlog import COVERAGES, MAX_COMMENT, QuestionLog, QuestionLogError
+from qa.report import REPLY_NAMES, Table, format_cell, share, summary, tables
 from qa.settings import Settings
 
 HERE = Path(__file__).resolve().parent
 STYLESHEET = HERE / "static" / "admin.css"
 MAX_FEEDBACK_BYTES = 8192  # 500 characters, even as JSON \u escapes, fit well within this
 PERIODS = (7, 30, 90, 180)
-TABLE_NAMES = ("unanswered", "questions", "feedback", "daily")
+TABLE_NAMES = ("not_covered", "related", "questions", "feedback", "daily")
+# The per-day chart's stacks, bottom up: the gaps first, where staff look.
+CHART_KINDS = ("not_covered", "related", "answered", "smalltalk")
+CHART_NAMES = {**REPLY_NAMES, "smalltalk": "hilsen eller takk"}
 REALM = 'Basic realm="MDG admin", charset="UTF-8"'
 
 # The admin page loads nothing but its own stylesheet: no scripts, no other origin.
@@ -110,12 +113,21 @@ def make_router(settings: Settings) -> APIRouter:
     @router.get("/api/admin/questions", dependencies=admin)
     def questions(
         request: Request,
-        answered: Annotated[bool | None, Query(description="only answered (true) or unanswered (false)")] = None,
+        answered: Annotated[bool | None, Query(description="only answered (true) or not answered (false)")] = None,
+        coverage: Annotated[str | None, Query(description="only this band: " + ", ".join(COVERAGES))] = None,
+        smalltalk: Annotated[
+            bool | None, Query(description="only greetings and thanks (true), or only real questions (false)")
+        ] = None,
         days: Days = 30,
         limit: Annotated[int, Query(ge=1, le=100_000)] = 1000,
     ) -> JSONResponse:
-        """Logged questions, repeats grouped, most asked first."""
-        rows = _read(lambda: request.app.state.questionlog.questions(answered=answered, days=days, limit=limit))
+        """Logged questions, repeats grouped, most asked first, each with its band and smalltalk kind."""
+        if coverage is not None and coverage not in COVERAGES:
+            raise HTTPException(422, f"coverage må være answered, related eller not_covered, ikke «{coverage}».")
+        qlog: QuestionLog = request.app.state.questionlog
+        rows = _read(
+            lambda: qlog.questions(answered=answered, coverage=coverage, smalltalk=smalltalk, days=days, limit=limit)
+        )
         return JSONResponse(rows, headers={"Cache-Control": "no-store"})
 
     @router.get("/admin", dependencies=admin, response_class=HTMLResponse, include_in_schema=False)
@@ -139,7 +151,8 @@ def make_router(settings: Settings) -> APIRouter:
             status = 503
         else:
             by_name = {t.name: t for t in all_tables}
-            context["summary"] = summary(qlog, days, by_name["daily"])
+            context["summary"] = totals = summary(qlog, days, by_name["daily"])
+            context["shares"] = {key: share(totals[key], totals) for key in COVERAGES}
             context["chart"] = chart(by_name["daily"].rows)
             context["tables"] = [_view(t, base, days) for t in all_tables]
         html = _templates.get_template("admin.html").render(context)
@@ -184,7 +197,7 @@ def to_csv(table: Table) -> str:
 
 
 def chart(daily: list[dict], width: int = 720, height: int = 220) -> dict:
-    """Geometry of the questions-per-day bar chart: answered stacked on unanswered, per day."""
+    """Geometry of the questions-per-day bar chart: one stack per day, CHART_KINDS bottom up."""
     left, right, top, bottom = 40, 8, 10, 26
     plot_w, plot_h = width - left - right, height - top - bottom
     peak = max((d["count"] for d in daily), default=0)
@@ -194,17 +207,19 @@ def chart(daily: list[dict], width: int = 720, height: int = 220) -> dict:
     bars = []
     for i, day in enumerate(daily):
         x = left + i * slot + (slot - bar_w) / 2
-        h_all = plot_h * day["count"] / scale_max
-        h_un = plot_h * day["unanswered"] / scale_max
+        parts, below = [], 0
+        for kind in CHART_KINDS:
+            if day[kind]:
+                y_top = top + plot_h - plot_h * (below + day[kind]) / scale_max
+                parts.append({"kind": kind, "y": round(y_top, 1), "height": round(plot_h * day[kind] / scale_max, 1)})
+                below += day[kind]
+        counts = ", ".join(f"{day[kind]} {CHART_NAMES[kind]}" for kind in CHART_KINDS if day[kind])
         bars.append(
             {
-                "label": f"{_short(day['day'])}: {day['count']} spørsmål, {day['unanswered']} ubesvarte",
+                "label": f"{_short(day['day'])}: {day['count']} spørsmål" + (f" ({counts})" if counts else ""),
                 "x": round(x, 1),
                 "width": round(bar_w, 1),
-                "answered_y": round(top + plot_h - h_all, 1),
-                "answered_h": round(h_all - h_un, 1),
-                "unanswered_y": round(top + plot_h - h_un, 1),
-                "unanswered_h": round(h_un, 1),
+                "parts": parts,
             }
         )
     step = max(1, round(len(daily) / 6))  # about six dates along the axis
@@ -255,6 +270,7 @@ def _view(table: Table, base: str, days: int) -> dict:
     return {
         "name": table.name,
         "title": table.title,
+        "note": table.note,
         "empty": table.empty,
         "headings": [(c.heading, c.kind) for c in table.columns],
         "rows": [[(format_cell(c, row[c.key]), c.kind) for c in table.columns] for row in shown],

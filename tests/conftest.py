@@ -85,10 +85,37 @@ def small_corpus(tmp_path: Path) -> Path:
     return path
 
 
+SMALL_EXPANSIONS = [
+    {"text": "forby all form for tråling i Oslofjorden.", "expansions": ["Skal bunntråling i fjorden stoppes?"]},
+    {"text": "innføre sone 1 i kollektivtrafikken i hele Bærum.", "expansions": ["billigere busskort i hele kommunen"]},
+    {"text": "avvikle karakterer helt eller delvis i hele grunnskolen.", "expansions": ["skole uten karakterer"]},
+]
+
+
 @pytest.fixture
-def settings(tmp_path: Path, small_corpus: Path) -> Settings:
-    """Settings isolated in tmp_path: small corpus, own index folder, no question log."""
-    return Settings(corpus=small_corpus, index_dir=tmp_path / "index", db="off", rate_limit=0)
+def small_expansions(tmp_path: Path) -> Path:
+    import json
+
+    path = tmp_path / "expansions.jsonl"
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in SMALL_EXPANSIONS), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def settings(tmp_path: Path, small_corpus: Path, small_expansions: Path) -> Settings:
+    """Settings isolated in tmp_path: small corpus and its own expansions, own index folder, no
+    question log, no background or topics, and the plain band rule instead of the fitted file
+    (nothing here reads the production data)."""
+    return Settings(
+        corpus=small_corpus,
+        expansions=small_expansions,
+        topics=None,
+        questions=None,
+        fitted=None,
+        index_dir=tmp_path / "index",
+        db="off",
+        rate_limit=0,
+    )
 
 
 @pytest.fixture

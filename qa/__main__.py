@@ -171,8 +171,7 @@ def _tune(args) -> None:
     settings = settings.model_copy(update={"questions": file, "fitted": None})
     answerer = load_answerer(settings, progress=True)
     cases = load_cases(file, answerer.programme)
-    hashes = input_hashes(settings.corpus, settings.expansions, file, settings.topics)
-    fitted, text = tune(answerer, cases, hashes)
+    fitted, text = tune(answerer, cases, input_hashes(settings))
     print(f"{file}:\n{text}")
     for path in args.check or ():
         print(f"\n{path} (check only, never fitted on):\n{check(answerer, load_cases(path, answerer.programme), fitted)}")

@@ -196,9 +196,9 @@ def load_inputs(settings: Settings, *, embedder: Embedder | None = None) -> Inpu
         raise ConfigError(f"QA_MODEL: {exc}") from None
     fitted = load_fitted(settings.fitted) if settings.fitted is not None else None
     if fitted is not None:
-        hashes = input_hashes(settings.corpus, settings.expansions, settings.questions, settings.topics)
+        hashes = input_hashes(settings)
         warn_if_stale(fitted, hashes, embedder.model_id)
-    background = background_texts(settings.questions)
+    background = background_texts(settings.questions, settings.background)
     expansions = load_expansions(settings.expansions, programme)
     return Inputs(programme, embedder, expansions, background, load_topics(settings.topics, programme), fitted)
 

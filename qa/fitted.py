@@ -6,8 +6,9 @@ the cross-validated figures it measured. Start-up reads it; a test fails when th
 hashes no longer match the inputs in the repo, so a changed input is refitted, not forgotten.
 The same inputs give the same file, byte for byte.
 
-The tuning set's out-of-scope questions are also the background that the band model compares
-a question with (`background_texts`); `qa.tune` leaves each question's own fold out of it.
+The tuning set's out-of-scope questions, with `corpus/background.jsonl`, are the background that
+the band model compares a question with (`background_texts`); `qa.tune` leaves each tuning
+question's own fold out of it.
 """
 
 from __future__ import annotations
@@ -56,12 +57,14 @@ def sha256_of(path: Path | None) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def input_hashes(programme: Path, expansions: Path | None, questions: Path | None, topics: Path | None) -> dict[str, str]:
+def input_hashes(settings) -> dict[str, str]:
+    """The sha256 of every input a fit depends on, from a `qa.settings.Settings`."""
     return {
-        "programme": sha256_of(programme),
-        "expansions": sha256_of(expansions),
-        "topics": sha256_of(topics),
-        "questions": sha256_of(questions),
+        "programme": sha256_of(settings.corpus),
+        "expansions": sha256_of(settings.expansions),
+        "topics": sha256_of(settings.topics),
+        "questions": sha256_of(settings.questions),
+        "background": sha256_of(settings.background),
     }
 
 
@@ -95,16 +98,20 @@ def warn_if_stale(fitted: Fitted, hashes: dict[str, str], model_id: str) -> list
     return stale
 
 
-def background_texts(path: Path | None) -> list[tuple[str, str]]:
-    """(id, question) of every out-of-scope question in a tuning file; none without a file."""
-    if path is None or not Path(path).is_file():
-        return []
+def background_texts(questions: Path | None, background: Path | None = None) -> list[tuple[str, str]]:
+    """(id, text) of every out-of-scope question in the tuning file, then of every line of the
+    background file (messages the programme does not answer); none without the files."""
     out = []
-    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
-        try:
-            row = json.loads(line)
-        except ValueError:
+    for path, everything in ((questions, False), (background, True)):
+        if path is None or not Path(path).is_file():
             continue
-        if isinstance(row, dict) and row.get("kind") == OUT_OF_SCOPE and isinstance(row.get("q"), str):
-            out.append((str(row.get("id", f"line{n}")), " ".join(row["q"].split())))
+        for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+            try:
+                row = json.loads(line)
+            except ValueError:
+                continue
+            if not isinstance(row, dict) or not isinstance(row.get("q"), str):
+                continue
+            if everything or row.get("kind") == OUT_OF_SCOPE:
+                out.append((str(row.get("id", f"{Path(path).name}:{n}")), " ".join(row["q"].split())))
     return out

@@ -18,6 +18,7 @@ DEFAULT_CORPUS = CHECKOUT / "corpus" / "mdg-baerum-program.txt"
 DEFAULT_EXPANSIONS = CHECKOUT / "corpus" / "expansions.jsonl"
 DEFAULT_QUESTIONS = CHECKOUT / "corpus" / "questions.jsonl"
 DEFAULT_TOPICS = CHECKOUT / "corpus" / "topics.jsonl"
+DEFAULT_BACKGROUND = CHECKOUT / "corpus" / "background.jsonl"
 DEFAULT_FITTED = CHECKOUT / "qa" / "fitted.json"
 VAR = CHECKOUT / "var"  # git-ignored: the built index and the question log
 
@@ -33,6 +34,9 @@ class Settings(BaseSettings):
     topics: Path | None = Field(DEFAULT_TOPICS, description="broad voter questions about each section")
     questions: Path | None = Field(
         DEFAULT_QUESTIONS, description="the team's tuning questions; their out-of-scope ones are the background"
+    )
+    background: Path | None = Field(
+        DEFAULT_BACKGROUND, description="messages the programme does not answer, beside the tuning set's"
     )
     fitted: Path | None = Field(DEFAULT_FITTED, description="fitted weights and band model (python -m qa tune)")
     index_dir: Path = VAR / "index"

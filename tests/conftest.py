@@ -111,6 +111,7 @@ def settings(tmp_path: Path, small_corpus: Path, small_expansions: Path) -> Sett
         expansions=small_expansions,
         topics=None,
         questions=None,
+        background=None,
         fitted=None,
         index_dir=tmp_path / "index",
         db="off",

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from qa.overlap import near_duplicates
-from qa.settings import DEFAULT_EXPANSIONS, DEFAULT_QUESTIONS, DEFAULT_TOPICS
+from qa.settings import DEFAULT_BACKGROUND, DEFAULT_EXPANSIONS, DEFAULT_QUESTIONS, DEFAULT_TOPICS
 
 EVAL = Path(__file__).resolve().parent.parent.parent / "shared" / "eval"
 
@@ -66,6 +66,13 @@ def test_no_evaluation_question_is_in_the_tuning_set():
     questions, tuning = _eval_questions(), [row["q"] for row in _rows(DEFAULT_QUESTIONS)]
     pairs = near_duplicates(questions, tuning)
     assert not pairs, _show(pairs, questions, tuning)
+
+
+def test_the_background_repeats_neither_an_evaluation_nor_a_tuning_question():
+    background = [row["q"] for row in _rows(DEFAULT_BACKGROUND)]
+    for other in (_eval_questions(), [row["q"] for row in _rows(DEFAULT_QUESTIONS)]):
+        pairs = near_duplicates(other, background)
+        assert not pairs, _show(pairs, other, background)
 
 
 def test_the_tuning_set_is_large_and_in_every_style_voters_use():

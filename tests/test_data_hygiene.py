@@ -1,6 +1,6 @@
 """Checks are never training data: tuning questions, expansions and the evaluation sets do not overlap.
 
-Near-duplicate means a character-trigram Jaccard similarity above 0.6 (qa/overlap.py), or the
+Near-duplicate means a character-trigram Jaccard similarity above 0.6 (qa/measuring/overlap.py), or the
 same text after normalising case, punctuation and spacing. The evaluation sets live beside
 the checkout in ../shared/eval (CI has them; a developer without them skips those checks).
 """
@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from qa.overlap import near_duplicates
-from qa.settings import DEFAULT_BACKGROUND, DEFAULT_EXPANSIONS, DEFAULT_QUESTIONS, DEFAULT_TOPICS
+from qa.measuring.overlap import near_duplicates
+from qa.operations.settings import DEFAULT_BACKGROUND, DEFAULT_EXPANSIONS, DEFAULT_QUESTIONS, DEFAULT_TOPICS
 
 EVAL = Path(__file__).resolve().parent.parent.parent / "shared" / "eval"
 

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from qa.__main__ import main
-from qa.answer import load_answerer
+from qa.operations.cli import main
+from qa.answering.startup import load_answerer
 from qa.errors import ConfigError
-from qa.fitted import DEFAULT, Fitted, background_texts, input_hashes, load_fitted, warn_if_stale
-from qa.ranking import Weights
-from qa.settings import Settings
+from qa.answering.fitted import DEFAULT, Fitted, background_texts, input_hashes, load_fitted, warn_if_stale
+from qa.answering.ranking import Weights
+from qa.operations.settings import Settings
 
 QUESTIONS = [
     {"id": "a1", "q": "forby tråling i fjorden", "kind": "lexical", "gold": ["forby all form for tråling"]},
@@ -86,7 +86,7 @@ def test_tuning_twice_on_the_same_inputs_writes_the_same_file_and_ranking_loads_
     from tests.conftest import FakeEmbedder
 
     monkeypatch.setattr("index.embedders.load_embedder", lambda name: FakeEmbedder())
-    monkeypatch.setattr("qa.answer.load_embedder", lambda name: FakeEmbedder())
+    monkeypatch.setattr("qa.answering.startup.load_embedder", lambda name: FakeEmbedder())
     questions = _write_questions(tmp_path)
     out1, out2 = tmp_path / "one.json", tmp_path / "two.json"
     env = {"QA_CORPUS": str(small_corpus), "QA_INDEX_DIR": str(tmp_path / "index"), "QA_DB": "off",

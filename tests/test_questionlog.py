@@ -14,9 +14,9 @@ import pytest
 
 from corpus.model import Pledge
 from qa.answer import Answer, Hit
-from qa.logschema import MIGRATIONS, SCHEMA_VERSION
-from qa.questionlog import COVERAGES, QuestionLog, QuestionLogError, normalise
-from qa.settings import Settings
+from qa.questionlog.schema import MIGRATIONS, SCHEMA_VERSION
+from qa.questionlog.store import COVERAGES, QuestionLog, QuestionLogError, normalise
+from qa.operations.settings import Settings
 
 T0 = datetime(2026, 5, 4, 10, 17, 42, tzinfo=UTC)
 
@@ -55,7 +55,7 @@ def rows(path: Path, sql: str = "SELECT * FROM asks") -> list[tuple]:
 
 
 def warnings_from_log(caplog) -> list[logging.LogRecord]:
-    return [r for r in caplog.records if r.name == "qa.questionlog" and r.levelno >= logging.WARNING]
+    return [r for r in caplog.records if r.name == "qa.questionlog.store" and r.levelno >= logging.WARNING]
 
 
 @pytest.fixture
@@ -112,7 +112,7 @@ def test_record_stores_the_band_and_whether_it_was_only_smalltalk(qlog, db, cove
 
 
 def test_the_log_knows_the_same_bands_as_the_answers():
-    from qa.ranking import ANSWERED, NOT_COVERED, RELATED
+    from qa.answering.ranking import ANSWERED, NOT_COVERED, RELATED
 
     assert COVERAGES == (ANSWERED, RELATED, NOT_COVERED)
 

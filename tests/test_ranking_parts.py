@@ -10,9 +10,9 @@ import pytest
 from corpus.expansions import load_expansions
 from corpus.parse import parse_text
 from qa.errors import QAError
-from qa.evaluate import Case, Outcome, format_table, load_cases, score
-from qa.lexical import CharTfidf, grams
-from qa.spelling import Speller
+from qa.measuring.evaluate import Case, Outcome, format_table, load_cases, score
+from qa.answering.lexical import CharTfidf, grams
+from qa.answering.spelling import Speller
 from tests.conftest import SMALL_PROGRAMME
 
 VOCABULARY = ["på skolen og i barnehagen", "anonyme jobbsøknader i kommunen", "båter og kajakker", "Bærum"]
@@ -138,7 +138,7 @@ def test_topics_attach_to_a_section_by_its_heading_and_unknown_headings_are_igno
 
 
 def test_the_topic_signal_is_the_best_broad_question_of_each_section(settings, fake_embedder, tmp_path):
-    from qa.answer import load_answerer
+    from qa.answering.startup import load_answerer
 
     path = tmp_path / "topics.jsonl"
     path.write_text(json.dumps({"section": "Skole", "expansions": ["karakterer og prøver i skolen"]}) + "\n")

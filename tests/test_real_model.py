@@ -8,8 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from qa.answer import Answerer, load_answerer
-from qa.settings import CHECKOUT, Settings
+from qa.answering.answerer import Answerer
+from qa.answering.startup import load_answerer
+from qa.operations.settings import CHECKOUT, Settings
 
 
 @pytest.mark.parametrize(

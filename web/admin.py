@@ -10,7 +10,7 @@
 
 The routes read the `QuestionLog` from `request.app.state.questionlog`. The admin routes exist only
 when `QA_ADMIN_TOKEN` is set (404 otherwise) and need it as a Bearer token or as the password of
-HTTP Basic, so staff can open the page in a browser. What the report shows is built in `qa.report`.
+HTTP Basic, so staff can open the page in a browser. What the report shows is built in `qa.questionlog.report`.
 """
 
 from __future__ import annotations
@@ -30,9 +30,9 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from qa.questionlog import COVERAGES, MAX_COMMENT, QuestionLog, QuestionLogError
-from qa.report import REPLY_NAMES, Table, format_cell, share, summary, tables
-from qa.settings import Settings
+from qa.questionlog.store import COVERAGES, MAX_COMMENT, QuestionLog, QuestionLogError
+from qa.questionlog.report import REPLY_NAMES, Table, format_cell, share, summary, tables
+from qa.operations.settings import Settings
 
 HERE = Path(__file__).resolve().parent
 STYLESHEET = HERE / "static" / "admin.css"

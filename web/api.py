@@ -1,6 +1,6 @@
 """The JSON API: `GET /api/ask` and `GET /healthz`.
 
-Answers come from `qa.answer.Answerer`; this module only reads the request, enforces the
+Answers come from `qa.answering.answerer.Answerer`; this module only reads the request, enforces the
 rate limit, translates errors to 4xx with a Norwegian `detail`, and shapes the response.
 """
 
@@ -10,7 +10,9 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from qa.answer import MAX_K, MAX_QUESTION, Answer, Answerer
+from qa.answer import Answer
+from qa.answering.answerer import Answerer
+from qa.answering.limits import MAX_K, MAX_QUESTION
 from qa.errors import BadQuestion
 from web.deps import record_answer, take_question_allowance
 from web.params import InvalidQuery, QuestionParams, explain, parse_question

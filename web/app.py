@@ -1,7 +1,7 @@
 """The FastAPI app: chat page, programme, JSON API, embeddable widget.
 
 `create_app()` wires the parts; the work happens in the lifespan, once: parse the programme,
-load the model and the index (`qa.answer.load_answerer`), pre-render the fixed pages. Request
+load the model and the index (`qa.answering.startup.load_answerer`), pre-render the fixed pages. Request
 handlers then only read `app.state`. Importing this module loads nothing heavy.
 
     web.api       GET /api/ask, GET /healthz
@@ -22,9 +22,9 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from index.embedders import Embedder
-from qa.answer import load_answerer
-from qa.questionlog import QuestionLog
-from qa.settings import Settings, load_settings
+from qa.answering.startup import load_answerer
+from qa.questionlog.store import QuestionLog
+from qa.operations.settings import Settings, load_settings
 from web import admin, api, assets, pages
 from web.ratelimit import RateLimiter
 from web.security import ApiCORS, SecurityHeaders

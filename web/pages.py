@@ -25,7 +25,9 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from starlette.concurrency import run_in_threadpool
 
 from corpus.model import Programme, Section
-from qa.answer import MAX_QUESTION, Answer, Answerer
+from qa.answer import Answer
+from qa.answering.answerer import Answerer
+from qa.answering.limits import MAX_QUESTION
 from web.api import ask_checked
 from web.assets import Blob, static_url
 from web.deps import record_answer, take_question_allowance

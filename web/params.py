@@ -5,7 +5,7 @@ the framework silently replaces invalid UTF-8, keeps only the last of repeated p
 answers type errors with a list of dicts. Here every such case is one clear sentence.
 
 The checks on the question itself (empty, too long, control and bidi characters, no letters)
-belong to `qa.answer.clean_question`, whose errors carry their Norwegian wording.
+belong to `qa.answering.limits.clean_question`, whose errors carry their Norwegian wording.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
-from qa.answer import MAX_K
+from qa.answering.limits import MAX_K
 from qa.errors import BadQuestion
 
 DEFAULT_K = 5

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from corpus.model import Programme
-from qa.bands import ANSWERED, COVERAGE_BANDS, NOT_COVERED
+from qa.answering.bands import ANSWERED, COVERAGE_BANDS, NOT_COVERED
 from qa.errors import QAError
 
 OUT_OF_SCOPE = "out_of_scope"

@@ -1,6 +1,6 @@
 """The question log's SQLite file: opening it, its tables, and the forward migrations.
 
-`qa.questionlog` writes and reads the rows; this module only knows the schema and how to bring a
+`qa.questionlog.store` writes and reads the rows; this module only knows the schema and how to bring a
 file written by older code up to date, one step at a time, in one transaction, when a log is
 opened (another worker opening the same file at the same moment waits for the lock, then finds
 the work done). A file from newer code is left alone.
@@ -12,7 +12,7 @@ import sqlite3
 from pathlib import Path
 
 from qa.errors import QAError
-from qa.smalltalk import smalltalk
+from qa.answering.smalltalk import smalltalk
 
 
 class QuestionLogError(QAError):

@@ -14,9 +14,9 @@ import subprocess
 import sys
 
 from index.store import IndexStale, content_hash, load
-from qa.answer import load_inputs
+from qa.answering.startup import load_inputs
 from qa.errors import ConfigError
-from qa.settings import Settings
+from qa.operations.settings import Settings
 
 log = logging.getLogger(__name__)
 

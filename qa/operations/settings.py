@@ -13,13 +13,13 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from qa.errors import ConfigError
 
-CHECKOUT = Path(__file__).resolve().parent.parent
+CHECKOUT = Path(__file__).resolve().parents[2]
 DEFAULT_CORPUS = CHECKOUT / "corpus" / "mdg-baerum-program.txt"
 DEFAULT_EXPANSIONS = CHECKOUT / "corpus" / "expansions.jsonl"
 DEFAULT_QUESTIONS = CHECKOUT / "corpus" / "questions.jsonl"
 DEFAULT_TOPICS = CHECKOUT / "corpus" / "topics.jsonl"
 DEFAULT_BACKGROUND = CHECKOUT / "corpus" / "background.jsonl"
-DEFAULT_FITTED = CHECKOUT / "qa" / "fitted.json"
+DEFAULT_FITTED = CHECKOUT / "qa" / "answering" / "fitted.json"
 VAR = CHECKOUT / "var"  # git-ignored: the built index and the question log
 
 

@@ -7,7 +7,7 @@ Two calibrated logistic models read the same few scale-free features of a rankin
 
 An answer is "answered" when `right` is at least `answer_at`; otherwise "not_covered" when
 `scope` is below `deny_below`; otherwise "related" (the nearest pledges, shown as such).
-Both thresholds are chosen by `qa.tune` on cross-validated probabilities, so that a wrong
+Both thresholds are chosen by `qa.measuring.tune` on cross-validated probabilities, so that a wrong
 confident answer and a denial that hides the right pledge stay rare.
 
 Features do not depend on how many pledges or sections a programme has: the model puts
@@ -43,7 +43,7 @@ class Features:
 
     @classmethod
     def of(cls, signals, ranked_scores: np.ndarray, section_starts: list[int]) -> Features:
-        """Features of `signals` (a qa.ranking.Signals) given its fused scores, best first."""
+        """Features of `signals` (a qa.answering.ranking.Signals) given its fused scores, best first."""
         expansion = signals.expansion
         best = float(expansion.max())
         spread = float(expansion.std())

@@ -1,4 +1,4 @@
-"""The fitted numbers of ranking, kept as data: `qa/fitted.json`.
+"""The fitted numbers of ranking, kept as data: `qa/answering/fitted.json`.
 
 `python -m qa tune` writes the fusion weights and the band model there, with the sha256 of
 every input it was fitted on (programme, expansions, topics, tuning questions) and the model id, and
@@ -7,7 +7,7 @@ hashes no longer match the inputs in the repo, so a changed input is refitted, n
 The same inputs give the same file, byte for byte.
 
 The tuning set's out-of-scope questions, with `corpus/background.jsonl`, are the background that
-the band model compares a question with (`background_texts`); `qa.tune` leaves each tuning
+the band model compares a question with (`background_texts`); `qa.measuring.tune` leaves each tuning
 question's own fold out of it.
 """
 
@@ -19,9 +19,9 @@ import logging
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from qa.bands import Bands
+from qa.answering.bands import Bands
 from qa.errors import ConfigError
-from qa.ranking import Weights, weights_from
+from qa.answering.ranking import Weights, weights_from
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ def sha256_of(path: Path | None) -> str:
 
 
 def input_hashes(settings) -> dict[str, str]:
-    """The sha256 of every input a fit depends on, from a `qa.settings.Settings`."""
+    """The sha256 of every input a fit depends on, from a `qa.operations.settings.Settings`."""
     return {
         "programme": sha256_of(settings.corpus),
         "expansions": sha256_of(settings.expansions),

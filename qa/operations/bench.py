@@ -27,7 +27,7 @@ import time
 import urllib.parse
 from pathlib import Path
 
-from qa.settings import CHECKOUT
+from qa.operations.settings import CHECKOUT
 
 QUESTIONS = CHECKOUT / "corpus" / "questions.jsonl"
 START_TIMEOUT = 300.0

@@ -1,13 +1,13 @@
 """Fit the fusion weights and the band model on the team's questions, and cross-validate both.
 
-`python -m qa tune [corpus/questions.jsonl] [--check FILE]` writes `qa/fitted.json`.
+`python -m qa tune [corpus/questions.jsonl] [--check FILE]` writes `qa/answering/fitted.json`.
 
 1. Signals are computed once per question. Each question belongs to one of FOLDS folds (by a
    hash of its id), and its own fold's out-of-scope questions are left out of the background
    it is compared with, so no question is ever compared with itself.
 2. Weights: a grid search for the best Hit@1 + Hit@5 + MRR@10 + topic SecP@5, evaluated for
    the whole grid at once per question.
-3. Bands: two logistic models (qa/bands.py) on the features of each ranking. Their thresholds
+3. Bands: two logistic models (qa/answering/bands.py) on the features of each ranking. Their thresholds
    are set on out-of-fold probabilities: answer from the lowest probability at which wrong
    answers stay under MAX_WRONG of answerable questions and misled answers under MAX_MISLED of
    out-of-scope ones; deny below the highest probability at which denials that hide the right
@@ -26,11 +26,11 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from qa.answer import Answerer
-from qa.bands import FEATURES, Bands, Logistic
-from qa.evaluate import OUT_OF_SCOPE, Case, Outcome, format_table, score
-from qa.fitted import Fitted
-from qa.ranking import Ranker, Signals, Weights
+from qa.answering.answerer import Answerer
+from qa.answering.bands import FEATURES, Bands, Logistic
+from qa.measuring.evaluate import OUT_OF_SCOPE, Case, Outcome, format_table, score
+from qa.answering.fitted import Fitted
+from qa.answering.ranking import Ranker, Signals, Weights
 
 FOLDS = 5
 TOP = 3  # an answer is right when a gold pledge is among the top three

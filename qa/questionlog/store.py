@@ -12,7 +12,7 @@ Writing never slows or breaks an answer: one INSERT on a connection in WAL mode 
 timeout; if the database is locked, full, read-only or missing, `record` returns None and the
 server logs one warning (then at most one an hour). The report queries open their own
 connections, so a slow report never holds up a write. This module does not know about HTTP; the
-tables and their migrations are in `qa.logschema`.
+tables and their migrations are in `qa.questionlog.schema`.
 """
 
 from __future__ import annotations
@@ -31,11 +31,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from qa.logschema import SCHEMA_VERSION, QuestionLogError, busy_timeout, migrate, open_db, rollback
+from qa.questionlog.schema import SCHEMA_VERSION, QuestionLogError, busy_timeout, migrate, open_db, rollback
 
 if TYPE_CHECKING:
     from qa.answer import Answer
-    from qa.settings import Settings
+    from qa.operations.settings import Settings
 
 log = logging.getLogger(__name__)
 

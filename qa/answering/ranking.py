@@ -21,11 +21,11 @@ and, weighted by `focus_topic`, their topic scores),
 so that when one section clearly answers a broad question its pledges rise together, and
 when none stands out the focus spreads thin.
 
-The band ("answered", "related", "not_covered") is decided by `qa.bands` from how the best
+The band ("answered", "related", "not_covered") is decided by `qa.answering.bands` from how the best
 matches stand out, and from how much closer the question is to the programme than to the
 background: the off-topic and out-of-scope questions the team wrote (corpus/questions.jsonl).
-Weights and the band model are fitted by `python -m qa tune` and read from `qa/fitted.json`.
-The question is spell-mended towards the programme's words first (qa/spelling.py).
+Weights and the band model are fitted by `python -m qa tune` and read from `qa/answering/fitted.json`.
+The question is spell-mended towards the programme's words first (qa/answering/spelling.py).
 """
 
 from __future__ import annotations
@@ -37,12 +37,12 @@ import numpy as np
 
 from corpus.model import Programme
 from index.embedders import Embedder
-from index.store import Passages, StoredIndex
-from qa.bands import ANSWERED, NOT_COVERED, RELATED, Bands, Features
-from qa.lexical import CharTfidf
-from qa.spelling import Speller
+from index.store import StoredIndex
+from qa.answering.bands import ANSWERED, NOT_COVERED, RELATED, Bands, Features
+from qa.answering.lexical import CharTfidf
+from qa.answering.spelling import Speller
 
-__all__ = ["ANSWERED", "NOT_COVERED", "RELATED", "Ranker", "Ranking", "Signals", "Weights", "passages_for"]
+__all__ = ["ANSWERED", "NOT_COVERED", "RELATED", "Ranker", "Ranking", "Signals", "Weights"]
 
 CLUSTER_TOP = 3
 SEGMENT_WEIGHT = 0.5  # a long question's best sentence, against the question as a whole
@@ -101,23 +101,6 @@ class Ranking:
 
     def top(self, k: int) -> list[tuple[str, float]]:
         return [(pid, float(s)) for pid, s in zip(self.ids[:k], self.scores[:k])]
-
-
-def passages_for(
-    programme: Programme,
-    expansions: dict[str, tuple[str, ...]] | None = None,
-    background: list[tuple[str, str]] | None = None,
-    topics: dict[str, tuple[str, ...]] | None = None,
-) -> Passages:
-    """Everything that is embedded: pledges in context, their expansions, broad questions about
-    each section, and the background."""
-    expansions, topics = expansions or {}, topics or {}
-    return {
-        "pledges": [(p.id, f"{p.part}, {p.section}: {p.text}") for p in programme.pledges],
-        "expansions": [(p.id, text) for p in programme.pledges for text in expansions.get(p.id, ())],
-        "topics": [(s.id, text) for s in programme.sections for text in topics.get(s.id, ())],
-        "background": list(background or ()),
-    }
 
 
 class Ranker:

@@ -1,0 +1,1 @@
+"""Answering: rank the pledges for a question and decide the coverage band."""

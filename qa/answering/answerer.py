@@ -1,0 +1,72 @@
+"""Answer a voter's question with ranked pledges, in a coverage band.
+
+`Answerer` is built once (qa/answering/startup.py loads the model, the index and the
+programme) and then answers questions with no I/O and no model loading: embed the question,
+score every pledge, rank, decide the band. Answers are cached by question.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import replace
+
+from corpus.model import Programme, Section
+from qa.answer import Answer, Hit
+from qa.answering.bands import NOT_COVERED
+from qa.answering.limits import check_k, clean_question
+from qa.answering.ranking import Ranker
+from qa.answering.smalltalk import smalltalk
+
+
+class Answerer:
+    """Answers questions about one programme. Thread-safe; answers are cached by question."""
+
+    def __init__(self, programme: Programme, ranker: Ranker, model_id: str, cache_size: int = 1024) -> None:
+        self.programme = programme
+        self.model_id = model_id
+        self.ranker = ranker
+        self._sections = {s.title: s for s in programme.sections}
+        self._cache: OrderedDict[tuple[str, int], Answer] = OrderedDict()
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
+
+    def ask(self, question: str, k: int = 5) -> Answer:
+        """Answer `question` with up to `k` pledges.
+
+        Args:
+            question: the voter's words; surrounding whitespace is ignored.
+            k: how many pledges to return, 1 to 20.
+
+        Returns:
+            An `Answer`; its `coverage` says how well the programme covers the question.
+
+        Raises:
+            BadQuestion: the question is empty or too long, or `k` is out of range.
+        """
+        question = clean_question(question)
+        check_k(k)
+        key = (question.casefold(), k)
+        with self._lock:
+            cached = self._cache.get(key)
+            if cached is not None:
+                self._cache.move_to_end(key)
+        if cached is not None:
+            return cached if cached.question == question else replace(cached, question=question)
+        ranking = self.ranker.rank(question)
+        hits = tuple(Hit(self.programme.by_id[pid], s) for pid, s in ranking.top(k))
+        chatter = smalltalk(question)
+        answer = Answer(question, NOT_COVERED if chatter else ranking.coverage, hits, chatter)
+        if self._cache_size:
+            with self._lock:
+                self._cache[key] = answer
+                while len(self._cache) > self._cache_size:
+                    self._cache.popitem(last=False)
+        return answer
+
+    def nearest_sections(self, answer: Answer, n: int = 3) -> list[Section]:
+        """The sections of the best hits, in order, without repeats: where to read on."""
+        seen: dict[str, Section] = {}
+        for hit in answer.hits:
+            seen.setdefault(hit.pledge.section, self._sections[hit.pledge.section])
+        return list(seen.values())[:n]

@@ -1,0 +1,49 @@
+"""The limits of a question, in one place: its length, and how many pledges may be asked for.
+
+The server checks them here; the templates and the widget read the same numbers from the
+server (MAX_QUESTION and MAX_K), so no other file carries its own copy.
+"""
+
+from __future__ import annotations
+
+import re
+
+from qa.errors import BadQuestion
+
+MAX_QUESTION = 500
+MAX_K = 20
+
+# Right-to-left overrides and isolates change how text is displayed without being visible,
+# so a quoted question could read differently from what was asked.
+_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def clean_question(question: str) -> str:
+    """Trim and check a question; raise `BadQuestion` saying what is wrong."""
+    if not isinstance(question, str):
+        raise BadQuestion("the question must be text", "Spørsmålet må være tekst.")
+    if _CONTROLS.search(question.replace("\n", " ").replace("\t", " ").replace("\r", " ")):
+        raise BadQuestion("the question contains control characters", "Spørsmålet inneholder kontrolltegn.")
+    if _BIDI_CONTROLS.search(question):
+        raise BadQuestion(
+            "the question contains right-to-left override characters",
+            "Spørsmålet inneholder usynlige tegn som snur skriveretningen.",
+        )
+    question = " ".join(question.split())
+    if not question:
+        raise BadQuestion("the question is empty", f"Spørsmålet er tomt. Skriv et spørsmål på 1–{MAX_QUESTION} tegn.")
+    if len(question) > MAX_QUESTION:
+        raise BadQuestion(
+            f"the question is {len(question)} characters; at most {MAX_QUESTION} are allowed",
+            f"Spørsmålet er {len(question)} tegn langt; det kan være på høyst {MAX_QUESTION} tegn.",
+        )
+    if not any(c.isalnum() for c in question):
+        raise BadQuestion("the question has no letters or digits", "Spørsmålet må inneholde bokstaver eller tall.")
+    return question
+
+
+def check_k(k: int) -> None:
+    """Raise `BadQuestion` unless 1 <= k <= MAX_K."""
+    if not 1 <= k <= MAX_K:
+        raise BadQuestion(f"k must be between 1 and {MAX_K}, got {k}", f"k må være et helt tall fra 1 til {MAX_K}.")

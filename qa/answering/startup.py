@@ -1,0 +1,89 @@
+"""Build an `Answerer` from settings: parse the programme, load the model, the fitted
+parameters and the data, open (or build) the index. All start-up work; nothing per question.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from threadpoolctl import threadpool_limits
+
+from corpus.expansions import load_expansions, load_topics
+from corpus.model import Programme
+from corpus.parse import parse_file
+from index.embedders import Embedder, load_embedder
+from index.errors import IndexFailure
+from index.passages import passages_for
+from index.store import open_index
+from qa.answering.answerer import Answerer
+from qa.answering.fitted import Fitted, background_texts, input_hashes, load_fitted, warn_if_stale
+from qa.answering.ranking import Ranker, Weights
+from qa.errors import ConfigError
+from qa.operations.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def load_programme(path: Path) -> Programme:
+    """Parse the programme file; an unreadable file raises `ConfigError` naming it."""
+    try:
+        return parse_file(path)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"QA_CORPUS: cannot read {path}: {exc}") from None
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Everything answering is built from, checked, before any model call."""
+
+    programme: Programme
+    embedder: Embedder
+    expansions: dict[str, tuple[str, ...]]
+    background: list[tuple[str, str]]
+    topics: dict[str, tuple[str, ...]]
+    fitted: Fitted | None
+
+    @property
+    def passages(self):
+        return passages_for(self.programme, self.expansions, self.background, self.topics)
+
+
+def load_inputs(settings: Settings, *, embedder: Embedder | None = None) -> Inputs:
+    """Parse the programme and load the model (without running it); bad settings raise `ConfigError`."""
+    programme = load_programme(settings.corpus)
+    if not programme.pledges:
+        raise ConfigError(f"QA_CORPUS: {settings.corpus} contains no pledges")
+    for warning in programme.warnings:
+        log.warning("%s: %s", settings.corpus.name, warning)
+    try:
+        embedder = embedder or load_embedder(settings.model)
+    except IndexFailure as exc:
+        raise ConfigError(f"QA_MODEL: {exc}") from None
+    fitted = load_fitted(settings.fitted) if settings.fitted is not None else None
+    if fitted is not None:
+        hashes = input_hashes(settings)
+        warn_if_stale(fitted, hashes, embedder.model_id)
+    background = background_texts(settings.questions, settings.background)
+    expansions = load_expansions(settings.expansions, programme)
+    return Inputs(programme, embedder, expansions, background, load_topics(settings.topics, programme), fitted)
+
+
+def load_answerer(settings: Settings, *, embedder: Embedder | None = None, progress: bool = False) -> Answerer:
+    """Load the programme, the model and the index (building it if needed): all start-up work."""
+    inputs = load_inputs(settings, embedder=embedder)
+    # The engine already keeps every core busy for each question; BLAS threads on top of it
+    # (for numpy's small matrix-vector products) only fight it for the cores.
+    threadpool_limits(limits=1, user_api="blas")
+    stored = open_index(settings.index_dir, inputs.embedder, inputs.passages, progress=progress)
+    fitted = inputs.fitted
+    ranker = Ranker(
+        inputs.programme,
+        inputs.embedder,
+        stored,
+        inputs.expansions,
+        weights=fitted.weights if fitted else Weights(),
+        bands=fitted.bands if fitted else None,
+    )
+    return Answerer(inputs.programme, ranker, inputs.embedder.model_id, settings.cache_size)

@@ -1,0 +1,1 @@
+"""Measuring: evaluation metrics, fitting and cross-validation, and the overlap guard."""

@@ -1,0 +1,1 @@
+"""Operations: settings, serving, benchmarks and the command line."""

@@ -1,0 +1,207 @@
+"""Command line: `python -m qa <command>`.
+
+    pledges              every pledge as one JSON object per line
+    build                build (or rebuild) the embedding index
+    ask "question"       answer a question, readable or --json
+    eval FILE.jsonl      ranking quality on labelled questions
+    tune FILE.jsonl      fit ranking weights and the "not covered" decision
+    bench                speed and memory of a real server on loopback
+    report [--days N]    what voters asked, and what the programme does not answer
+    serve                the web app (chat page, programme, API, widget)
+
+Errors are printed as one line on stderr with a non-zero exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+from index.errors import IndexFailure
+from qa.errors import QAError
+
+USER_ERRORS = (QAError, IndexFailure)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    try:
+        return args.run(args) or 0
+    except USER_ERRORS as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:  # output piped into `head` and closed early: not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m qa", description="Answers questions with MDG Bærum's pledges.")
+    sub = parser.add_subparsers(required=True, metavar="command")
+
+    p = sub.add_parser("pledges", help="print every pledge as JSON lines")
+    p.set_defaults(run=_pledges)
+
+    p = sub.add_parser("build", help="build the embedding index")
+    p.add_argument("--force", action="store_true", help="rebuild even if the index is up to date")
+    p.set_defaults(run=_build)
+
+    p = sub.add_parser("ask", help="answer a question")
+    p.add_argument("question")
+    p.add_argument("--k", type=int, default=5, help="number of pledges (1-20, default 5)")
+    p.add_argument("--json", action="store_true", help="print the JSON the API serves")
+    p.set_defaults(run=_ask)
+
+    p = sub.add_parser("eval", help="measure ranking on labelled questions")
+    p.add_argument("file", type=Path)
+    p.set_defaults(run=_eval)
+
+    p = sub.add_parser("tune", help="fit ranking weights and the band model; writes qa/answering/fitted.json")
+    p.add_argument("file", type=Path, nargs="?", help="tuning questions (default: QA_QUESTIONS)")
+    p.add_argument("--check", type=Path, action="append", help="also report on this file (never fitted on)")
+    p.add_argument("--out", type=Path, help="where to write the fitted file (default: QA_FITTED)")
+    p.set_defaults(run=_tune)
+
+    p = sub.add_parser("bench", help="measure speed and memory of a real server on loopback")
+    p.add_argument("--questions", type=int, default=200, help="distinct questions for latency (default 200)")
+    p.add_argument("--seconds", type=float, default=10.0, help="seconds per throughput run (default 10)")
+    p.set_defaults(run=_bench)
+
+    p = sub.add_parser("report", help="what voters ask, and what the programme does not answer")
+    p.add_argument("--days", type=int, default=30, help="look back this many days (default 30)")
+    p.set_defaults(run=_report)
+
+    p = sub.add_parser("serve", help="run the web app")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--workers", type=int, default=1, help="server processes (default 1)")
+    p.set_defaults(run=_serve)
+    return parser
+
+
+def _settings():
+    from qa.operations.settings import load_settings
+
+    return load_settings()
+
+
+def _pledges(args) -> None:
+    from qa.answering.startup import load_programme
+
+    programme = load_programme(_settings().corpus)
+    for w in programme.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    out = sys.stdout
+    for pledge in programme.pledges:
+        out.write(json.dumps(pledge.as_dict(), ensure_ascii=False) + "\n")
+
+
+def _build(args) -> None:
+    from index.store import build, open_index
+    from qa.answering.startup import load_inputs
+
+    settings = _settings()
+    inputs = load_inputs(settings)
+    make = build if args.force else open_index  # open_index builds only what is missing or stale
+    make(settings.index_dir, inputs.embedder, inputs.passages, progress=True)
+    print(f"index ready in {settings.index_dir}")
+
+
+def _ask(args) -> None:
+    from qa.answering.limits import check_k, clean_question
+    from qa.answering.startup import load_answerer
+
+    question = clean_question(args.question)  # refuse bad input before loading anything
+    check_k(args.k)
+    answerer = load_answerer(_settings(), progress=True)
+    answer = answerer.ask(question, k=args.k)
+    if args.json:
+        print(json.dumps(answer.as_dict(), ensure_ascii=False, indent=2))
+        return
+    if answer.smalltalk:
+        print("Hei! Spør om hva MDG Bærum vil gjøre, for eksempel med skolen, bussen eller naturen.")
+        return
+    if answer.coverage == "not_covered":
+        sections = ", ".join(s.title for s in answerer.nearest_sections(answer))
+        print(f"Programmet ser ikke ut til å si noe om dette. Nærmeste tema: {sections}.")
+        return
+    hits = answer.hits
+    if answer.coverage == "related":
+        print("Programmet svarer ikke direkte på dette. Dette er det nærmeste:\n")
+        hits = hits[:3]
+    for hit in hits:
+        p = hit.pledge
+        print(f"«{p.text}»\n   — {p.part} · {p.section} · punkt {p.number} · s. {p.page}   ({hit.score:.2f})\n")
+
+
+def _eval(args) -> None:
+    from qa.answering.startup import load_answerer
+    from qa.measuring.evaluate import Outcome, format_table, load_cases, run
+
+    answerer = load_answerer(_settings(), progress=True)
+    cases = load_cases(args.file, answerer.programme)
+
+    def ask(question: str) -> Outcome:
+        answer = answerer.ask(question, k=10)
+        return Outcome(tuple(h.pledge.id for h in answer.hits), answer.coverage)
+
+    print(format_table(run(cases, ask, answerer.programme)))
+
+
+def _tune(args) -> None:
+    from qa.answering.startup import load_answerer
+    from qa.measuring.evaluate import load_cases
+    from qa.answering.fitted import input_hashes
+    from qa.measuring.tune import check, tune
+
+    settings = _settings()
+    file = args.file or settings.questions
+    out = args.out or settings.fitted
+    if file is None or out is None:
+        raise QAError("tune needs a question file and somewhere to write (QA_QUESTIONS, QA_FITTED)")
+    # The background the band model compares with is the tuning file's out-of-scope questions;
+    # the fit starts from nothing fitted.
+    settings = settings.model_copy(update={"questions": file, "fitted": None})
+    answerer = load_answerer(settings, progress=True)
+    cases = load_cases(file, answerer.programme)
+    fitted, text = tune(answerer, cases, input_hashes(settings))
+    print(f"{file}:\n{text}")
+    for path in args.check or ():
+        print(f"\n{path} (check only, never fitted on):\n{check(answerer, load_cases(path, answerer.programme), fitted)}")
+    try:
+        Path(out).write_text(fitted.as_json(), encoding="utf-8")
+    except OSError as exc:
+        raise QAError(f"cannot write {out}: {exc}") from None
+    print(f"\nwrote {out}")
+
+
+def _bench(args) -> None:
+    from qa.operations.bench import main as bench
+
+    print(bench(questions=max(10, args.questions), seconds=max(1.0, args.seconds)))
+
+
+def _report(args) -> None:
+    from qa.questionlog.report import report
+
+    if args.days < 1:
+        raise QAError(f"--days must be at least 1, got {args.days}")
+    print(report(_settings(), args.days))
+
+
+def _serve(args) -> None:
+    from qa.operations.serve import serve
+
+    serve(_settings(), host=args.host, port=args.port, workers=args.workers)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The anonymous question log, its schema, and the report for campaign staff."""

@@ -6,61 +6,96 @@ per pledge from the programme alone, never from test questions. They are searche
 shown: answers always quote the pledge itself.
 
 Each line: {"id": "...", "text": "<pledge text>", "expansions": ["...", ...]}. An entry
-whose text no longer matches a pledge (a new edition of the programme) is ignored, so a
-stale file degrades gracefully to no expansions for the changed pledges.
+whose text no longer matches a pledge (a new edition of the programme) is stale and ignored,
+so a stale file degrades to no expansions for the changed pledges; `read_expansions` counts
+what matched, what was stale and which pledges have none, for start-up to report.
+
+`corpus/topics.jsonl` does the same for whole sections (`read_topics`). This module only reads
+the files: whether a missing file is an error is start-up's call (`qa.answering.startup`).
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 from corpus.model import Programme
 
 DEFAULT = Path(__file__).resolve().parent / "expansions.jsonl"
-
-
-def load_expansions(path: str | Path | None, programme: Programme) -> dict[str, tuple[str, ...]]:
-    """Expansions by pledge id, for pledges whose text matches the file's text exactly."""
-    if path is None or not Path(path).is_file():
-        return {}
-    by_text = {p.text: p.id for p in programme.pledges}
-    out: dict[str, tuple[str, ...]] = {}
-    for line in Path(path).read_text(encoding="utf-8").splitlines():
-        try:
-            row = json.loads(line)
-            pid = by_text.get(row.get("text", ""))
-        except (ValueError, AttributeError, TypeError):  # blank or malformed: not an entry
-            continue
-        texts = tuple(" ".join(t.split()) for t in row.get("expansions", []) if isinstance(t, str) and t.strip())
-        if pid is not None and texts:
-            out[pid] = texts
-    return out
-
-
 TOPICS = Path(__file__).resolve().parent / "topics.jsonl"
 
 
-def load_topics(path: str | Path | None, programme: Programme) -> dict[str, tuple[str, ...]]:
+@dataclass(frozen=True)
+class Loaded:
+    """Texts by pledge (or section) id from one file, and how well the file fits the programme.
+
+    `matched` entries named a pledge (section) of this programme; `stale` ones named none (their
+    text or heading changed, or a heading is ambiguous); `malformed` lines were not entries at
+    all; `without` are the ids that got no texts, in programme order.
+    """
+
+    texts: dict[str, tuple[str, ...]]
+    matched: int
+    stale: tuple[str, ...]  # the stale entries' own ids (or line numbers), for naming them
+    malformed: int
+    without: tuple[str, ...]
+
+
+def read_expansions(path: str | Path, programme: Programme) -> Loaded:
+    """Expansions by pledge id, for pledges whose text matches the file's text exactly.
+
+    Raises `OSError` or `UnicodeDecodeError` when the file cannot be read.
+    """
+    by_text = {p.text: p.id for p in programme.pledges}
+    ids = tuple(p.id for p in programme.pledges)
+    return _read(path, lambda row: [by_text[t]] if (t := row.get("text")) in by_text else [], ids)
+
+
+def read_topics(path: str | Path, programme: Programme) -> Loaded:
     """Broad voter questions about a whole section, by section id, for sections whose heading matches.
 
     Each line of `corpus/topics.jsonl`: {"section": "<heading>", "expansions": ["...", ...]};
     written per section from the programme alone, like the pledge expansions. A heading that
-    no longer exists (a new edition) is ignored.
+    no longer exists (a new edition), or that two sections share, is stale.
     """
-    if path is None or not Path(path).is_file():
-        return {}
     by_title: dict[str, list[str]] = {}
     for s in programme.sections:
         by_title.setdefault(s.title, []).append(s.id)
-    out: dict[str, tuple[str, ...]] = {}
-    for line in Path(path).read_text(encoding="utf-8").splitlines():
+    return _read(path, lambda row: by_title.get(row.get("section"), []), tuple(s.id for s in programme.sections))
+
+
+def load_expansions(path: str | Path | None, programme: Programme) -> dict[str, tuple[str, ...]]:
+    """`read_expansions(...).texts`, or none for no path or a missing file (for tools and tests;
+    start-up refuses a missing file instead)."""
+    return read_expansions(path, programme).texts if path is not None and Path(path).is_file() else {}
+
+
+def load_topics(path: str | Path | None, programme: Programme) -> dict[str, tuple[str, ...]]:
+    """`read_topics(...).texts`, or none for no path or a missing file (as `load_expansions`)."""
+    return read_topics(path, programme).texts if path is not None and Path(path).is_file() else {}
+
+
+def _read(path: str | Path, targets, ids: tuple[str, ...]) -> Loaded:
+    """Read a JSON-lines file of {"expansions": [...]} entries; `targets(row)` names the ids an
+    entry belongs to, and it counts only when it names exactly one."""
+    texts: dict[str, tuple[str, ...]] = {}
+    matched, stale, malformed = 0, [], 0
+    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
         try:
             row = json.loads(line)
-            ids = by_title.get(row.get("section", ""), [])
-        except (ValueError, AttributeError, TypeError):
+            found = targets(row)
+            raw = row.get("expansions", [])
+        except (ValueError, AttributeError, TypeError):  # not a JSON object: not an entry
+            malformed += 1
             continue
-        texts = tuple(" ".join(t.split()) for t in row.get("expansions", []) if isinstance(t, str) and t.strip())
-        if len(ids) == 1 and texts:  # a heading used by two sections is ambiguous: skip it
-            out[ids[0]] = texts
-    return out
+        if len(found) != 1:
+            stale.append(str(row.get("id") or row.get("section") or f"line {n}"))
+            continue
+        matched += 1
+        cleaned = tuple(" ".join(t.split()) for t in raw if isinstance(t, str) and t.strip()) if isinstance(raw, list) else ()
+        if cleaned:
+            texts[found[0]] = cleaned
+    return Loaded(texts, matched, tuple(stale), malformed, tuple(i for i in ids if i not in texts))

@@ -1,5 +1,9 @@
 """Build an `Answerer` from settings: parse the programme, load the model, the fitted
 parameters and the data, open (or build) the index. All start-up work; nothing per question.
+
+Every data file that is set must be there: a missing one stops start-up with a line naming the
+setting and the path (`off` turns an optional one off, as None does in code). How well the
+expansions and topics fit the programme is logged: a warning when some are stale or missing.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ from pathlib import Path
 
 from threadpoolctl import threadpool_limits
 
-from corpus.expansions import load_expansions, load_topics
+from corpus.expansions import Loaded, read_expansions, read_topics
 from corpus.model import Programme
 from corpus.parse import parse_file
 from index.embedders import Embedder, load_embedder
@@ -21,7 +25,7 @@ from qa.answering.answerer import Answerer
 from qa.answering.fitted import Fitted, background_texts, input_hashes, load_fitted, warn_if_stale
 from qa.answering.ranking import Ranker, Weights
 from qa.errors import ConfigError
-from qa.operations.settings import Settings
+from qa.operations.settings import OPTIONAL_FILES, Settings
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +56,7 @@ class Inputs:
 
 def load_inputs(settings: Settings, *, embedder: Embedder | None = None) -> Inputs:
     """Parse the programme and load the model (without running it); bad settings raise `ConfigError`."""
+    check_data_files(settings)
     programme = load_programme(settings.corpus)
     if not programme.pledges:
         raise ConfigError(f"QA_CORPUS: {settings.corpus} contains no pledges")
@@ -66,8 +71,48 @@ def load_inputs(settings: Settings, *, embedder: Embedder | None = None) -> Inpu
         hashes = input_hashes(settings)
         warn_if_stale(fitted, hashes, embedder.model_id)
     background = background_texts(settings.questions, settings.background)
-    expansions = load_expansions(settings.expansions, programme)
-    return Inputs(programme, embedder, expansions, background, load_topics(settings.topics, programme), fitted)
+    expansions = _read_data("QA_EXPANSIONS", settings.expansions, read_expansions, programme, "pledges")
+    topics = _read_data("QA_TOPICS", settings.topics, read_topics, programme, "sections")
+    return Inputs(programme, embedder, expansions, background, topics, fitted)
+
+
+def check_data_files(settings: Settings) -> None:
+    """Raise `ConfigError` for an optional data file that is set but not there.
+
+    `load_settings` already refuses one; this catches settings changed with `model_copy`, which
+    skips validation. (The programme itself is `load_programme`'s to check.)
+    """
+    for field in OPTIONAL_FILES:
+        path, name = getattr(settings, field), f"QA_{field.upper()}"
+        if path is not None and not Path(path).is_file():
+            raise ConfigError(f"{name}: no such file: {path} (give the path of a file, or 'off' to run without it)")
+
+
+def _read_data(name: str, path: Path | None, read, programme: Programme, what: str) -> dict[str, tuple[str, ...]]:
+    """Read expansions or topics (none when `path` is None) and log how well they fit."""
+    if path is None:
+        log.info("%s is off", name)
+        return {}
+    try:
+        loaded: Loaded = read(path, programme)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{name}: cannot read {path}: {exc}") from None
+    one = what[:-1]
+    message = (
+        f"{name} ({path}): {loaded.matched} entries match a {one}, {len(loaded.stale)} stale{_some(loaded.stale)}"
+        + (f", {loaded.malformed} lines are not entries" if loaded.malformed else "")
+        + f"; {len(loaded.without)} of {len(loaded.texts) + len(loaded.without)} {what} have none{_some(loaded.without)}"
+    )
+    problem = loaded.stale or loaded.without or loaded.malformed
+    log.log(logging.WARNING if problem else logging.INFO, "%s", message)
+    return loaded.texts
+
+
+def _some(ids: tuple[str, ...], shown: int = 5) -> str:
+    """' (a, b, c, ...)' naming the first few ids, or '' for none."""
+    if not ids:
+        return ""
+    return " (" + ", ".join(ids[:shown]) + (", ..." if len(ids) > shown else "") + ")"
 
 
 def load_answerer(settings: Settings, *, embedder: Embedder | None = None, progress: bool = False) -> Answerer:

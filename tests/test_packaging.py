@@ -47,6 +47,8 @@ SLIM = (
 
 
 def _run(args: list, *, cwd: Path, env: dict | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
+    """Run a command that must succeed; in `_clean_env()` unless given another environment."""
+    env = _clean_env() if env is None else env
     result = subprocess.run(
         [str(a) for a in args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
     )

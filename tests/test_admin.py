@@ -1,8 +1,9 @@
-"""Feedback and the staff report over HTTP: `web.admin.make_router` in a small app of its own.
+"""Feedback and the staff report over HTTP: `web.feedback` and `web.admin` in a small app of their own.
 
 The app here is a stand-in for `web.app`: a lifespan that opens the `QuestionLog` into
-`app.state.questionlog`, the router, and an `/api/ask` that answers with the fake embedder and
-logs the answer the way the real endpoint does.
+`app.state.questionlog`, the two routers, the settings given through the `get_settings`
+dependency, and an `/api/ask` that answers with the fake embedder and logs the answer the way
+the real endpoint does.
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ from fastapi.testclient import TestClient
 from qa.questionlog.store import QuestionLog
 from qa.operations.settings import Settings
 from tests.test_questionlog import Clock, make_answer
-from web.admin import make_router
+from web import admin, feedback
+from web.admin_auth import AdminDep
+from web.deps import get_settings
 
 TOKEN = "staff-token-1234"
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
@@ -42,7 +45,9 @@ def make_app(settings: Settings, answerer=None, clock=None) -> FastAPI:
         app.state.questionlog.close()
 
     app = FastAPI(lifespan=lifespan)
-    app.include_router(make_router(settings))
+    app.include_router(feedback.router)
+    app.include_router(admin.router)
+    app.dependency_overrides[get_settings] = lambda: settings
 
     @app.get("/api/ask")
     def ask(request: Request, q: str, k: int = 5):
@@ -423,7 +428,7 @@ def test_admin_page_has_an_inline_svg_chart_and_no_scripts_or_inline_styles(seed
 
 
 def test_the_chart_stacks_each_day_bottom_up_to_its_total():
-    from web.admin import chart
+    from web.charts import chart
 
     day = {"day": "2026-05-04", "count": 10, "answered": 5, "related": 2, "not_covered": 2, "smalltalk": 1}
     (bar,) = chart([day], height=136)["bars"]  # plot height 100, scale 10: one question is 10 units
@@ -528,7 +533,7 @@ def test_report_and_feedback_are_503_when_the_log_cannot_be_opened(settings, ans
 
 
 def test_the_real_app_logs_questions_and_takes_feedback_without_client_details(settings, db):
-    """`web.app` with the question log installed by hand, as its lifespan will do once wired."""
+    """`web.app` itself: its lifespan opens the question log, its routers take feedback and report."""
     from tests.conftest import FakeEmbedder
     from web.app import create_app
 
@@ -536,7 +541,6 @@ def test_the_real_app_logs_questions_and_takes_feedback_without_client_details(s
         update={"db": str(db), "admin_token": TOKEN, "rate_limit": 60, "trusted_proxies": "testclient"}
     )
     app = create_app(settings, embedder=FakeEmbedder())
-    app.include_router(make_router(settings))
     marks = {
         "X-Forwarded-For": "203.0.113.77",
         "User-Agent": "DistinctiveAgent/9.9 (zz-unique-ua)",
@@ -544,12 +548,11 @@ def test_the_real_app_logs_questions_and_takes_feedback_without_client_details(s
     }
 
     with TestClient(app) as client:
-        qlog = app.state.questionlog = QuestionLog.open(settings)
-        app.state.recorder = qlog.record
         answer = client.get("/api/ask", params={"q": "kajakk utleie"}, headers=marks).json()
         feedback = client.post("/api/feedback", json={"ask_id": answer["ask_id"], "helpful": False}, headers=marks)
         report = client.get("/api/admin/questions", headers=BEARER).json()
-        qlog.close()
+        assert client.get("/admin", headers=BEARER).status_code == 200
+        assert client.get("/admin").status_code == 401
 
     assert feedback.status_code == 204
     assert [(r["question"], r["count"]) for r in report] == [("kajakk utleie", 1)]
@@ -557,3 +560,41 @@ def test_the_real_app_logs_questions_and_takes_feedback_without_client_details(s
     assert b"kajakk utleie" in stored
     for value in [*marks.values(), "zz-unique", "testclient"]:
         assert value.encode() not in stored, value
+
+
+# -- the dependencies -----------------------------------------------------------------------
+
+
+def test_the_admin_guard_reads_the_token_from_the_settings_dependency(settings, db):
+    app = make_app(settings.model_copy(update={"db": str(db), "admin_token": TOKEN}))
+    with TestClient(app) as client:
+        assert client.get("/admin", headers=BEARER).status_code == 200
+        app.dependency_overrides[get_settings] = lambda: settings.model_copy(update={"admin_token": "another"})
+        assert client.get("/admin", headers=BEARER).status_code == 401
+        assert client.get("/admin", headers={"Authorization": "Bearer another"}).status_code == 200
+
+
+def test_a_route_guarded_by_admin_dep_needs_the_token(settings):
+    app = FastAPI()
+    app.dependency_overrides[get_settings] = lambda: settings.model_copy(update={"admin_token": TOKEN})
+
+    @app.get("/staff-only")
+    async def staff_only(_admin: AdminDep) -> dict:
+        return {"ok": True}
+
+    with TestClient(app) as client:
+        assert client.get("/staff-only").status_code == 401
+        assert client.get("/staff-only", headers=basic("stab", TOKEN)).json() == {"ok": True}
+
+
+def test_report_modules_have_one_concern_each():
+    from web import admin_auth, charts
+
+    assert [r.path for r in feedback.router.routes] == ["/api/feedback"]
+    assert {r.path for r in admin.router.routes} == {
+        "/api/admin/questions",
+        "/admin",
+        "/admin/admin.css",
+        "/admin/{name}.csv",
+    }
+    assert not hasattr(admin_auth, "router") and not hasattr(charts, "router")

@@ -4,12 +4,16 @@
 load the model and the index (`qa.answering.startup.load_answerer`), pre-render the fixed pages. Request
 handlers then only read `app.state`. Importing this module loads nothing heavy.
 
-    web.api       GET /api/ask, GET /healthz
-    web.pages     GET /, GET /program
-    web.assets    GET /static/<file>, GET /widget.js
-    web.security  security headers everywhere, CORS on /api/*
-    web.ratelimit questions per minute per client
-    web.admin     POST /api/feedback, the staff report at /admin (QA_ADMIN_TOKEN)
+    web.api         GET /api/ask, GET /healthz
+    web.pages       GET /, GET /program
+    web.assets      GET /static/<file>, GET /widget.js
+    web.feedback    POST /api/feedback
+    web.admin       the staff report at /admin and /api/admin/* (QA_ADMIN_TOKEN)
+    web.admin_auth  the admin token
+    web.charts      the report's chart geometry
+    web.deps        what handlers share; the Annotated dependencies
+    web.security    security headers everywhere, CORS on /api/*
+    web.ratelimit   questions per minute per client
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from index.embedders import Embedder
 from qa.answering.startup import load_answerer
 from qa.questionlog.store import QuestionLog
 from qa.operations.settings import Settings, load_settings
-from web import admin, api, assets, pages
+from web import admin, api, assets, feedback, pages
 from web.ratelimit import RateLimiter
 from web.security import ApiCORS, SecurityHeaders
 
@@ -66,7 +70,8 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     app.include_router(api.router)
     app.include_router(pages.router)
     app.include_router(assets.router)
-    app.include_router(admin.make_router(settings))
+    app.include_router(feedback.router)
+    app.include_router(admin.router)
 
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

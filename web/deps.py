@@ -1,19 +1,32 @@
-"""What request handlers share: who the client is, the rate limit, the question log's hook.
+"""What request handlers share: who the client is, the rate limit, the question log.
 
-Everything is built once (`web.app`) and kept on `app.state`. These are plain functions, not
-FastAPI dependencies: a sync dependency costs a trip to the thread pool on every request.
+Everything is built once (`web.app`) and kept on `app.state`. Two kinds of helper:
+
+- On the question path (`GET /api/ask`, `GET /?q=...`), plain functions called by the handler:
+  a sync FastAPI dependency costs a trip to the thread pool on every request, and that path is
+  kept fast (README, "Speed and memory").
+- Elsewhere (feedback, the staff report), FastAPI dependencies as `Annotated` aliases, as in the
+  FastAPI full-stack template: `SettingsDep`, `QuestionLogDep` here, `AdminDep` in
+  `web.admin_auth`. They are `async def`, so resolving one never leaves the event loop, and tests
+  can replace them with `app.dependency_overrides`.
 """
 
 from __future__ import annotations
 
 import logging
+from typing import Annotated
 
-from fastapi import HTTPException, Request
+from fastapi import Depends, HTTPException, Request
 
 from qa.answer import Answer
+from qa.operations.settings import Settings
+from qa.questionlog.store import QuestionLog
 from web.ratelimit import client_address, is_loopback, too_many_questions
 
 log = logging.getLogger(__name__)
+
+
+# --- the question path: plain functions ----------------------------------------------------
 
 
 def client_of(request: Request) -> str:
@@ -49,3 +62,20 @@ def record_answer(request: Request, answer: Answer) -> str | None:
     except Exception:  # the log is best effort; the voter still gets the answer
         log.warning("question log failed; answer served without ask_id", exc_info=True)
         return None
+
+
+# --- everywhere else: dependencies ---------------------------------------------------------
+
+
+async def get_settings(request: Request) -> Settings:
+    """The app's settings, built once by `web.app.create_app`."""
+    return request.app.state.settings
+
+
+async def get_question_log(request: Request) -> QuestionLog:
+    """The question log the lifespan opened (a disabled one when `QA_DB=off`)."""
+    return request.app.state.questionlog
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+QuestionLogDep = Annotated[QuestionLog, Depends(get_question_log)]

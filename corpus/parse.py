@@ -274,6 +274,14 @@ def slugify(text: str) -> str:
 
 
 def _freeze(foreword: list[str], parts: list[dict], warnings: list[str]) -> Programme:
+    """Give every part, section and pledge its id, and freeze them.
+
+    A section's id is the slug of its title; when that is taken (a title used before, in this
+    part or another), the slug of its part and title, so both sections keep a readable id of
+    their own. A pledge's id is its section's id and its number. Ids are allocated in reading
+    order, each part's after its sections', so existing ids do not move when a later section
+    repeats a title.
+    """
     used: set[str] = set()
 
     def unique(slug: str) -> str:
@@ -285,16 +293,24 @@ def _freeze(foreword: list[str], parts: list[dict], warnings: list[str]) -> Prog
 
     frozen_parts = []
     for part in parts:
-        frozen_sections = []
+        sections = []  # (section id, section, pledge ids)
         for s in part["sections"]:
-            sid = unique(slugify(s["title"]))
+            slug = slugify(s["title"])
+            if slug in used and part["title"]:
+                slug = slugify(f"{part['title']} {s['title']}")
+            sid = unique(slug)
+            sections.append((sid, s, [unique(f"{sid}-{n}") for n in range(1, len(s["pledges"]) + 1)]))
+        pid = unique(slugify(part["title"]) if part["title"] else "del")
+        frozen_sections = []
+        for sid, s, pledge_ids in sections:
             pledges = []
-            for n, p in enumerate(s["pledges"], start=1):
+            for n, (pledge_id, p) in enumerate(zip(pledge_ids, s["pledges"]), start=1):
                 text = " ".join(" ".join(p["words"]).split())
                 if not text:
                     warnings.append(f"line {p['no']}: empty bullet")
-                pledges.append(Pledge(unique(f"{sid}-{n}"), part["title"], s["title"], n, p["page"], text))
-            frozen_sections.append(Section(sid, s["title"], part["title"], s["page"], tuple(s["intro"]), tuple(pledges)))
-        pid = unique(slugify(part["title"]) if part["title"] else "del")
+                pledges.append(Pledge(pledge_id, part["title"], s["title"], n, p["page"], text, sid, pid))
+            frozen_sections.append(
+                Section(sid, s["title"], part["title"], pid, s["page"], tuple(s["intro"]), tuple(pledges))
+            )
         frozen_parts.append(Part(pid, part["title"], part["page"], tuple(frozen_sections)))
     return Programme(tuple(foreword), tuple(frozen_parts), tuple(warnings))

@@ -38,6 +38,8 @@ class Answer:
         return self.coverage == ANSWERED
 
     def as_dict(self) -> dict:
+        """The API's JSON: each result is its pledge's `as_dict` (with `section_id` and `part_id`,
+        by which renderers group and link: titles may repeat) plus `score` and `url`."""
         return {
             "question": self.question,
             "coverage": self.coverage,

@@ -28,10 +28,11 @@ def test_answer_json_has_exactly_the_api_fields(answerer: Answerer):
     assert data["question"] == "sone 1 i kollektivtrafikken"
     assert len(data["results"]) == 2
     first = data["results"][0]
-    assert set(first) == {"id", "text", "part", "section", "number", "page", "score", "url"}
+    assert set(first) == {"id", "text", "part", "part_id", "section", "section_id", "number", "page", "score", "url"}
     assert first["id"] == "samferdsel-1"
     assert first["url"] == "/program#samferdsel-1"
     assert (first["section"], first["number"], first["part"]) == ("Samferdsel", 1, "Et grønt Bærum")
+    assert (first["section_id"], first["part_id"]) == ("samferdsel", "et-gront-baerum")
 
 
 def test_k_is_clamped_to_the_number_of_pledges(answerer: Answerer):
@@ -112,6 +113,7 @@ def test_corpus_without_pledges_is_a_config_error(settings: Settings, fake_embed
         load_answerer(settings.model_copy(update={"corpus": empty}), embedder=fake_embedder)
 
 
+@pytest.mark.model  # loads the sentence-transformers backend to find the model missing
 def test_unknown_model_is_a_config_error_naming_it(settings: Settings, tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(ConfigError, match="QA_MODEL.*no-such-model"):

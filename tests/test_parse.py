@@ -52,6 +52,16 @@ def test_ids_are_unique_url_safe_and_numbers_count_up_per_section(programme):
         assert all(p.id == f"{section.id}-{p.number}" for p in section.pledges)
 
 
+def test_every_pledge_names_its_section_and_part_by_id(programme):
+    for part in programme.parts:
+        for section in part.sections:
+            assert section.part_id == part.id
+            for pledge in section.pledges:
+                assert (pledge.section_id, pledge.part_id) == (section.id, part.id)
+                assert (pledge.section, pledge.part) == (section.title, part.title)
+    assert programme.sections_by_id == {s.id: s for s in programme.sections}
+
+
 def test_pages_never_go_backwards_and_stay_within_the_printed_range(programme):
     pages = [p.page for p in programme.pledges]
     assert pages == sorted(pages)
@@ -153,7 +163,9 @@ def test_cli_prints_every_pledge_as_a_json_line():
     assert rows[0] == {
         "id": "barnehage-1",
         "part": "God oppvekst og meningsfull fritid i Bærum",
+        "part_id": "god-oppvekst-og-meningsfull-fritid-i-baerum",
         "section": "Barnehage",
+        "section_id": "barnehage",
         "number": 1,
         "page": 5,
         "text": "beholde de små lokale barnehagene og hindre at de slås sammen til svært store barnehager.",

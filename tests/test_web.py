@@ -17,7 +17,7 @@ from qa.answer import Answer, Hit
 from tests.conftest import SMALL_PROGRAMME, FakeEmbedder
 from web.app import create_app
 
-RESULT_FIELDS = {"id", "text", "part", "section", "number", "page", "score", "url"}
+RESULT_FIELDS = {"id", "text", "part", "part_id", "section", "section_id", "number", "page", "score", "url"}
 TRANSPARENCY_NB = (
     "Svarene velges automatisk av et søkeprogram fra programmets egen tekst; ingenting er skrevet av en maskin."
 )
@@ -100,6 +100,12 @@ def test_api_answer_has_exactly_the_documented_fields(client):
         assert result == {**pledge.as_dict(), "score": result["score"], "url": f"/program#{pledge.id}"}
         assert isinstance(result["score"], float)
     assert body["results"][0]["id"] == "oslofjorden-1"
+    assert {k: body["results"][0][k] for k in ("part", "part_id", "section", "section_id")} == {
+        "part": "Et grønt Bærum",
+        "part_id": "et-gront-baerum",
+        "section": "Oslofjorden",
+        "section_id": "oslofjorden",
+    }
 
 
 @pytest.mark.parametrize(("question", "kind"), [("hei", "greeting"), ("Hallo!", "greeting"), ("takk!", "thanks")])

@@ -5,11 +5,12 @@ empty chat page) are rendered once at start-up and served from memory. The chat 
 question is rendered per request, which works with JavaScript off; with it on, `chat.js` asks
 `/api/ask` and appends answers without reloading.
 
-An answer is drawn in one of four kinds (`Reply`): "answered" (the pledges, by section),
-"related" (an honest "not directly" and the nearest RELATED_SHOWN pledges), "not_covered" (the
-programme seems silent: the nearest sections, and the nearest pledges behind a <details>) and
-"smalltalk" (a fixed friendly line, no pledges). widget.js draws the same kinds from the same
-JSON (README, "What /api/ask returns").
+An answer is drawn from its JSON (`Answer.as_dict`, README "What /api/ask returns"), the same
+JSON widget.js's `render` draws, by the same rules: one of four kinds (`Reply`), "answered"
+(the results, by section), "related" (an honest "not directly" and the nearest RELATED_SHOWN
+results), "not_covered" (the programme seems silent: the nearest sections, and the nearest
+results behind a <details>) and "smalltalk" (a fixed friendly line, no pledges). Sections are
+told apart by `section_id`, never by title: two sections may share one.
 
 Autoescape is on and nothing from the programme or the question is ever marked safe.
 """
@@ -24,9 +25,8 @@ from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from starlette.concurrency import run_in_threadpool
 
-from corpus.model import Programme, Section
+from corpus.model import Programme
 from qa.answer import Answer
-from qa.answering.answerer import Answerer
 from qa.answering.limits import MAX_QUESTION
 from web.api import ask_checked
 from web.assets import Blob, static_url
@@ -38,6 +38,7 @@ HTML = "text/html; charset=utf-8"
 TEMPLATE_NAMES = ("base.html", "_transparency.html", "_answer.html", "chat.html", "program.html", "error.html")
 
 RELATED_SHOWN = 3  # pledges shown when the programme only comes close, or is silent
+NEAREST_SHOWN = 3  # sections linked when the programme seems silent
 
 # Shown as links under the question box; each should be answered well from the programme.
 EXAMPLES = (
@@ -51,10 +52,12 @@ EXAMPLES = (
 
 @dataclass(frozen=True)
 class Group:
-    """The hits of one section, in rank order."""
+    """The results of one section, in rank order: items of the API's `results`."""
 
-    section: Section
-    hits: tuple
+    section_id: str
+    section: str  # its title
+    part: str  # its part's title
+    results: tuple[dict, ...]
 
 
 @dataclass(frozen=True)
@@ -63,29 +66,29 @@ class Reply:
 
     kind: str  # "answered", "related", "not_covered" or "smalltalk"
     smalltalk: str | None = None  # "greeting" or "thanks" when kind is "smalltalk"
-    groups: tuple[Group, ...] = ()  # pledges by section: the answer, or the nearest ones
-    nearest: tuple[Section, ...] = ()  # where to read on, when the programme seems silent
+    groups: tuple[Group, ...] = ()  # results by section: the answer, or the nearest ones
+    nearest: tuple[Group, ...] = ()  # the sections to read on in, when the programme seems silent
 
 
-def group_by_section(hits, sections: dict[str, Section]) -> tuple[Group, ...]:
-    """Hits grouped by section; sections ordered by their best hit."""
-    groups: dict[str, list] = {}
-    for hit in hits:
-        groups.setdefault(hit.pledge.section, []).append(hit)
-    return tuple(Group(sections[title], tuple(hits)) for title, hits in groups.items())
+def group_by_section(results: list[dict]) -> tuple[Group, ...]:
+    """Results grouped by `section_id`; sections ordered by their best result."""
+    groups: dict[str, list[dict]] = {}
+    for r in results:
+        groups.setdefault(r["section_id"], []).append(r)
+    return tuple(Group(sid, rs[0]["section"], rs[0]["part"], tuple(rs)) for sid, rs in groups.items())
 
 
-def reply_for(answer: Answer, answerer: Answerer | None, sections: dict[str, Section]) -> Reply:
-    """The kind of reply an answer gets, and what it shows."""
-    if answer.smalltalk:
-        return Reply("smalltalk", smalltalk=answer.smalltalk)
-    if answer.coverage == "answered":
-        return Reply("answered", groups=group_by_section(answer.hits, sections))
-    nearest_hits = group_by_section(answer.hits[:RELATED_SHOWN], sections)
-    if answer.coverage == "related":
-        return Reply("related", groups=nearest_hits)
-    nearest = tuple(answerer.nearest_sections(answer)) if answerer is not None else ()
-    return Reply("not_covered", groups=nearest_hits, nearest=nearest)
+def reply_for(body: dict) -> Reply:
+    """The kind of reply an answer's JSON gets, and what it shows (widget.js `render` alike)."""
+    if body["smalltalk"]:
+        return Reply("smalltalk", smalltalk=body["smalltalk"])
+    results = body["results"]
+    if body["coverage"] == "answered":
+        return Reply("answered", groups=group_by_section(results))
+    closest = group_by_section(results[:RELATED_SHOWN])
+    if body["coverage"] == "related":
+        return Reply("related", groups=closest)
+    return Reply("not_covered", groups=closest, nearest=group_by_section(results)[:NEAREST_SHOWN])
 
 
 def make_environment(static: dict[str, Blob]) -> Environment:
@@ -109,7 +112,6 @@ class Pages:
     def __init__(self, env: Environment, programme: Programme, *, stored: bool = False) -> None:
         self._env = env
         self._stored = stored  # questions go to the anonymous log: say so
-        self._sections = {s.title: s for s in programme.sections}
         self.programme = Blob.of(self._render("program.html", page="program", programme=programme), HTML)
         self.empty_chat = Blob.of(self.chat(), HTML)
 
@@ -119,7 +121,6 @@ class Pages:
     def chat(
         self,
         answer: Answer | None = None,
-        answerer: Answerer | None = None,
         *,
         question: str = "",
         error: str | None = None,
@@ -128,7 +129,7 @@ class Pages:
         reply = None
         if answer is not None:
             question = answer.question
-            reply = reply_for(answer, answerer, self._sections)
+            reply = reply_for(answer.as_dict())
         return self._render(
             "chat.html",
             page="chat",
@@ -168,10 +169,9 @@ async def chat_page(request: Request) -> Response:
 
 
 def _answer_page(request: Request, pages: Pages, params: QuestionParams) -> Response:
-    answerer: Answerer = request.app.state.answerer
-    answer = ask_checked(answerer, params)
+    answer = ask_checked(request.app.state.answerer, params)
     ask_id = record_answer(request, answer)
-    return HTMLResponse(pages.chat(answer, answerer, ask_id=ask_id), headers={"Cache-Control": "no-store"})
+    return HTMLResponse(pages.chat(answer, ask_id=ask_id), headers={"Cache-Control": "no-store"})
 
 
 def _chat_error(pages: Pages, status: int, message: str, question: str = "", headers: dict | None = None) -> Response:

@@ -26,7 +26,6 @@ class Answerer:
         self.programme = programme
         self.model_id = model_id
         self.ranker = ranker
-        self._sections = {s.title: s for s in programme.sections}
         self._cache: OrderedDict[tuple[str, int], Answer] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
@@ -36,7 +35,7 @@ class Answerer:
 
         Args:
             question: the voter's words; surrounding whitespace is ignored.
-            k: how many pledges to return, 1 to 20.
+            k: how many pledges to return, 1 to `MAX_K` (qa/answering/limits.py).
 
         Returns:
             An `Answer`; its `coverage` says how well the programme covers the question.
@@ -65,8 +64,10 @@ class Answerer:
         return answer
 
     def nearest_sections(self, answer: Answer, n: int = 3) -> list[Section]:
-        """The sections of the best hits, in order, without repeats: where to read on."""
-        seen: dict[str, Section] = {}
-        for hit in answer.hits:
-            seen.setdefault(hit.pledge.section, self._sections[hit.pledge.section])
-        return list(seen.values())[:n]
+        """The sections of the best hits, in order, without repeats: where to read on.
+
+        Sections are told apart by id: two sections may share a title.
+        """
+        sections = self.programme.sections_by_id
+        seen = dict.fromkeys(hit.pledge.section_id for hit in answer.hits)
+        return [sections[sid] for sid in seen][:n]

@@ -1,14 +1,16 @@
 """Browser tests: the real app with the real model, Debian's Chromium, and a host site elsewhere.
 
 Session fixtures start, once: the app in uvicorn on a free loopback port (its index built or
-copied into a temporary folder, never into the checkout); a second tiny HTTP server on another
-port that plays the party's website and embeds the widget with the one script line; and
-headless Chromium driven by Playwright. Without /usr/bin/chromium the tests skip, except in CI
-(`CI=true`), where they fail: there .ci/run installs it.
+copied into a temporary folder, never into the checkout); a second app, the "twin" programme of
+tests/test_web_sections.py (two sections titled "Samferdsel" in two parts) on the fake embedder;
+a tiny HTTP server on another port that plays the party's website and embeds the widget with
+the one script line; and headless Chromium driven by Playwright. Without /usr/bin/chromium the
+tests skip, except in CI (`CI=true`), where they fail: there .ci/run installs it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import socket
@@ -19,6 +21,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+
+from qa.answer import Answer, Hit
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -75,14 +79,14 @@ def live_app(chromium_present, real_settings):
     return create_app(real_settings)  # the session's real index, shared with the integration tests
 
 
-@pytest.fixture(scope="session")
-def server(live_app) -> Iterator[str]:
-    """`live_app` on a free loopback port; yields its base URL."""
+@contextlib.contextmanager
+def serving(app) -> Iterator[str]:
+    """`app` in uvicorn on a free loopback port, in a thread; yields its base URL."""
     import uvicorn
 
     sock = _listening_socket()
     port = sock.getsockname()[1]
-    config = uvicorn.Config(live_app, log_level="warning", lifespan="on")
+    config = uvicorn.Config(app, log_level="warning", lifespan="on")
     uv = uvicorn.Server(config)
     thread = threading.Thread(target=uv.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
@@ -91,10 +95,63 @@ def server(live_app) -> Iterator[str]:
         if not thread.is_alive() or time.monotonic() > deadline:
             pytest.fail("the app did not start")
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    uv.should_exit = True
-    thread.join(10)
-    sock.close()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        uv.should_exit = True
+        thread.join(10)
+        sock.close()
+
+
+@pytest.fixture(scope="session")
+def server(live_app) -> Iterator[str]:
+    """`live_app` on a free loopback port; yields its base URL."""
+    with serving(live_app) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def twin_app(chromium_present, tmp_path_factory):
+    """The app over the twin programme (two sections titled "Samferdsel"), on the fake embedder."""
+    from qa.operations.settings import Settings
+    from tests.conftest import FakeEmbedder
+    from tests.test_web_sections import TWIN_PROGRAMME
+    from web.app import create_app
+
+    folder = tmp_path_factory.mktemp("twin")
+    corpus = folder / "twin.txt"
+    corpus.write_text(TWIN_PROGRAMME, encoding="utf-8")
+    settings = Settings(
+        corpus=corpus,
+        expansions=None,
+        topics=None,
+        questions=None,
+        background=None,
+        fitted=None,
+        index_dir=folder / "index",
+        db="off",
+        rate_limit=0,
+    )
+    return create_app(settings, embedder=FakeEmbedder())
+
+
+@pytest.fixture(scope="session")
+def twin_server(twin_app) -> Iterator[str]:
+    with serving(twin_app) as url:
+        yield url
+
+
+@pytest.fixture
+def twin_answers(twin_app, twin_server, monkeypatch) -> Callable[[list[str], str], None]:
+    """`twin_answers(ids, coverage)`: until the test ends, the twin server answers every question
+    with these pledges, best first, in this band (the fake embedder's ranking is not the point)."""
+
+    def install(ids: list[str], coverage: str = "answered") -> None:
+        answerer = twin_app.state.answerer
+        hits = tuple(Hit(answerer.programme.by_id[i], 0.9 - n / 100) for n, i in enumerate(ids))
+        monkeypatch.setattr(answerer, "ask", lambda q, k=5: Answer(" ".join(q.split()), coverage, hits))
+
+    return install
 
 
 @pytest.fixture
@@ -147,6 +204,7 @@ HOST_VARIANTS = {
     "hostile": {
         "head": '<link rel="stylesheet" href="/hostile.css">',
     },
+    "twin": {"server": "twin"},  # the widget of the twin programme's server
 }
 HOSTILE_CSS = b"""
 * { font-family: "Comic Sans MS", cursive !important; }
@@ -157,8 +215,9 @@ input { font-size: 9px !important; display: none !important; }
 
 
 @pytest.fixture(scope="session")
-def host_site(server) -> Iterator[str]:
+def host_site(server, twin_server) -> Iterator[str]:
     """The party's website on another origin; yields its base URL (pages at /plain etc.)."""
+    servers = {"real": server, "twin": twin_server}
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):
@@ -171,10 +230,11 @@ def host_site(server) -> Iterator[str]:
                 body, kind = HOSTILE_CSS, "text/css"
             elif name in HOST_VARIANTS:
                 v = HOST_VARIANTS[name]
+                origin = servers[v.get("server", "real")]
                 page = HOST_PAGE.format(
                     lang=v.get("lang", "nb"),
-                    head=v.get("head", "").replace("{server}", server),
-                    server=server,
+                    head=v.get("head", "").replace("{server}", origin),
+                    server=origin,
                     attrs=v.get("attrs", ""),
                 )
                 body, kind = page.encode(), "text/html; charset=utf-8"

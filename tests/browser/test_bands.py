@@ -5,7 +5,9 @@ The JavaScript renderers are held to the contract: /api/ask is fulfilled with th
 answer to a real question, moved into each band (README, "What /api/ask returns"). The page drawn
 on the server gets real questions only where the band is clear-cut (a pledge asked word for word;
 "hei"); otherwise `force_band` makes the real answerer answer in a given band. Both renderers must
-then draw the same markup for the same answer.
+then draw the same markup for the same answer, and each links sections by the JSON's
+`section_id`: on the twin programme (two sections titled "Samferdsel"), a renderer that went by
+title, or derived a section from a pledge id, would link one of them wrongly.
 """
 
 from __future__ import annotations
@@ -19,9 +21,13 @@ import pytest
 
 from tests.browser.conftest import DESKTOP, PHONE
 from tests.browser.test_browser import QUESTION, open_widget, violations
+from tests.test_web_sections import BUS, GREEN, ROADS, SAFE
 
 VERBATIM = "forby all form for tråling i Oslofjorden"  # pledge oslofjorden-3, word for word
 FIELDS = {"question", "coverage", "answered", "smalltalk", "results"}
+RESULT_FIELDS = {"id", "text", "part", "part_id", "section", "section_id", "number", "page", "score", "url"}
+# The twin programme's answer: both sections titled "Samferdsel", interleaved, then another.
+TWIN_HITS = [f"{ROADS}-1", "samferdsel-1", f"{ROADS}-2", "samferdsel-2", "skole-1"]
 
 # What a voter reads; the same words as the spec of issue 10, not read from the code under test.
 WORDS = {
@@ -62,6 +68,7 @@ def api_answer(server: str, question: str) -> dict:
         body = json.load(response)
     assert set(body) == FIELDS  # no question log in these tests, so no ask_id
     assert body["answered"] is (body["coverage"] == "answered")
+    assert all(set(r) == RESULT_FIELDS for r in body["results"])
     return body
 
 
@@ -74,8 +81,24 @@ def grouped(results: list[dict]) -> list[str]:
     """Result urls in the order both renderers show them: by section, sections by their best result."""
     sections: dict[str, list[str]] = {}
     for r in results:
-        sections.setdefault(r["section"], []).append(r["url"])
+        sections.setdefault(r["section_id"], []).append(r["url"])
     return [url for urls in sections.values() for url in urls]
+
+
+def sections_of(results: list[dict]) -> list[tuple[str, str, str]]:
+    """(link, title, part) of each section of `results`, by `section_id`, in order of its best result."""
+    seen: dict[str, tuple[str, str, str]] = {}
+    for r in results:
+        seen.setdefault(r["section_id"], (f"/program#{r['section_id']}", r["section"], r["part"]))
+    return list(seen.values())
+
+
+def drawn_sections(reply, server: str) -> list[tuple[str, str, str]]:
+    """(link, title, part) of each group of pledges a reply draws."""
+    return [
+        (hrefs(g.locator("h3.sec a"), server)[0], g.locator("h3.sec").text_content(), g.locator(".part").text_content())
+        for g in reply.locator(".group").all()
+    ]
 
 
 def hrefs(links, server: str) -> list[str]:
@@ -96,22 +119,27 @@ def check_reply(reply, body: dict, lang: str, server: str) -> None:
         assert cites.count() == 0 and reply.locator("blockquote, a, details").count() == 0
     elif kind == "answered":
         assert hrefs(cites, server) == grouped(results)
+        assert drawn_sections(reply, server) == sections_of(results)
         assert all(c.is_visible() for c in cites.all())
         assert words["none"] not in reply.inner_text() and reply.locator(".band, details").count() == 0
     elif kind == "related":
         assert " ".join(reply.locator(".band").text_content().split()) == words["related"]
         assert reply.locator(".band .label").is_visible()  # a label, not colour alone
         assert hrefs(cites, server) == grouped(results[:3])
+        assert drawn_sections(reply, server) == sections_of(results[:3])
         assert all(c.is_visible() for c in cites.all())
         assert reply.locator("details").count() == 0
     else:
         assert reply.locator(".none").inner_text() == words["none"]
         assert reply.locator(".near-label").inner_text() == words["near"]
-        sections = list(dict.fromkeys(r["url"].rsplit("-", 1)[0] for r in results))[:3]
-        assert hrefs(reply.locator(".near a"), server) == sections
+        near = reply.locator(".near a")
+        assert list(zip(hrefs(near, server), near.all_text_contents())) == [
+            (link, title) for link, title, _ in sections_of(results)[:3]
+        ]
         summary = reply.locator("details.anyway > summary")
         assert summary.inner_text() == words["anyway"]
         assert hrefs(cites, server) == grouped(results[:3])
+        assert drawn_sections(reply, server) == sections_of(results[:3])
         assert not any(c.is_visible() for c in cites.all())  # folded away until asked for
         summary.click()
         assert all(c.is_visible() for c in cites.all())
@@ -180,25 +208,42 @@ STRUCTURE = """root => [root, ...root.querySelectorAll('*')].map(e => [
 
 
 @pytest.mark.parametrize(
-    ("question", "coverage"),
-    [(QUESTION, "answered"), (QUESTION, "related"), (QUESTION, "not_covered"), ("hei", "not_covered"), ("takk", "answered")],
-    ids=["answered", "related", "not_covered", "greeting", "thanks"],
+    ("programme", "question", "coverage"),
+    [
+        ("real", QUESTION, "answered"),
+        ("real", QUESTION, "related"),
+        ("real", QUESTION, "not_covered"),
+        ("real", "hei", "not_covered"),
+        ("real", "takk", "answered"),
+        ("twin", "trafikk", "answered"),
+        ("twin", "trafikk", "related"),
+        ("twin", "trafikk", "not_covered"),
+    ],
+    ids=["answered", "related", "not_covered", "greeting", "thanks", "twin-answered", "twin-related", "twin-not_covered"],
 )
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
 def test_server_and_javascript_draw_the_same_markup_for_the_same_answer(
-    open_page, server, force_band, axe_source, question, coverage, viewport
+    open_page, request, axe_source, programme, question, coverage, viewport
 ):
-    force_band(coverage)  # "takk" stays smalltalk whatever its band: the smalltalk reply wins
+    if programme == "real":
+        site = request.getfixturevalue("server")
+        request.getfixturevalue("force_band")(coverage)  # "takk" stays smalltalk whatever its band
+    else:  # two sections titled "Samferdsel"
+        site = request.getfixturevalue("twin_server")
+        request.getfixturevalue("twin_answers")(TWIN_HITS, coverage)
+    body = api_answer(site, question)
     page = open_page(viewport, bypass_csp=True)
-    page.goto(f"{server}/?q={quote_plus(question)}")
+    page.goto(f"{site}/?q={quote_plus(question)}")
     served = page.locator("#log .reply").evaluate(STRUCTURE)
     assert violations(page, axe_source) == []  # none at all, of any impact
-    page.goto(server)
+    check_reply(page.locator("#log .reply"), body, "nb", site)  # the server's drawing, held to the JSON
+    page.goto(site)
     ask_chat(page, question)
     page.locator("#log .reply").wait_for()
     drawn = page.locator("#log .reply").evaluate(STRUCTURE)
     assert drawn == served
     assert len(served) > 1 and re.fullmatch(r"reply \w+", served[0][1])
+    check_reply(page.locator("#log .reply"), body, "nb", site)  # and the JavaScript's
     assert page.errors == []
 
 
@@ -262,3 +307,55 @@ def test_only_a_reply_to_a_real_question_asks_for_feedback(open_page, server, sm
     ask_chat(page, QUESTION)
     page.locator("#log .reply").wait_for()
     assert page.locator("#log .reply .fb").count() == buttons
+
+
+# --- Two sections with one title ---------------------------------------------------------------
+
+
+def section_at(page, url: str) -> tuple[str, str, list[str]]:
+    """Open `url` (a section's link) and say what a reader finds at its anchor: the section's
+    title, its part's title and the ids of the pledges under it."""
+    page.goto(url)
+    anchor = url.split("#", 1)[1]
+    return page.evaluate(
+        """id => { const s = document.getElementById(id); return [
+            s.querySelector('h3').firstChild.textContent.trim(),
+            s.closest('section.part').querySelector('h2').textContent,
+            [...s.querySelectorAll('li[id]')].map((li) => li.id)]; }""",
+        anchor,
+    )
+
+
+@pytest.mark.parametrize("coverage", ["answered", "not_covered"])
+def test_widget_links_two_sections_with_one_title_each_to_its_own_anchor(
+    open_page, host_site, twin_server, twin_answers, coverage
+):
+    twin_answers(TWIN_HITS, coverage)
+    body = api_answer(twin_server, "trafikk")
+    page = open_page()
+    page.goto(f"{host_site}/twin")
+    open_widget(page)
+    box = page.get_by_role("textbox", name="Ditt spørsmål")
+    box.fill("trafikk")
+    box.press("Enter")
+    reply = page.locator("mdg-sporsmal .reply")
+    reply.wait_for()
+    check_reply(reply, body, "nb", twin_server)
+    groups = drawn_sections(reply, twin_server)
+    assert groups[:2] == [(f"/program#{ROADS}", "Samferdsel", SAFE), (f"/program#{BUS}", "Samferdsel", GREEN)]
+    cited = {g: hrefs(reply.locator(".group").nth(i).locator("a.cite"), twin_server) for i, g in enumerate(groups)}
+    links = [link for link, _, _ in groups]
+    if coverage == "not_covered":
+        links += hrefs(reply.locator(".near a"), twin_server)
+        assert links[-3:] == [f"/program#{ROADS}", f"/program#{BUS}", "/program#skole"]
+    assert page.errors == []
+    programme = open_page()
+    for (link, title, part), cites in cited.items():
+        found_title, found_part, pledge_ids = section_at(programme, twin_server + link)
+        assert (found_title, found_part) == (title, part)
+        assert {c.removeprefix("/program#") for c in cites} <= set(pledge_ids)
+    for link in links:
+        section_id = link.removeprefix("/program#")
+        _, _, pledge_ids = section_at(programme, twin_server + link)
+        expected = [r["id"] for r in body["results"] if r["section_id"] == section_id]
+        assert set(expected) <= set(pledge_ids)

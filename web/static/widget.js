@@ -67,8 +67,6 @@
     a.href = new URL(id ? 'program#' + encodeURIComponent(id) : 'program', base).href;
     return a;
   };
-  // A pledge id is its section's id, '-' and its number (a test holds this).
-  const sectionId = (r) => r.id.slice(0, -String(r.number).length - 1);
 
   /** Fetch an answer; on failure throw an Error whose message a voter can read. */
   async function ask(q, base, t, timeout = 15000) {
@@ -90,17 +88,19 @@
     }
   }
 
-  /** Pledges grouped by section, sections in order of their best pledge. */
-  const groups = (results, t, base) => {
+  /** Results grouped by section (by section_id: two sections may share a title), sections in
+   * order of their best result; each group is a list of results. */
+  const bySection = (results) => {
     const by = new Map();
-    for (const r of results) (by.get(r.section) || by.set(r.section, []).get(r.section)).push(r);
-    return [...by].map(([section, rs]) => h('section', { class: 'group' }, null,
-      h('p', { class: 'part' }, rs[0].part),
-      h('h3', { class: 'sec' }, null, link(base, sectionId(rs[0]), section)),
-      h('p', { class: 'vivil' }, t.weWill),
-      h('ul', { class: 'pledges' }, null, ...rs.map((r) => h('li', {}, null,
-        h('blockquote', {}, r.text), link(base, r.id, t.cite(section, r.number, r.page), 'cite'))))));
+    for (const r of results) (by.get(r.section_id) || by.set(r.section_id, []).get(r.section_id)).push(r);
+    return [...by.values()];
   };
+  const groups = (results, t, base) => bySection(results).map((rs) => h('section', { class: 'group' }, null,
+    h('p', { class: 'part' }, rs[0].part),
+    h('h3', { class: 'sec' }, null, link(base, rs[0].section_id, rs[0].section)),
+    h('p', { class: 'vivil' }, t.weWill),
+    h('ul', { class: 'pledges' }, null, ...rs.map((r) => h('li', {}, null,
+      h('blockquote', {}, r.text), link(base, r.id, t.cite(r.section, r.number, r.page), 'cite'))))));
 
   /** The answer as DOM by its kind (answered, related, not_covered, smalltalk): the chat page's
    * template (_answer.html) draws the same markup from the same JSON. */
@@ -114,8 +114,8 @@
       box.append(h('p', { class: 'band' }, null, h('span', { class: 'label' }, t.closest), ' ' + t.related), ...groups(nearest, t, base));
     } else {
       box.append(h('p', { class: 'none' }, t.none));
-      const near = [...new Map(data.results.map((r) => [r.section, r])).values()].slice(0, 3);
-      if (near.length) box.append(h('p', { class: 'near-label' }, t.near), h('ul', { class: 'near' }, null, ...near.map((r) => h('li', {}, null, link(base, sectionId(r), r.section)))));
+      const near = bySection(data.results).slice(0, 3).map((rs) => rs[0]);
+      if (near.length) box.append(h('p', { class: 'near-label' }, t.near), h('ul', { class: 'near' }, null, ...near.map((r) => h('li', {}, null, link(base, r.section_id, r.section)))));
       if (nearest.length) box.append(h('details', { class: 'anyway' }, null, h('summary', {}, t.anyway), ...groups(nearest, t, base)));
     }
     if (data.ask_id && kind !== 'smalltalk') box.append(feedback(data.ask_id, t, base));

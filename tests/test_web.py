@@ -7,6 +7,7 @@ independently of how well the ranking does, or where the band decision puts a qu
 
 from __future__ import annotations
 
+import json
 import re
 from html.parser import HTMLParser
 
@@ -61,6 +62,12 @@ class Elements(HTMLParser):
 
     def hrefs(self, cls: str | None = None) -> list[str]:
         return [a["href"] for t, a in self.tags if t == "a" and (cls is None or cls in (a.get("class") or "").split())]
+
+
+def served_facts(widget: str) -> dict:
+    """What the server wrote into the widget it serves (the `const SERVER = {...};` line)."""
+    (line,) = re.findall(r"^  const SERVER = (\{.*\});$", widget, re.M)
+    return json.loads(line)
 
 
 def reply_of(html: str) -> str:
@@ -155,7 +162,7 @@ def test_with_a_question_log_pages_and_widget_offer_feedback_and_say_questions_a
         ask_id = re.search(r'<article class="exchange" data-ask-id="([\w-]{22})">', page).group(1)
         assert client.post("/api/feedback", json={"ask_id": ask_id, "helpful": True}).status_code == 204
         widget = client.get("/widget.js").text
-        assert "const STORED = true;" in widget
+        assert served_facts(widget)["stored"] is True
         assert client.get("/widget.js", headers={"If-None-Match": '"stale"'}).status_code == 200
         version = re.search(r'src="/static/widget\.js\?v=(\w+)"', home).group(1)
         assert client.get(f"/static/widget.js?v={version}").text == widget
@@ -164,7 +171,7 @@ def test_with_a_question_log_pages_and_widget_offer_feedback_and_say_questions_a
 def test_without_a_question_log_nothing_claims_questions_are_stored(client):
     assert "lagres anonymt" not in client.get("/").text
     assert "data-ask-id" not in client.get("/", params={"q": "tråling"}).text
-    assert "const STORED = false;" in client.get("/widget.js").text
+    assert served_facts(client.get("/widget.js").text)["stored"] is False
 
 
 def test_api_answers_even_when_the_question_log_fails(client):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 import re
 
 import pytest
@@ -10,12 +11,19 @@ from fastapi.testclient import TestClient
 
 from qa.answer import Answer, Hit
 from tests.conftest import FakeEmbedder
-from tests.test_web import TRANSPARENCY_EN, TRANSPARENCY_NB
+from tests.test_web import TRANSPARENCY_EN, TRANSPARENCY_NB, served_facts
 from web.app import create_app
 from web.assets import STATIC
 
 WIDGET = (STATIC / "widget.js").read_text(encoding="utf-8")
 CHAT = (STATIC / "chat.js").read_text(encoding="utf-8")
+FACTS = {"stored": False, "limits": {"question": 500, "comment": 500}}  # this server's, as README says
+
+
+def as_served(facts: dict = FACTS) -> bytes:
+    """widget.js as the server should send it: the source with its SERVER line filled in."""
+    line = "const SERVER = " + json.dumps(facts, separators=(",", ":")) + ";"
+    return WIDGET.replace("const SERVER = {};", line).encode()
 
 
 @pytest.fixture
@@ -30,7 +38,7 @@ def test_widget_is_served_as_javascript_and_is_under_18_kb(client):
     assert response.status_code == 200
     assert response.headers["content-type"] == "text/javascript; charset=utf-8"
     assert len(response.content) < 18 * 1024
-    assert response.content == (STATIC / "widget.js").read_bytes()
+    assert response.content == as_served()
 
 
 def test_widget_can_be_loaded_by_any_site_and_is_cached_briefly(client):
@@ -44,7 +52,7 @@ def test_widget_is_sent_compressed_to_clients_that_accept_it(client):
     response = client.get("/widget.js", headers={"Accept-Encoding": "gzip"})
     assert response.headers["content-encoding"] == "gzip"
     assert response.headers["vary"] == "Accept-Encoding"
-    assert response.content == (STATIC / "widget.js").read_bytes()  # httpx decodes it
+    assert response.content == as_served()  # httpx decodes it
     assert len(gzip.compress(response.content)) < 7 * 1024
 
 
@@ -150,3 +158,37 @@ def test_widget_tells_sections_apart_by_section_id_never_by_title_or_pledge_id()
     assert "by.set(r.section_id" in WIDGET and "link(base, rs[0].section_id" in WIDGET
     assert "r.section," not in WIDGET.replace("r.section, r.number", "")  # the title only as text
     assert ".slice(0, -" not in WIDGET and "r.id.slice" not in WIDGET
+
+
+# --- one source of truth for the limits -----------------------------------------------------
+
+
+def test_the_widget_and_the_chat_page_carry_the_servers_limits(client):
+    assert served_facts(client.get("/widget.js").text)["limits"] == {"question": 500, "comment": 500}
+    assert '<input id="q" name="q" type="text" maxlength="500" required' in client.get("/").text
+    for source in (WIDGET, CHAT, (STATIC.parent / "templates" / "chat.html").read_text(encoding="utf-8")):
+        assert not re.search(r"maxlength\W+\d", source)  # no number of its own
+
+
+def test_changing_the_servers_limits_changes_what_the_page_the_widget_and_the_api_use(settings, monkeypatch):
+    monkeypatch.setattr("qa.answering.limits.MAX_QUESTION", 120)
+    monkeypatch.setattr("qa.answering.limits.MAX_K", 7)
+    monkeypatch.setattr("qa.questionlog.store.MAX_COMMENT", 80)
+    with TestClient(create_app(settings, embedder=FakeEmbedder())) as client:
+        assert served_facts(client.get("/widget.js").text)["limits"] == {"question": 120, "comment": 80}
+        home = client.get("/").text
+        assert '<input id="q" name="q" type="text" maxlength="120" required' in home
+        version = re.search(r'src="/static/widget\.js\?v=(\w+)"', home).group(1)
+        assert served_facts(client.get(f"/static/widget.js?v={version}").text)["limits"]["question"] == 120
+        assert client.get("/api/ask", params={"q": "a" * 120}).status_code == 200
+        too_long = client.get("/api/ask", params={"q": "a" * 121})
+        assert (too_long.status_code, too_long.json()) == (
+            422,
+            {"detail": "Spørsmålet er 121 tegn langt; det kan være på høyst 120 tegn."},
+        )
+        assert client.get("/api/ask", params={"q": "buss", "k": 7}).status_code == 200
+        assert client.get("/api/ask", params={"q": "buss", "k": 8}).json() == {
+            "detail": "k må være et helt tall fra 1 til 7, ikke 8."
+        }
+        page = client.get("/", params={"q": "a" * 130})
+        assert page.status_code == 422 and f'value="{"a" * 120}"' in page.text

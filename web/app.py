@@ -38,6 +38,8 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     """Build the app. `embedder` replaces the configured model (tests pass a fake one)."""
     settings = settings or load_settings()
     static = assets.load_static()
+    widget_source = static["widget.js"]
+    static["widget.js"] = assets.serve_widget(widget_source, stored=False)
     env = pages.make_environment(static)
 
     @asynccontextmanager
@@ -49,8 +51,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         app.state.questionlog = questionlog
         app.state.recorder = questionlog.record if questionlog.enabled else None
         stored = app.state.recorder is not None
-        if stored:
-            assets.announce_question_log(static)
+        static["widget.js"] = assets.serve_widget(widget_source, stored=stored)
         app.state.pages = pages.Pages(env, app.state.answerer.programme, stored=stored)
         yield
         questionlog.close()

@@ -3,17 +3,25 @@
 Everything under `web/static` is read once when the app is created; a request is a dict
 lookup, never a file read, and a name that is not one of those files is a 404 (so no path,
 `..` or otherwise, can reach anything else). Bodies are gzip-compressed once up front.
+
+widget.js is served with what it must know about its server written in (`serve_widget`): the
+limits it shares with the server and the templates (`browser_limits`, read from
+qa/answering/limits.py and the question log's comment limit), and whether questions are stored.
 """
 
 from __future__ import annotations
 
 import gzip
 import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
+
+from qa.answering import limits
+from qa.questionlog import store
 
 STATIC = Path(__file__).parent / "static"
 
@@ -29,6 +37,7 @@ COMPRESSIBLE = {".css", ".js", ".svg", ".html"}
 
 LONG = "public, max-age=31536000, immutable"  # URLs that carry the content's version
 SHORT = "public, max-age=600"  # fixed URLs such as /widget.js: revalidate after ten minutes
+WIDGET_FACTS = b"const SERVER = {};"  # the line of widget.js that serve_widget fills in
 
 
 @dataclass(frozen=True)
@@ -74,13 +83,20 @@ def load_static(folder: Path = STATIC) -> dict[str, Blob]:
     return blobs
 
 
-def announce_question_log(blobs: dict[str, Blob]) -> None:
-    """Make the widget say that questions are stored anonymously (it then shows that notice)."""
-    widget = blobs["widget.js"]
-    flag_off, flag_on = b"const STORED = false;", b"const STORED = true;"
-    if flag_off not in widget.body:
-        raise RuntimeError("widget.js has no STORED flag")
-    blobs["widget.js"] = Blob.of(widget.body.replace(flag_off, flag_on), widget.media_type)
+def browser_limits() -> dict[str, int]:
+    """The limits a browser enforces before it sends anything, as the server checks them: the
+    question's length (`qa.answering.limits.MAX_QUESTION`) and a feedback comment's."""
+    return {"question": limits.MAX_QUESTION, "comment": store.MAX_COMMENT}
+
+
+def serve_widget(source: Blob, *, stored: bool) -> Blob:
+    """widget.js as this server serves it: `source` with its SERVER line filled in with the
+    limits and whether questions are stored (the widget then says so)."""
+    if WIDGET_FACTS not in source.body:
+        raise RuntimeError(f"widget.js has no line {WIDGET_FACTS.decode()!r} to fill in")
+    facts = json.dumps({"stored": stored, "limits": browser_limits()}, separators=(",", ":"))
+    filled = source.body.replace(WIDGET_FACTS, f"const SERVER = {facts};".encode())
+    return Blob.of(filled, source.media_type)
 
 
 def static_url(blobs: dict[str, Blob], name: str) -> str:

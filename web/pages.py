@@ -27,9 +27,9 @@ from starlette.concurrency import run_in_threadpool
 
 from corpus.model import Programme
 from qa.answer import Answer
-from qa.answering.limits import MAX_QUESTION
+from qa.answering import limits
 from web.api import ask_checked
-from web.assets import Blob, static_url
+from web.assets import Blob, browser_limits, static_url
 from web.deps import record_answer, take_question_allowance
 from web.params import InvalidQuery, MissingQuestion, QuestionParams, parse_question
 
@@ -101,6 +101,7 @@ def make_environment(static: dict[str, Blob]) -> Environment:
         lstrip_blocks=True,
     )
     env.globals["static"] = lambda name: static_url(static, name)
+    env.globals["limits"] = browser_limits()  # the server's own limits (qa.answering.limits)
     for name in TEMPLATE_NAMES:
         env.get_template(name)
     return env
@@ -181,7 +182,7 @@ def _chat_error(pages: Pages, status: int, message: str, question: str = "", hea
 
 def _printable(text: str) -> str:
     """The question as the voter can edit it again: visible characters, at most the input's size."""
-    return "".join(c for c in text if c.isprintable())[:MAX_QUESTION]
+    return "".join(c for c in text if c.isprintable())[: limits.MAX_QUESTION]
 
 
 @router.api_route("/program", methods=["GET", "HEAD"])

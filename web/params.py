@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
-from qa.answering.limits import MAX_K
+from qa.answering import limits
 from qa.errors import BadQuestion
 
 DEFAULT_K = 5
@@ -40,7 +40,7 @@ class QuestionParams:
 
 
 def parse_question(query_string: bytes, *, k_default: int = DEFAULT_K) -> QuestionParams:
-    """Parse `q` (required, once) and `k` (optional, once, 1..MAX_K) from a raw query string."""
+    """Parse `q` (required, once) and `k` (optional, once, 1..`limits.MAX_K`) from a raw query string."""
     values = _parse_pairs(query_string)
     q = _single(values, "q")
     if q is None:
@@ -78,12 +78,12 @@ def _single(values: dict[str, list[str]], name: str) -> str | None:
 
 
 def _parse_k(raw: str) -> int:
-    wrong = f"k må være et helt tall fra 1 til {MAX_K}"
+    wrong = f"k må være et helt tall fra 1 til {limits.MAX_K}"
     if not _INTEGER.fullmatch(raw.strip()):
         shown = raw if len(raw) <= 20 else raw[:20] + "…"
         raise InvalidQuery(f"{wrong}, ikke «{shown}».")
     k = int(raw)
-    if not 1 <= k <= MAX_K:
+    if not 1 <= k <= limits.MAX_K:
         raise InvalidQuery(f"{wrong}, ikke {k}.")
     return k
 

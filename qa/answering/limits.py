@@ -1,7 +1,9 @@
 """The limits of a question, in one place: its length, and how many pledges may be asked for.
 
-The server checks them here; the templates and the widget read the same numbers from the
-server (MAX_QUESTION and MAX_K), so no other file carries its own copy.
+The server checks them here, reading these names when it checks (so a test may change them).
+The chat page's `maxlength` and the widget's are MAX_QUESTION as well: the web layer hands it to
+the templates and writes it into widget.js as it serves it (web/assets.py, `browser_limits`), so
+no other file carries its own copy. MAX_K bounds the API's `k`; neither page sends one.
 """
 
 from __future__ import annotations

@@ -11,6 +11,8 @@ import re
 
 import pytest
 
+from qa.answering.limits import MAX_QUESTION
+from qa.questionlog.store import MAX_COMMENT
 from tests.browser.conftest import DESKTOP, PHONE
 
 QUESTION = "hva vil MDG med Oslofjorden?"
@@ -255,6 +257,7 @@ def test_widget_feedback_sends_a_verdict_then_an_optional_comment(open_page, hos
     ask_widget(page, "hva med ulv?")
     page.get_by_role("button", name="Nei, ikke nyttig").click()
     comment = page.get_by_role("textbox", name="Hva manglet? (valgfritt)")
+    assert comment.get_attribute("maxlength") == str(MAX_COMMENT)  # the server's limit, as served
     focused = page.evaluate("() => document.activeElement.shadowRoot.activeElement.placeholder")
     assert focused == "Hva manglet? (valgfritt)"
     comment.fill("Noe om båtliv")
@@ -264,6 +267,19 @@ def test_widget_feedback_sends_a_verdict_then_an_optional_comment(open_page, hos
         {"ask_id": "abc123", "helpful": False},
         {"ask_id": "abc123", "helpful": False, "comment": "Noe om båtliv"},
     ]
+
+
+def test_widget_and_chat_page_take_no_longer_question_than_the_server_allows(open_page, host_site, server):
+    page = open_page()
+    page.goto(f"{host_site}/plain")
+    open_widget(page)
+    widget_box = page.get_by_role("textbox", name="Ditt spørsmål")
+    assert widget_box.get_attribute("maxlength") == str(MAX_QUESTION)
+    widget_box.fill("a" * (MAX_QUESTION + 10))
+    assert len(widget_box.input_value()) == MAX_QUESTION
+    page.goto(server)
+    chat_box = page.get_by_role("textbox", name="Ditt spørsmål")
+    assert chat_box.get_attribute("maxlength") == str(MAX_QUESTION)
 
 
 # --- The chat page -----------------------------------------------------------------------------

@@ -7,7 +7,9 @@
   const TAG = 'mdg-sporsmal';
   const script = document.currentScript;
   const BASE = new URL('.', script ? script.src : location.href);
-  const STORED = false; // true when the server keeps the anonymous question log
+  // What the serving server is like, written in as it serves this file (web/assets.py):
+  // { stored: it keeps the anonymous question log, limits: { question, comment } in characters }.
+  const SERVER = {};
 
   const TEXT = {
     nb: {
@@ -139,7 +141,7 @@
     up.onclick = () => { post(true); thank(); };
     down.onclick = () => {
       post(false);
-      const why = h('input', { type: 'text', maxlength: '500', 'aria-label': t.why, placeholder: t.why });
+      const why = h('input', { type: 'text', maxlength: String(SERVER.limits.comment), 'aria-label': t.why, placeholder: t.why });
       const form = h('form', {}, null, why, h('button', {}, 'OK'));
       form.onsubmit = (e) => { e.preventDefault(); if (why.value.trim()) post(false, why.value.trim()); thank(); };
       row.replaceChildren(form);
@@ -234,13 +236,13 @@ input{flex:1;min-width:0;font-size:16px;padding:10px 12px;border:1px solid #767f
       const log = h('div', { class: 'log', role: 'log', 'aria-live': 'polite', 'aria-label': c.title || t.title }, null,
         h('p', {}, c.greeting || t.greeting));
       if (examples.length) log.append(h('ul', { class: 'ex' }, null, ...exButtons));
-      const input = h('input', { id: 'q', type: 'text', maxlength: '500', autocomplete: 'off', placeholder: t.placeholder, enterkeyhint: 'send' });
+      const input = h('input', { id: 'q', type: 'text', maxlength: String(SERVER.limits.question), autocomplete: 'off', placeholder: t.placeholder, enterkeyhint: 'send' });
       const form = h('form', {}, null, h('label', { class: 'vh', for: 'q' }, t.label), input, h('button', { class: 'send' }, t.send));
       const panel = h('div', { class: 'panel', id: 'panel', role: 'dialog', 'aria-labelledby': 'title', hidden: '' }, null,
         h('div', { class: 'top' }, null, h('h2', { id: 'title' }, c.title || t.title), close),
         log, form,
         h('p', { class: 'note' }, t.note + ' ', h('span', { lang: other.lang }, other.note),
-          (STORED ? ' ' + t.stored : '') + ' ', link(BASE, '', t.whole)));
+          (SERVER.stored ? ' ' + t.stored : '') + ' ', link(BASE, '', t.whole)));
       w.append(panel, launch);
 
       let busy = false;

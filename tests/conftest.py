@@ -1,14 +1,22 @@
-"""Shared fixtures: a deterministic fake embedder and a five-pledge programme.
+"""Shared fixtures: a deterministic fake embedder and a five-pledge programme; and what keeps
+every test independent of the machine it runs on.
 
 The fake embedder hashes words and character trigrams into a fixed-size vector, so texts
 that share words are close. It is instant and needs no model; the real model is used only
-in the integration tests marked `model`.
+in the tests marked `model` (every test that uses the `real_*` fixtures is marked so here).
+
+Whatever `QA_*` variables the caller has exported, no test and no session fixture sees them.
+A unit test (not marked `model`, `browser` or `production_data`) that opens the production
+data, the expansions, topics, background, tuning questions or fitted file, fails: unit tests
+bring their own data (`settings`), so a change to that data never breaks or fixes one.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import sys
 import textwrap
 from pathlib import Path
 
@@ -17,9 +25,89 @@ import pytest
 
 from qa.answering.answerer import Answerer
 from qa.answering.startup import load_answerer
-from qa.operations.settings import Settings
+from qa.operations.settings import (
+    DEFAULT_BACKGROUND,
+    DEFAULT_EXPANSIONS,
+    DEFAULT_FITTED,
+    DEFAULT_QUESTIONS,
+    DEFAULT_TOPICS,
+    Settings,
+)
 
 REAL_CORPUS = Path(__file__).resolve().parent.parent / "corpus" / "mdg-baerum-program.txt"
+REAL_MODEL_FIXTURES = frozenset({"real_index_dir", "real_settings", "real_answerer"})
+PRODUCTION_DATA = frozenset(
+    os.path.abspath(p) for p in (DEFAULT_EXPANSIONS, DEFAULT_TOPICS, DEFAULT_BACKGROUND, DEFAULT_QUESTIONS, DEFAULT_FITTED)
+)
+ALLOWED_PRODUCTION_DATA = ("model", "browser", "production_data")  # markers of tests that may read it
+
+
+# --- The caller's environment -------------------------------------------------------------------
+
+
+def _qa_variables() -> list[str]:
+    return [name for name in os.environ if name.startswith("QA_")]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_qa_variables_for_session_fixtures():
+    """Session fixtures (`real_settings`, the browser tests' apps) build `Settings` without the
+    caller's `QA_*` variables; they come back when the session ends."""
+    with pytest.MonkeyPatch.context() as mp:
+        for name in _qa_variables():
+            mp.delenv(name)
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _no_qa_variables(monkeypatch):
+    """Every test starts without `QA_*` variables; one it sets is gone after it."""
+    for name in _qa_variables():
+        monkeypatch.delenv(name)
+
+
+# --- Markers and production data ----------------------------------------------------------------
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if REAL_MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker("model")
+
+
+class _ProductionDataWatch:
+    """Which production data files the running unit test (its fixtures included) opened."""
+
+    def __init__(self) -> None:
+        self.opened: set[str] | None = None  # None: not watching
+
+    def audit(self, event: str, args: tuple) -> None:
+        if event == "open" and self.opened is not None and isinstance(args[0], (str, bytes, os.PathLike)):
+            path = os.path.abspath(os.fsdecode(args[0]))
+            if path in PRODUCTION_DATA:
+                self.opened.add(path)
+
+
+_watch = _ProductionDataWatch()
+sys.addaudithook(_watch.audit)  # audit hooks stay for the process; this one is idle between tests
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    unit = not any(item.get_closest_marker(name) for name in ALLOWED_PRODUCTION_DATA)
+    _watch.opened = set() if unit else None  # before any fixture of the test is set up
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_teardown(item):
+    opened, _watch.opened = _watch.opened, None
+    if opened:
+        names = ", ".join(sorted(os.path.relpath(p, REAL_CORPUS.parent.parent) for p in opened))
+        pytest.fail(
+            f"this unit test read production data ({names}); give it its own (see the `settings` fixture), "
+            "or mark it production_data if checking that data is its purpose",
+            pytrace=False,
+        )
 
 SMALL_PROGRAMME = textwrap.dedent(
     """\

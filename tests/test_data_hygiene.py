@@ -17,6 +17,8 @@ import pytest
 from qa.measuring.overlap import near_duplicates
 from qa.operations.settings import DEFAULT_BACKGROUND, DEFAULT_EXPANSIONS, DEFAULT_QUESTIONS, DEFAULT_TOPICS
 
+pytestmark = pytest.mark.production_data  # these tests are about the production data itself
+
 EVAL = Path(__file__).resolve().parent.parent.parent / "shared" / "eval"
 
 

@@ -12,6 +12,8 @@ from qa.answering.answerer import Answerer
 from qa.answering.startup import load_answerer
 from qa.operations.settings import CHECKOUT, Settings
 
+pytestmark = pytest.mark.model
+
 
 @pytest.mark.parametrize(
     "question, top",

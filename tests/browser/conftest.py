@@ -47,10 +47,6 @@ def need(present: bool, what: str) -> None:
     pytest.skip(f"{what} is missing")
 
 
-def pytest_configure(config):
-    config.addinivalue_line("markers", "browser: drives headless Chromium against a real server")
-
-
 def pytest_collection_modifyitems(items):
     here = Path(__file__).parent
     for item in items:

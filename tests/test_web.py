@@ -227,11 +227,26 @@ def test_template_and_sql_looking_questions_are_just_questions(client, question)
     assert response.json()["question"] == question
 
 
-def test_openapi_documents_the_ask_parameters(client):
+def test_the_limits_openapi_documents_for_q_and_k_are_the_ones_the_api_enforces(client, monkeypatch):
     spec = client.get("/openapi.json").json()
     params = {p["name"]: p for p in spec["paths"]["/api/ask"]["get"]["parameters"]}
-    assert params["q"]["required"] is True
-    assert params["k"]["schema"] == {"type": "integer", "minimum": 1, "maximum": 20, "default": 5}
+    k = params["k"]["schema"]
+    assert (k["minimum"], k["maximum"], k["default"]) == (1, 20, 5)  # README: k 1–20, five by default
+
+    def status(**query) -> int:
+        return client.get("/api/ask", params=query).status_code
+
+    assert params["q"]["required"] is True and status(k=3) == 422
+    assert (status(q="a" * 500), status(q="a" * 501)) == (200, 422)  # README: q 1–500 characters
+    assert status(q="  " + "a" * 500 + "\n") == 200  # counted after trimming, as documented
+    assert [status(q="buss", k=n) for n in (k["minimum"] - 1, k["minimum"], k["maximum"], k["maximum"] + 1)] == [
+        422, 200, 200, 422
+    ]  # fmt: skip
+    answerer, asked = client.app.state.answerer, []
+    ask = answerer.ask
+    monkeypatch.setattr(answerer, "ask", lambda q, k=None: asked.append(k) or ask(q, k))
+    client.get("/api/ask", params={"q": "buss"})
+    assert asked == [k["default"]]
 
 
 # --- Chat page ---------------------------------------------------------------------------------

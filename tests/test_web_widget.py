@@ -15,7 +15,6 @@ from web.app import create_app
 from web.assets import STATIC
 
 WIDGET = (STATIC / "widget.js").read_text(encoding="utf-8")
-CHAT = (STATIC / "chat.js").read_text(encoding="utf-8")
 FACTS = {"stored": False, "limits": {"question": 500, "comment": 500}}  # this server's, as README says
 
 
@@ -79,22 +78,13 @@ def test_static_files_are_read_once_not_per_request(client, monkeypatch):
         assert client.get(path).status_code == 200, path
 
 
-def test_widget_tells_sections_apart_by_section_id_never_by_title_or_pledge_id():
-    # Two sections may share a title (tests/test_web_sections.py); a pledge id is a name, not a
-    # section id with a number on the end.
-    assert "by.set(r.section_id" in WIDGET and "link(base, rs[0].section_id" in WIDGET
-    assert "r.section," not in WIDGET.replace("r.section, r.number", "")  # the title only as text
-    assert ".slice(0, -" not in WIDGET and "r.id.slice" not in WIDGET
-
-
 # --- one source of truth for the limits -----------------------------------------------------
 
 
 def test_the_widget_and_the_chat_page_carry_the_servers_limits(client):
+    # That they use them, and no number of their own, in a browser: tests/browser/test_widget_behaviour.py.
     assert served_facts(client.get("/widget.js").text)["limits"] == {"question": 500, "comment": 500}
     assert '<input id="q" name="q" type="text" maxlength="500" required' in client.get("/").text
-    for source in (WIDGET, CHAT, (STATIC.parent / "templates" / "chat.html").read_text(encoding="utf-8")):
-        assert not re.search(r"maxlength\W+\d", source)  # no number of its own
 
 
 def test_changing_the_servers_limits_changes_what_the_page_the_widget_and_the_api_use(settings, monkeypatch):

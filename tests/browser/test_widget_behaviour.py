@@ -74,8 +74,8 @@ def test_markup_in_a_question_an_answer_or_an_error_is_drawn_as_text(open_page, 
 
 @contextlib.contextmanager
 def own_site(server: str) -> Iterator[tuple[str, list[tuple[str, str | None]]]]:
-    """A site that serves the widget from its own origin, sets a cookie, answers /api/ask with
-    the real server's answer and an ask_id, and takes feedback; yields its URL and, for every
+    """A site that serves `server`'s widget from its own origin, sets a cookie, answers /api/ask
+    with `server`'s answer and an ask_id, and takes feedback; yields its URL and, for every
     request it got, the path and the Cookie header the browser sent with it."""
     with urllib.request.urlopen(f"{server}/widget.js") as response:
         widget = response.read()
@@ -181,3 +181,29 @@ def test_widget_in_english_explains_in_english_when_the_server_cannot_answer(
     assert error.inner_text() == message
     assert box.input_value() == "bikes?"
     page.unroute_all(behavior="ignoreErrors")
+
+
+def test_widget_and_chat_page_take_their_limits_from_the_server_that_serves_them(open_page, settings, monkeypatch):
+    from tests.browser.conftest import serving
+    from tests.conftest import FakeEmbedder
+    from web.app import create_app
+
+    # Limits no copy in widget.js, chat.js or a template could know: 120 characters a question, 80 a comment.
+    monkeypatch.setattr("qa.answering.limits.MAX_QUESTION", 120)
+    monkeypatch.setattr("qa.questionlog.store.MAX_COMMENT", 80)
+    with serving(create_app(settings, embedder=FakeEmbedder())) as server, own_site(server) as (site, _):
+        page = open_page()
+        page.goto(server)
+        chat_box = page.get_by_role("textbox", name="Ditt spørsmål")
+        chat_box.fill("a" * 130)
+        assert (chat_box.get_attribute("maxlength"), len(chat_box.input_value())) == ("120", 120)
+        page.goto(site)  # the widget as that server serves it, on a page of its own
+        open_widget(page)
+        widget_box = page.get_by_role("textbox", name="Ditt spørsmål")
+        widget_box.fill("a" * 130)
+        assert (widget_box.get_attribute("maxlength"), len(widget_box.input_value())) == ("120", 120)
+        ask_widget(page, "tråling")
+        page.get_by_role("button", name="Nei, ikke nyttig").click()
+        comment = page.get_by_role("textbox", name="Hva manglet? (valgfritt)")
+        assert comment.get_attribute("maxlength") == "80"
+        assert page.errors == []

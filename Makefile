@@ -7,7 +7,7 @@ ENGINE := index/engine/libe5.so
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: install engine serve test eval bench clean
+.PHONY: install engine serve test lint eval bench clean
 
 install: $(STAMP) $(ENGINE)
 
@@ -36,6 +36,9 @@ serve: install
 
 test: install
 	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check .
 
 eval: install
 	$(BIN)/python -m qa eval ../shared/eval/dev.jsonl

@@ -21,8 +21,8 @@ import pytest
 from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
 
-from qa.questionlog.store import QuestionLog
 from qa.operations.settings import Settings
+from qa.questionlog.store import QuestionLog
 from tests.test_questionlog import Clock, make_answer
 from web import admin, feedback
 from web.admin_auth import AdminDep

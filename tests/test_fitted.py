@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from qa.operations.cli import main
+from qa.answering.bands import FEATURES, Bands, Logistic
+from qa.answering.fitted import DEFAULT, Fitted, background_texts, input_hashes, load_fitted, warn_if_stale
+from qa.answering.ranking import Weights
 from qa.answering.startup import load_answerer
 from qa.errors import ConfigError
-from qa.answering.fitted import DEFAULT, Fitted, background_texts, input_hashes, load_fitted, warn_if_stale
-from qa.answering.bands import FEATURES, Bands, Logistic
-from qa.answering.ranking import Weights
+from qa.operations.cli import main
 from qa.operations.settings import Settings
 
 QUESTIONS = [

@@ -13,9 +13,9 @@ import pytest
 
 from corpus.model import Pledge
 from qa.answer import Answer, Hit
+from qa.operations.settings import Settings
 from qa.questionlog.schema import MIGRATIONS, SCHEMA_VERSION
 from qa.questionlog.store import BUSY_TIMEOUT, COVERAGES, QuestionLog, QuestionLogError, normalise
-from qa.operations.settings import Settings
 
 T0 = datetime(2026, 5, 4, 10, 17, 42, tzinfo=UTC)
 

@@ -9,10 +9,10 @@ import pytest
 
 from corpus.expansions import load_expansions
 from corpus.parse import parse_text
-from qa.errors import QAError
-from qa.measuring.evaluate import Case, Outcome, format_table, load_cases, score
 from qa.answering.lexical import CharTfidf, grams
 from qa.answering.spelling import Speller
+from qa.errors import QAError
+from qa.measuring.evaluate import Case, Outcome, format_table, load_cases, score
 from tests.conftest import SMALL_PROGRAMME
 
 VOCABULARY = ["på skolen og i barnehagen", "anonyme jobbsøknader i kommunen", "båter og kajakker", "Bærum"]

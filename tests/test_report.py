@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from qa.questionlog.store import QuestionLog
-from qa.questionlog.report import report
 from qa.operations.settings import Settings
+from qa.questionlog.report import report
+from qa.questionlog.store import QuestionLog
 from tests.test_questionlog import make_answer
 
 

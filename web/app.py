@@ -27,8 +27,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from index.embedders import Embedder
 from qa.answering.startup import load_answerer
-from qa.questionlog.store import QuestionLog
 from qa.operations.settings import Settings, load_settings
+from qa.questionlog.store import QuestionLog
 from web import admin, api, assets, feedback, pages
 from web.ratelimit import RateLimiter
 from web.security import ApiCORS, SecurityHeaders

@@ -20,8 +20,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from qa.answering.bands import Bands
-from qa.errors import ConfigError
 from qa.answering.ranking import Weights, weights_from
+from qa.errors import ConfigError
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ _THANKS = {
     "takk", "tusen", "mange", "hjertelig", "takker", "takke", "skal", "ha", "for", "svaret", "svarene", "svar",
     "hjelpen", "det", "deg", "dere", "så", "mye", "thanks", "thank", "you", "thx", "ty", "cheers", "much", "a", "lot",
     "the", "answer", "help", "bra", "flott", "supert", "fint", "great", "nice", "ok", "okay", "greit", "kult",
-    "fantastisk", "perfekt", "ha", "det", "hadet", "snakkes", "vi", "ses", "bye", "goodbye", "see", "ya",
+    "fantastisk", "perfekt", "hadet", "snakkes", "vi", "ses", "bye", "goodbye", "see", "ya",
     "farvel", "natt", "night",
 }  # fmt: skip
 _THANKS_CORE = {"takk", "takker", "takke", "thanks", "thank", "thx", "ty", "cheers", "hadet", "snakkes", "ses",

@@ -28,9 +28,9 @@ import numpy as np
 
 from qa.answering.answerer import Answerer
 from qa.answering.bands import FEATURES, Bands, Logistic
-from qa.measuring.evaluate import OUT_OF_SCOPE, Case, Outcome, format_table, score
 from qa.answering.fitted import Fitted
 from qa.answering.ranking import Ranker, Signals, Weights
+from qa.measuring.evaluate import OUT_OF_SCOPE, Case, Outcome, format_table, score
 
 FOLDS = 5
 TOP = 3  # an answer is right when a gold pledge is among the top three

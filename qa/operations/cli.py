@@ -157,9 +157,9 @@ def _eval(args) -> None:
 
 
 def _tune(args) -> None:
+    from qa.answering.fitted import input_hashes
     from qa.answering.startup import load_answerer
     from qa.measuring.evaluate import load_cases
-    from qa.answering.fitted import input_hashes
     from qa.measuring.tune import check, tune
 
     settings = _settings()

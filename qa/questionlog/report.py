@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from qa.questionlog.store import QuestionLog
 from qa.operations.settings import Settings
+from qa.questionlog.store import QuestionLog
 
 SHOWN = 50  # rows per table on the page and in the terminal; the CSV has them all
 TEXT_WIDTH = 60  # characters of a question or comment in the terminal

@@ -11,8 +11,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from qa.errors import QAError
 from qa.answering.smalltalk import smalltalk
+from qa.errors import QAError
 
 
 class QuestionLogError(QAError):

@@ -18,7 +18,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from tests.browser.test_bands import CORS, VERBATIM, api_answer, in_band
-from tests.browser.test_browser import QUESTION as OSLOFJORDEN, ask_widget, open_widget
+from tests.browser.test_browser import QUESTION as OSLOFJORDEN
+from tests.browser.test_browser import ask_widget, open_widget
 
 # Markup that would show, fetch /x and set window.pwned if it were ever parsed as HTML.
 HOSTILE = '<img src="/x" onerror="window.pwned = 1"><b>fet</b>'

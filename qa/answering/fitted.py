@@ -2,7 +2,9 @@
 
 `python -m qa tune` writes the fusion weights and the band model there, with the sha256 of
 every input it was fitted on (programme, expansions, topics, tuning questions) and the model id, and
-the cross-validated figures it measured. Start-up reads it; a test fails when the recorded
+the cross-validated figures it measured, for two profiles: the programme with its expansions, and
+`bare` — the programme alone, as a new edition is on the day it arrives, before anyone has written
+its expansions (start-up picks the profile, `qa.answering.startup`). Start-up reads it; a test fails when the recorded
 hashes no longer match the inputs in the repo, so a changed input is refitted, not forgotten.
 The same inputs give the same file, byte for byte.
 
@@ -31,22 +33,38 @@ OUT_OF_SCOPE = "out_of_scope"
 
 
 @dataclass(frozen=True)
+class Profile:
+    """Weights and band model fitted for one way of running: with expansions, or bare."""
+
+    weights: Weights
+    bands: Bands
+    figures: dict = field(default_factory=dict)  # cross-validated figures, for people to read
+
+    def as_dict(self) -> dict:
+        return {"weights": asdict(self.weights), "bands": self.bands.as_dict(), "cross_validated": self.figures}
+
+    @classmethod
+    def from_dict(cls, body: dict) -> Profile:
+        return cls(weights_from(body["weights"]), Bands.from_dict(body["bands"]), body.get("cross_validated", {}))
+
+
+@dataclass(frozen=True)
 class Fitted:
     weights: Weights
     bands: Bands
     model: str
     inputs: dict[str, str]  # input name -> sha256 of its file
     figures: dict = field(default_factory=dict)  # cross-validated figures, for people to read
+    bare: Profile | None = None  # fitted without expansions and topics, for a programme that has none yet
+
+    @property
+    def main(self) -> Profile:
+        return Profile(self.weights, self.bands, self.figures)
 
     def as_json(self) -> str:
-        body = {
-            "format": FORMAT,
-            "model": self.model,
-            "inputs": self.inputs,
-            "weights": asdict(self.weights),
-            "bands": self.bands.as_dict(),
-            "cross_validated": self.figures,
-        }
+        body = {"format": FORMAT, "model": self.model, "inputs": self.inputs, **self.main.as_dict()}
+        if self.bare is not None:
+            body["bare"] = self.bare.as_dict()
         return json.dumps(body, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
 
 
@@ -77,12 +95,14 @@ def load_fitted(path: Path) -> Fitted:
     try:
         if body.get("format") != FORMAT:
             raise ValueError(f"format {body.get('format')!r}, expected {FORMAT}")
+        main = Profile.from_dict(body)
         return Fitted(
-            weights=weights_from(body["weights"]),
-            bands=Bands.from_dict(body["bands"]),
+            weights=main.weights,
+            bands=main.bands,
             model=str(body["model"]),
             inputs={str(k): str(v) for k, v in body["inputs"].items()},
-            figures=body.get("cross_validated", {}),
+            figures=main.figures,
+            bare=Profile.from_dict(body["bare"]) if "bare" in body else None,
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ConfigError(f"QA_FITTED: {path} is not a fitted-parameters file ({exc})") from None

@@ -4,12 +4,17 @@ parameters and the data, open (or build) the index. All start-up work; nothing p
 Every data file that is set must be there: a missing one stops start-up with a line naming the
 setting and the path (`off` turns an optional one off, as None does in code). How well the
 expansions and topics fit the programme is logged: a warning when some are stale or missing.
+
+A programme with expansions for fewer than BARE_BELOW of its pledges (a new edition on the day it
+arrives, or expansions switched off) runs *bare*: without expansions and topics, on the weights
+and band model `python -m qa tune` fitted for exactly that (`Fitted.bare`). The band model fitted
+with expansions reads a bare programme's weaker matches as "not covered" for half of all questions.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from threadpoolctl import threadpool_limits
@@ -20,7 +25,7 @@ from corpus.parse import parse_file
 from index.embedders import Embedder, load_embedder
 from index.errors import IndexFailure
 from index.passages import passages_for
-from index.store import open_index
+from index.store import StoredIndex, open_index
 from qa.answering.answerer import Answerer
 from qa.answering.fitted import Fitted, background_texts, input_hashes, load_fitted, warn_if_stale
 from qa.answering.ranking import Ranker, Weights
@@ -28,6 +33,8 @@ from qa.errors import ConfigError
 from qa.operations.settings import OPTIONAL_FILES, Settings
 
 log = logging.getLogger(__name__)
+
+BARE_BELOW = 0.5  # share of pledges with expansions under which the programme runs bare
 
 
 def load_programme(path: Path) -> Programme:
@@ -118,17 +125,44 @@ def _some(ids: tuple[str, ...], shown: int = 5) -> str:
 def load_answerer(settings: Settings, *, embedder: Embedder | None = None, progress: bool = False) -> Answerer:
     """Load the programme, the model and the index (building it if needed): all start-up work."""
     inputs = load_inputs(settings, embedder=embedder)
+    stored = open_stored(settings, inputs, progress=progress)
+    ranker = ranker_for(inputs, stored, bare=runs_bare(inputs))
+    return Answerer(inputs.programme, ranker, inputs.embedder.model_id, settings.cache_size)
+
+
+def open_stored(settings: Settings, inputs: Inputs, *, progress: bool = False) -> StoredIndex:
+    """The index of `inputs`, built if needed."""
     # The engine already keeps every core busy for each question; BLAS threads on top of it
     # (for numpy's small matrix-vector products) only fight it for the cores.
     threadpool_limits(limits=1, user_api="blas")
-    stored = open_index(settings.index_dir, inputs.embedder, inputs.passages, progress=progress)
+    return open_index(settings.index_dir, inputs.embedder, inputs.passages, progress=progress)
+
+
+def runs_bare(inputs: Inputs) -> bool:
+    """Whether to answer bare: too few pledges have expansions, and the fitted file has a bare profile."""
+    few = len(inputs.expansions) < BARE_BELOW * len(inputs.programme.pledges)
     fitted = inputs.fitted
-    ranker = Ranker(
+    if few and fitted is not None:
+        have = f"{len(inputs.expansions)} of {len(inputs.programme.pledges)} pledges have expansions"
+        if fitted.bare is None:
+            log.warning("%s, but the fitted file has no bare profile: refit with 'python -m qa tune'", have)
+        else:
+            log.warning("%s: answering bare, without expansions or topics, on the bare profile", have)
+    return few and fitted is not None and fitted.bare is not None
+
+
+def ranker_for(inputs: Inputs, stored: StoredIndex, *, bare: bool) -> Ranker:
+    """The ranker on `stored` with the fitted profile: with expansions and topics, or bare without them."""
+    fitted, expansions = inputs.fitted, inputs.expansions
+    profile = None if fitted is None else fitted.bare if bare else fitted.main
+    if bare:
+        kept = {name: c for name, c in stored.collections.items() if name not in ("expansions", "topics")}
+        stored, expansions = replace(stored, collections=kept), {}
+    return Ranker(
         inputs.programme,
         inputs.embedder,
         stored,
-        inputs.expansions,
-        weights=fitted.weights if fitted else Weights(),
-        bands=fitted.bands if fitted else None,
+        expansions,
+        weights=profile.weights if profile else Weights(),
+        bands=profile.bands if profile else None,
     )
-    return Answerer(inputs.programme, ranker, inputs.embedder.model_id, settings.cache_size)

@@ -14,6 +14,8 @@
    pledge stay under MAX_DENIAL.
 4. Cross-validation: steps 2–3 are repeated with each fold held out, and the held-out answers
    are scored. Those are the figures to quote; in-sample figures are printed beside them.
+5. All of it twice: with the expansions and topics, and bare without them (`Fitted.bare`, for a
+   new edition before anyone has written its expansions).
 
 `--check` only reports on another file (e.g. a dev set); it never influences the fit.
 """
@@ -26,9 +28,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from qa.answering.answerer import Answerer
+from corpus.model import Programme
 from qa.answering.bands import FEATURES, Bands, Logistic
-from qa.answering.fitted import Fitted
+from qa.answering.fitted import Fitted, Profile
 from qa.answering.ranking import Ranker, Signals, Weights
 from qa.measuring.evaluate import OUT_OF_SCOPE, TOP, Case, Outcome, format_table, score
 
@@ -173,29 +175,35 @@ def outcome(ranker: Ranker, s: Signals, weights: Weights, bands: Bands) -> Outco
     return Outcome(r.ids[:10], r.coverage)
 
 
-def tune(answerer: Answerer, cases: list[Case], inputs: dict[str, str]) -> tuple[Fitted, str]:
-    """Fit on every case; return the fitted parameters and a report with cross-validated figures."""
-    ranker = answerer.ranker
-    section_of = {p.id: s.id for s in answerer.programme.sections for p in s.pledges}
+def tune(main: Ranker, bare: Ranker, programme: Programme, model_id: str, cases: list[Case], inputs: dict[str, str]) -> tuple[Fitted, str]:
+    """Fit both profiles on every case: `main` ranks with the expansions and topics, `bare` without
+    them (a new edition before its expansions are written). Returns the fitted parameters and a
+    report with cross-validated figures."""
+    fitted, text = fit_profile(main, programme, cases)
+    bare_fitted, bare_text = fit_profile(bare, programme, cases)
+    both = Fitted(fitted.weights, fitted.bands, model_id, inputs, fitted.figures, bare=bare_fitted)
+    return both, f"{text}\n\nbare (no expansions, no topics):\n{bare_text}"
+
+
+def fit_profile(ranker: Ranker, programme: Programme, cases: list[Case]) -> tuple[Profile, str]:
+    """Weights and bands for one ranker, with its cross-validated and in-sample figures."""
+    section_of = {p.id: s.id for s in programme.sections for p in s.pledges}
     data = prepare(ranker, cases)
     weights, bands = fit(ranker, data, section_of)
     cv = score(cases, cross_validate(ranker, data, section_of), section_of)
     insample = score(cases, [outcome(ranker, s, weights, bands) for s in data.signals], section_of)
     figures = {k: round(v, 4) for k, v in cv["all"].items()}
-    fitted = Fitted(weights, bands, answerer.model_id, inputs, figures)
     text = (
         f"{weights}\nbands: answer at p(right) >= {bands.answer_at:.3f}, deny below p(scope) < {bands.deny_below:.3f}\n"
         f"features: {', '.join(FEATURES)}\n\n"
         f"cross-validated ({FOLDS} folds, weights and bands refitted without each fold):\n{format_table(cv)}\n\n"
         f"in-sample (fitted on all, for comparison):\n{format_table(insample)}"
     )
-    return fitted, text
+    return Profile(weights, bands, figures), text
 
 
-def check(answerer: Answerer, cases: list[Case], fitted: Fitted) -> str:
-    """The table for another question file under the fitted parameters."""
-    ranker = answerer.ranker
-    section_of = {p.id: s.id for s in answerer.programme.sections for p in s.pledges}
-    outcomes = [outcome(ranker, ranker.signals(c.question), fitted.weights, fitted.bands) for c in cases]
+def check(ranker: Ranker, programme: Programme, cases: list[Case], profile: Profile) -> str:
+    """The table for another question file under a fitted profile."""
+    section_of = {p.id: s.id for s in programme.sections for p in s.pledges}
+    outcomes = [outcome(ranker, ranker.signals(c.question), profile.weights, profile.bands) for c in cases]
     return format_table(score(cases, outcomes, section_of))
-

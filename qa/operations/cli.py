@@ -158,7 +158,7 @@ def _eval(args) -> None:
 
 def _tune(args) -> None:
     from qa.answering.fitted import input_hashes
-    from qa.answering.startup import load_answerer
+    from qa.answering.startup import load_inputs, open_stored, ranker_for
     from qa.measuring.evaluate import load_cases
     from qa.measuring.tune import check, tune
 
@@ -170,12 +170,17 @@ def _tune(args) -> None:
     # The background the band model compares with is the tuning file's out-of-scope questions;
     # the fit starts from nothing fitted.
     settings = settings.model_copy(update={"questions": file, "fitted": None})
-    answerer = load_answerer(settings, progress=True)
-    cases = load_cases(file, answerer.programme)
-    fitted, text = tune(answerer, cases, input_hashes(settings))
+    inputs = load_inputs(settings)
+    stored = open_stored(settings, inputs, progress=True)
+    main, bare = ranker_for(inputs, stored, bare=False), ranker_for(inputs, stored, bare=True)
+    programme = inputs.programme
+    cases = load_cases(file, programme)
+    fitted, text = tune(main, bare, programme, inputs.embedder.model_id, cases, input_hashes(settings))
     print(f"{file}:\n{text}")
     for path in args.check or ():
-        print(f"\n{path} (check only, never fitted on):\n{check(answerer, load_cases(path, answerer.programme), fitted)}")
+        checked = load_cases(path, programme)
+        print(f"\n{path} (check only, never fitted on):\n{check(main, programme, checked, fitted.main)}")
+        print(f"bare:\n{check(bare, programme, checked, fitted.bare)}")
     try:
         Path(out).write_text(fitted.as_json(), encoding="utf-8")
     except OSError as exc:

@@ -34,8 +34,8 @@ def parse(text: str, curation: Curation, name: str = "input") -> list[tuple[str,
         where = f"{name} line {n}"
         try:
             row = json.loads(line)
-        except ValueError as exc:
-            raise _bad(f"{where}: not JSON ({exc.args[0] if exc.args else exc})") from None
+        except json.JSONDecodeError as exc:
+            raise _bad(f"{where}: not JSON ({exc.msg})") from None
         if not isinstance(row, dict) or "pledge_id" not in row or "question" not in row:
             raise _bad(f'{where}: expected an object with "pledge_id" and "question"')
         try:

@@ -185,7 +185,7 @@ def test_every_logged_question_in_the_report_links_to_its_curation_with_the_thum
     assert headings[:2] == ["chart", "feedback"]  # the 👎 and their comments first
     feedback = html[html.index('id="feedback-heading"') : html.index("</section>", html.index('id="feedback-heading"'))]
     assert "feil punkt" in feedback
-    assert '<a href="/admin/curate?question=Hva+med+sykkelveier%3F&amp;days=30">Rett opp' in feedback
+    assert '<a href="/admin/curate?question=Hva+med+sykkelveier%3F&amp;days=30">Rett opp<span class="visually-hidden"> svaret på «Hva med sykkelveier?»</span>' in feedback
     assert '<a href="/admin/curate?question=Blir+det+gratis+parkering%3F&amp;days=30">Rett opp' in html
 
 

@@ -17,6 +17,7 @@ def db(tmp_path, small_corpus, monkeypatch):
     monkeypatch.setenv("QA_CORPUS", str(small_corpus))
     monkeypatch.setenv("QA_DB", str(path))
     monkeypatch.setenv("QA_VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("QA_QUESTIONS", "off")  # the tests that compare with a tuning set bring their own
     return path
 
 
@@ -96,3 +97,23 @@ def test_a_missing_file_and_a_log_that_is_off_are_one_line_errors(db, tmp_path, 
     monkeypatch.setenv("QA_DB", "off")
     assert main(["alternates", "export"]) == 2
     assert capsys.readouterr().err == "error: QA_DB is off: alternates are kept in the question-log database; set QA_DB\n"
+
+
+def test_an_import_warns_about_a_row_that_copies_a_tuning_question(db, tmp_path, capsys, monkeypatch):
+    tuning = tmp_path / "questions.jsonl"
+    tuning.write_text(lines({"id": "t1", "q": "Blir det gratis parkering i Sandvika?", "kind": "paraphrase"}))
+    monkeypatch.setenv("QA_QUESTIONS", str(tuning))
+    source = tmp_path / "a.jsonl"
+    source.write_text(lines({"pledge_id": "samferdsel-1", "question": "Billigere buss?"}, {"pledge_id": PLEDGE, "question": "blir det gratis parkering i sandvika"}))
+    assert main(["alternates", "import", str(source)]) == 0
+    err = capsys.readouterr().err
+    assert err == "warning: alternate 2 is close to the tuning question 'Blir det gratis parkering i Sandvika?'\n"
+
+
+@pytest.mark.production_data
+def test_the_tuning_set_itself_cannot_be_imported_as_alternates(db, capsys):
+    from qa.operations.settings import DEFAULT_QUESTIONS
+
+    assert main(["alternates", "import", str(DEFAULT_QUESTIONS)]) == 2
+    assert capsys.readouterr().err.endswith('line 1: expected an object with "pledge_id" and "question"\n')
+    assert stored(db) == []

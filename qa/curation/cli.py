@@ -58,14 +58,17 @@ def _export(args: argparse.Namespace) -> None:
 
 def _import(args: argparse.Namespace) -> None:
     from qa.answering.startup import load_programme
-    from qa.curation.jsonl import import_file
+    from qa.curation.jsonl import like_tuning, read_file
     from qa.curation.store import Curation
 
     settings, curation = _curation()
     curation.close()
     curation = Curation(curation.target, load_programme(settings.corpus).by_id)
     try:
-        added, kept = import_file(args.file, curation, replace=args.replace)
+        rows = read_file(args.file, curation)
+        for n, question in like_tuning(rows, settings.questions)[:5]:
+            print(f"warning: alternate {n} is close to the tuning question {question!r}", file=sys.stderr)
+        added, kept = curation.import_rows(rows, replace=args.replace)
     finally:
         curation.close()
     print(f"{args.file}: {added} added, {kept} already there" + (" (the rest removed)" if args.replace else ""))

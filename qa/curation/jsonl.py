@@ -51,13 +51,40 @@ def parse(text: str, curation: Curation, name: str = "input") -> list[tuple[str,
     return rows
 
 
-def import_file(path: Path, curation: Curation, *, replace: bool = False) -> tuple[int, int]:
-    """Check every line of `path`, then store them all in one transaction; returns (added, already there)."""
+def read_file(path: Path, curation: Curation) -> list[tuple[str, str, str | None]]:
+    """Checked rows of the file at `path` (see `parse`); nothing is written."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise _bad(f"cannot read {path}: {exc}") from None
-    return curation.import_rows(parse(text, curation, str(path)), replace=replace)
+    return parse(text, curation, str(path))
+
+
+def import_file(path: Path, curation: Curation, *, replace: bool = False) -> tuple[int, int]:
+    """Check every line of `path`, then store them all in one transaction; returns (added, already there)."""
+    return curation.import_rows(read_file(path, curation), replace=replace)
+
+
+def like_tuning(rows: list[tuple[str, str, str | None]], tuning: Path | None) -> list[tuple[int, str]]:
+    """(row number, tuning question) for each row that is a near-duplicate of a tuning question.
+
+    Alternates are never tuning data (README, "Staff curation"); an import says so when a file
+    looks like it came from the tuning set, so staff can tell a real voter's question from a copy.
+    """
+    if tuning is None or not Path(tuning).is_file():
+        return []
+    from qa.measuring.overlap import near_duplicates
+
+    questions = []
+    for line in Path(tuning).read_text(encoding="utf-8").splitlines():
+        try:
+            row = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(row, dict) and isinstance(row.get("q"), str):
+            questions.append(row["q"])
+    pairs = near_duplicates([question for _, question, _ in rows], questions)
+    return [(i + 1, questions[j]) for i, j, _ in pairs]
 
 
 def _bad(message: str) -> CurationError:

@@ -274,3 +274,18 @@ def test_search_finds_a_pledge_by_id_or_by_words_most_words_first(answerer):
     assert [p.id for p in search(programme, "karakter")] == ["skole-1"]  # the start of a word
     assert search(programme, "ulv") == [] and search(programme, "  ") == []
     assert citation(programme.by_id["skole-1"]) == "Et grønt Bærum · Skole · punkt 1 · s. 2"
+
+
+def test_the_version_check_never_waits_for_a_writer(store, csettings):
+    import time
+
+    store.version()  # opened and migrated
+    writer = sqlite3.connect(csettings.db, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # another process in the middle of a write
+    try:
+        start = time.monotonic()
+        assert store.version() == 0
+        assert time.monotonic() - start < 0.5
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()

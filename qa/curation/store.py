@@ -98,14 +98,17 @@ class Curation:
         self.target = target
         self.pledge_ids = frozenset(pledge_ids)
         self._clock = clock
-        self._lock = threading.Lock()
-        self._conn: sqlite3.Connection | None = None
+        # Two connections, each with its lock: in WAL mode a read never waits for a write, so the
+        # version check before a voter's question never waits behind a staff member's change.
+        self._locks = {"read": threading.Lock(), "write": threading.Lock()}
+        self._conns: dict[str, sqlite3.Connection] = {}
 
     def close(self) -> None:
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+        for role, lock in self._locks.items():
+            with lock:
+                conn = self._conns.pop(role, None)
+                if conn is not None:
+                    conn.close()
 
     # -- checks --------------------------------------------------------------------------------
 
@@ -240,24 +243,28 @@ class Curation:
         return self._clock().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
     @contextmanager
-    def _connection(self) -> Iterator[sqlite3.Connection]:
-        """The one connection, opened and migrated on first use; held under the lock."""
-        with self._lock:
+    def _connection(self, role: str = "read") -> Iterator[sqlite3.Connection]:
+        """The reading or the writing connection, opened and migrated on first use; held under its lock."""
+        with self._locks[role]:
+            conn = self._conns.get(role)
             try:
-                if self._conn is None:
+                if conn is None:
                     conn = open_db(self.target, WAIT)
                     try:
                         conn.execute("PRAGMA journal_mode = WAL")
                         busy_timeout(conn, WAIT)
                         migrate(conn)
+                        if role == "read":
+                            conn.execute("PRAGMA query_only = 1")
                     except BaseException:
                         conn.close()
+                        conn = None
                         raise
-                    self._conn = conn
-                yield self._conn
+                    self._conns[role] = conn
+                yield conn
             except sqlite3.Error as exc:
-                if self._conn is not None and self._conn.in_transaction:
-                    rollback(self._conn)
+                if conn is not None and conn.in_transaction:
+                    rollback(conn)
                 raise Unavailable(
                     f"the question log at {self.target} cannot be used: {exc}",
                     "Spørsmålsloggen kan ikke brukes akkurat nå. Se serverloggen.",
@@ -266,7 +273,7 @@ class Curation:
     @contextmanager
     def _writing(self) -> Iterator[sqlite3.Connection]:
         """One write transaction: all of it is stored, or (on any error) none of it."""
-        with self._connection() as conn:
+        with self._connection("write") as conn:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn

@@ -7,6 +7,9 @@
 - `GET /admin/<table>.csv`: each table of the report as CSV;
 - `GET /admin/admin.css`: the page's stylesheet.
 
+Each logged question links to `/admin/curate` (web.curate_page), where staff attach it to a pledge
+or mark it as not covered.
+
 Every route exists only when `QA_ADMIN_TOKEN` is set (404 otherwise), and all but the stylesheet
 need the token (`web.admin_auth`). What the report shows is built in `qa.questionlog.report`, the
 chart's geometry in `web.charts`; voters' 👍/👎 arrive through `web.feedback`.
@@ -19,6 +22,7 @@ import io
 from datetime import date
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
@@ -33,7 +37,9 @@ from web.deps import QuestionLogDep, SettingsDep
 HERE = Path(__file__).resolve().parent
 STYLESHEET = HERE / "static" / "admin.css"
 PERIODS = (7, 30, 90, 180)
-TABLE_NAMES = ("not_covered", "related", "questions", "feedback", "daily")
+TABLE_NAMES = ("not_covered", "related", "questions", "feedback", "marks", "daily")
+CURATED_TABLES = ("feedback", "not_covered", "related", "questions")  # rows with a "Rett opp" link
+FIRST = "feedback"  # the 👎 and their comments come first on the page: what most needs a fix
 
 # The admin page loads nothing but its own stylesheet: no scripts, no other origin.
 ADMIN_HEADERS = {
@@ -86,6 +92,7 @@ def page(request: Request, _admin: AdminDep, qlog: QuestionLogDep, settings: Set
         "enabled": qlog.enabled,
         "error": None,
         "tables": [],
+        "curate": None,
     }
     status = 200
     try:
@@ -98,7 +105,8 @@ def page(request: Request, _admin: AdminDep, qlog: QuestionLogDep, settings: Set
         context["summary"] = totals = summary(qlog, days, by_name["daily"])
         context["shares"] = {key: share(totals[key], totals) for key in COVERAGES}
         context["chart"] = chart(by_name["daily"].rows)
-        context["tables"] = [_view(t, base, days) for t in all_tables]
+        context["tables"] = [_view(t, base, days) for t in sorted(all_tables, key=lambda t: t.name != FIRST)]
+        context["curate"] = f"{base}/admin/curate?days={days}"
     html = _templates.get_template("admin.html").render(context)
     return HTMLResponse(html, status_code=status, headers=ADMIN_HEADERS)
 
@@ -149,7 +157,14 @@ def _view(table: Table, base: str, days: int) -> dict:
         "rows": [[(format_cell(c, row[c.key]), c.kind) for c in table.columns] for row in shown],
         "total": len(table.rows),
         "csv": f"{base}/admin/{table.name}.csv?days={days}",
+        # Where staff fix the answer to each row's question (web.curate_page), or None.
+        "curate": [(curate_link(base, r["question"], days), r["question"]) for r in shown] if table.name in CURATED_TABLES else None,
     }
+
+
+def curate_link(base: str, question: str, days: int) -> str:
+    """The curation page for one logged question."""
+    return f"{base}/admin/curate?" + urlencode({"question": question, "days": days})
 
 
 def _defuse(text: str) -> str:

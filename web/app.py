@@ -10,6 +10,8 @@ handlers then only read `app.state`. Importing this module loads nothing heavy.
     web.feedback    POST /api/feedback
     web.admin       the staff report at /admin and /api/admin/* (QA_ADMIN_TOKEN)
     web.admin_auth  the admin token
+    web.curation    staff curation as JSON: /api/admin/alternates, /api/admin/not-covered
+    web.curate_page staff curation in the admin pages, plain forms: /admin/curate
     web.charts      the report's chart geometry
     web.deps        what handlers share; the Annotated dependencies
     web.security    security headers everywhere, CORS on /api/*
@@ -27,9 +29,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from index.embedders import Embedder
 from qa.answering.startup import load_answerer
+from qa.curation.sync import attach
 from qa.operations.settings import Settings, load_settings
 from qa.questionlog.store import QuestionLog
-from web import admin, api, assets, feedback, pages
+from web import admin, api, assets, curate_page, curation, feedback, pages
 from web.ratelimit import RateLimiter
 from web.security import ApiCORS, SecurityHeaders
 
@@ -50,11 +53,15 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         questionlog = QuestionLog.open(settings)
         app.state.questionlog = questionlog
         app.state.recorder = questionlog.record if questionlog.enabled else None
+        # Staff curation lives in the same database: load it, and follow changes (web.curation).
+        app.state.curation = attach(app.state.answerer, questionlog.target) if questionlog.enabled else None
         stored = app.state.recorder is not None
         static["widget.js"] = assets.serve_widget(widget_source, stored=stored)
         app.state.pages = pages.Pages(env, app.state.answerer.programme, stored=stored)
         yield
         questionlog.close()
+        if app.state.curation is not None:
+            app.state.curation.curation.close()
 
     app = FastAPI(
         title="MDG Bærum: spør om programmet",
@@ -67,12 +74,15 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     app.state.static = static
     app.state.limiter = RateLimiter(settings.rate_limit) if settings.rate_limit else None
     app.state.recorder = None  # the question log's hook; see the lifespan
+    app.state.curation = None  # staff curation (qa.curation.sync); see the lifespan
 
     app.include_router(api.router)
     app.include_router(pages.router)
     app.include_router(assets.router)
     app.include_router(feedback.router)
     app.include_router(admin.router)
+    app.include_router(curation.router)
+    app.include_router(curate_page.router)
 
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

@@ -3,12 +3,17 @@
 `Answerer` is built once (qa/answering/startup.py loads the model, the index and the
 programme) and then answers questions with no I/O and no model loading: embed the question,
 score every pledge, rank, decide the band. Answers are cached by question.
+
+Staff curation (qa.curation.sync) may change the ranker while the server runs: it installs a
+`refresh` hook, called before each question (it must be cheap; it decides itself how often to
+look for changes), and clears the cache when it changes anything.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import replace
 
 from corpus.model import Programme, Section
@@ -29,6 +34,14 @@ class Answerer:
         self._cache: OrderedDict[tuple[str, int], Answer] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
+        self._generation = 0
+        self.refresh: Callable[[], object] | None = None  # called before each question (qa.curation.sync)
+
+    def clear_cache(self) -> None:
+        """Forget every cached answer: the ranking has changed."""
+        with self._lock:
+            self._cache.clear()
+            self._generation += 1  # an answer ranked before this is not cached after it
 
     def ask(self, question: str, k: int = 5) -> Answer:
         """Answer `question` with up to `k` pledges.
@@ -45,8 +58,11 @@ class Answerer:
         """
         question = clean_question(question)
         check_k(k)
+        if self.refresh is not None:
+            self.refresh()
         key = (question.casefold(), k)
         with self._lock:
+            generation = self._generation
             cached = self._cache.get(key)
             if cached is not None:
                 self._cache.move_to_end(key)
@@ -58,6 +74,8 @@ class Answerer:
         answer = Answer(question, NOT_COVERED if chatter else ranking.coverage, hits, chatter)
         if self._cache_size:
             with self._lock:
+                if generation != self._generation:
+                    return answer
                 self._cache[key] = answer
                 while len(self._cache) > self._cache_size:
                     self._cache.popitem(last=False)

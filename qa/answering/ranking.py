@@ -26,11 +26,19 @@ matches stand out, and from how much closer the question is to the programme tha
 background: the off-topic and out-of-scope questions the team wrote (corpus/questions.jsonl).
 Weights and the band model are fitted by `python -m qa tune` and read from `qa/answering/fitted.json`.
 The question is spell-mended towards the programme's words first (qa/answering/spelling.py).
+
+Staff curation (qa/curation) adds rows while the server runs, without rebuilding anything:
+alternate phrasings of a pledge, folded into its expansion signal exactly as expansions are, and
+questions marked as not covered, compared with as background. `set_curated` replaces them whole,
+`add_alternate` and `remove_alternate` change one; a question being ranked meanwhile sees either
+the old rows or the new ones, never a mix.
 """
 
 from __future__ import annotations
 
 import re
+import threading
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -101,6 +109,30 @@ class Ranking:
 
     def top(self, k: int) -> list[tuple[str, float]]:
         return [(pid, float(s)) for pid, s in zip(self.ids[:k], self.scores[:k])]
+
+
+@dataclass(frozen=True)
+class Curated:
+    """Rows staff added while the server runs: alternates grouped by pledge, and extra background.
+
+    `alternates` maps a key (the store's id) to (pledge position, unit vector); `vectors`,
+    `pledges` and `starts` are the same rows sorted by pledge for one `np.maximum.reduceat`.
+    """
+
+    alternates: Mapping[Hashable, tuple[int, np.ndarray]]
+    vectors: np.ndarray
+    pledges: np.ndarray
+    starts: np.ndarray
+    background: np.ndarray
+
+    @classmethod
+    def of(cls, alternates: Mapping[Hashable, tuple[int, np.ndarray]], background: np.ndarray) -> Curated:
+        items = sorted(alternates.values(), key=lambda item: item[0])
+        dim = background.shape[1]
+        vectors = np.array([v for _, v in items], np.float32).reshape(len(items), dim)
+        owners = np.array([p for p, _ in items], np.int64)
+        pledges, starts = np.unique(owners, return_index=True)
+        return cls(dict(alternates), vectors, pledges, starts, background.astype(np.float32))
 
 
 class Ranker:
@@ -175,7 +207,47 @@ class Ranker:
         self._speller = Speller(vocabulary)
         self._known = {w for text in vocabulary + documents for w in _WORD.findall(text.casefold())}
         self._known_stems = {w[:6] for w in self._known if len(w) >= 6}
+        self._position = position
+        self._curation_lock = threading.Lock()  # for writers; readers take `self._curated` once
+        self._curated = Curated.of({}, np.zeros((0, self._pledges.shape[1]), np.float32))
         self.rank("oppvarming")  # warm-up: word lists and the engine's first call, not on a voter's time
+
+    # -- curation: rows added while the server runs ---------------------------------------------
+
+    @property
+    def embedder(self) -> Embedder:
+        return self._embedder
+
+    @property
+    def curated(self) -> Curated:
+        return self._curated
+
+    def set_curated(self, alternates: Mapping[Hashable, tuple[str, np.ndarray]], background: np.ndarray | None = None) -> None:
+        """Replace every alternate (key -> (pledge id, unit vector)) and the curated background rows."""
+        rows = {key: (self._pledge_position(pid), vector) for key, (pid, vector) in alternates.items()}
+        extra = np.zeros((0, self._pledges.shape[1]), np.float32) if background is None else background
+        with self._curation_lock:
+            self._curated = Curated.of(rows, extra)  # one assignment: a question sees old or new, whole
+
+    def add_alternate(self, key: Hashable, pledge_id: str, vector: np.ndarray) -> None:
+        """Add (or replace) one alternate row for `pledge_id`."""
+        row = (self._pledge_position(pledge_id), vector)
+        with self._curation_lock:
+            now = self._curated
+            self._curated = Curated.of({**now.alternates, key: row}, now.background)
+
+    def remove_alternate(self, key: Hashable) -> None:
+        """Remove one alternate row; an unknown key is a no-op."""
+        with self._curation_lock:
+            now = self._curated
+            rest = {k: v for k, v in now.alternates.items() if k != key}
+            self._curated = Curated.of(rest, now.background)
+
+    def _pledge_position(self, pledge_id: str) -> int:
+        try:
+            return self._position[pledge_id]
+        except KeyError:
+            raise ValueError(f"unknown pledge id {pledge_id!r}") from None
 
     def _centres(self, exp_owners: np.ndarray) -> np.ndarray:
         """One unit vector per section: the mean of its pledges' and their expansions' vectors."""
@@ -195,6 +267,10 @@ class Ranker:
         if len(self._exp):
             best = np.maximum.reduceat(self._exp @ vectors.T, self._exp_starts, axis=0)
             expansion[self._exp_pledges] = np.maximum(expansion[self._exp_pledges], best)
+        curated = self._curated  # read once: writers replace it whole
+        if len(curated.vectors):
+            best = np.maximum.reduceat(curated.vectors @ vectors.T, curated.starts, axis=0)
+            expansion[curated.pledges] = np.maximum(expansion[curated.pledges], best)
         pledge, expansion = _with_best_segment(pledge), _with_best_segment(expansion)
         section = (self._sections @ q)[self._section_of]
         lexical = self._lexical.scores(question).astype(np.float32)
@@ -214,7 +290,7 @@ class Ranker:
             lexical=lexical,
             cluster=cluster,
             topic=topic[self._section_of],
-            background=self._background @ q,
+            background=np.concatenate([self._background @ q, curated.background @ q]),
             known=(known + 0.5) / (len(words) + 1),
             words=len(words),
         )

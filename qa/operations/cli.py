@@ -8,6 +8,7 @@
     bench                speed and memory of a real server on loopback
     report [--days N]    what voters asked, and what the programme does not answer
     serve                the web app (chat page, programme, API, widget)
+    alternates export|import   staff-curated alternate phrasings as JSON lines (qa.curation.cli)
 
 Errors are printed as one line on stderr with a non-zero exit code, never a traceback.
 """
@@ -84,6 +85,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--workers", type=int, default=1, help="server processes (default 1)")
     p.set_defaults(run=_serve)
+
+    from qa.curation.cli import register as register_alternates
+
+    register_alternates(sub)
     return parser
 
 

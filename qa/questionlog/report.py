@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from qa.operations.settings import Settings
-from qa.questionlog.store import QuestionLog
+from qa.questionlog.store import QuestionLog, QuestionLogError
 
 SHOWN = 50  # rows per table on the page and in the terminal; the CSV has them all
 TEXT_WIDTH = 60  # characters of a question or comment in the terminal
@@ -63,7 +63,7 @@ REPLY = Column("reply", "Svar", "reply")
 
 
 def tables(qlog: QuestionLog, days: int) -> list[Table]:
-    """The report's five tables over the last `days` days, every row (callers cut to `SHOWN`).
+    """The report's six tables over the last `days` days, every row (callers cut to `SHOWN`).
 
     Raises:
         QuestionLogError: the log cannot be read.
@@ -100,6 +100,15 @@ def tables(qlog: QuestionLog, days: int) -> list[Table]:
             _with_reply(qlog.negative_feedback(days=days)),
         ),
         Table(
+            "marks",
+            "Merket av staben: ikke dekket",
+            "Ingen spørsmål er merket som ikke dekket.",
+            (QUESTION, Column("created", "Merket (UTC)", "time")),
+            _marks(qlog),
+            "Spørsmål staben har merket som noe programmet ikke svarer på (under «Rett opp» på siden). "
+            "De lagres til de fjernes og brukes som bakgrunn: et spørsmål som ligner, vurderes lettere som utenfor programmet.",
+        ),
+        Table(
             "daily",
             "Spørsmål per dag",
             "Ingen dager i perioden.",
@@ -114,6 +123,21 @@ def tables(qlog: QuestionLog, days: int) -> list[Table]:
             qlog.per_day(days=days),
         ),
     ]
+
+
+def _marks(qlog: QuestionLog) -> list[dict]:
+    """Every not-covered mark staff made, oldest first (staff data: not limited to the period)."""
+    if not qlog.enabled:
+        return []
+    from qa.curation.store import Curation, CurationError  # curation builds on this package, not the reverse
+
+    curation = Curation(qlog.target, ())
+    try:
+        return [{"question": m.question, "created": m.created} for m in curation.marks()]
+    except CurationError as exc:
+        raise QuestionLogError(str(exc)) from None
+    finally:
+        curation.close()
 
 
 def _with_reply(rows: list[dict]) -> list[dict]:

@@ -57,6 +57,33 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "UPDATE asks SET coverage = CASE WHEN answered THEN 'answered' ELSE 'not_covered' END,"
         " smalltalk = smalltalk_of(text)",
     ),
+    # 4: staff curation (qa.curation): alternate phrasings of a pledge, and questions staff marked
+    # as not covered. Staff data, never purged with the log. Triggers bump one version counter on
+    # every change, so each server process sees a change made through another with one cheap read.
+    (
+        """CREATE TABLE alternates (
+            id        INTEGER PRIMARY KEY,
+            pledge_id TEXT NOT NULL,
+            question  TEXT NOT NULL,     -- as staff gave it, whitespace collapsed
+            key       TEXT NOT NULL,     -- normalised, for duplicates
+            created   TEXT NOT NULL,     -- 'YYYY-MM-DDTHH:MM:SSZ', UTC
+            UNIQUE (pledge_id, key)
+        )""",
+        """CREATE TABLE not_covered_marks (
+            id       INTEGER PRIMARY KEY,
+            question TEXT NOT NULL,
+            key      TEXT NOT NULL UNIQUE,
+            created  TEXT NOT NULL
+        )""",
+        "CREATE TABLE curation_version (one INTEGER PRIMARY KEY CHECK (one = 1), version INTEGER NOT NULL)",
+        "INSERT INTO curation_version VALUES (1, 0)",
+        *(
+            f"CREATE TRIGGER {table}_{event.lower()} AFTER {event} ON {table}"
+            " BEGIN UPDATE curation_version SET version = version + 1; END"
+            for table in ("alternates", "not_covered_marks")
+            for event in ("INSERT", "UPDATE", "DELETE")
+        ),
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

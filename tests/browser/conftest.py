@@ -54,10 +54,13 @@ def pytest_collection_modifyitems(items):
             item.add_marker("browser")
 
 
-def _listening_socket() -> socket.socket:
+def _listening_socket(port: int = 0) -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
+    try:
+        sock.bind(("127.0.0.1", port))
+    except OSError:  # that port is taken: any free one will do
+        sock.bind(("127.0.0.1", 0))
     sock.listen(64)
     return sock
 
@@ -76,11 +79,11 @@ def live_app(chromium_present, real_settings):
 
 
 @contextlib.contextmanager
-def serving(app) -> Iterator[str]:
-    """`app` in uvicorn on a free loopback port, in a thread; yields its base URL."""
+def serving(app, port: int = 0) -> Iterator[str]:
+    """`app` in uvicorn on loopback (on `port` if it is free, else any free port), in a thread; yields its base URL."""
     import uvicorn
 
-    sock = _listening_socket()
+    sock = _listening_socket(port)
     port = sock.getsockname()[1]
     config = uvicorn.Config(app, log_level="warning", lifespan="on")
     uv = uvicorn.Server(config)

@@ -1,0 +1,286 @@
+"""Curation rows in the question-log database: alternates and not-covered marks.
+
+An *alternate* says "this question should be answered by pledge X": ranking folds its vector into
+the pledge's expansion signal (qa.curation.sync). A *not-covered mark* says "the programme does
+not answer this": it is listed in the staff report and joins the background texts the band
+decision compares a question with. Both are staff data: unlike the question log's rows, they are
+never purged. Every change bumps a version counter (triggers, qa.questionlog.schema migration 4),
+which `version` reads cheaply, so each server process can tell when another one changed something.
+
+This module checks and stores rows; it knows nothing of embeddings or HTTP.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Collection, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+
+from qa.answering.limits import clean_question
+from qa.errors import BadQuestion, QAError
+from qa.questionlog.schema import busy_timeout, migrate, open_db, rollback
+from qa.questionlog.store import normalise
+
+WAIT = 5.0  # seconds a staff write waits for the log's writers; staff can wait, voters cannot
+
+
+class CurationError(QAError):
+    """A curation request that cannot be carried out. `str()` is English; `staff_message` Norwegian."""
+
+    status = 422
+
+    def __init__(self, message: str, staff_message: str) -> None:
+        super().__init__(message)
+        self.staff_message = staff_message
+
+
+class UnknownPledge(CurationError):
+    pass
+
+
+class Duplicate(CurationError):
+    status = 409
+
+
+class NoSuchEntry(CurationError):
+    status = 404
+
+
+class Unavailable(CurationError):
+    status = 503
+
+
+@dataclass(frozen=True)
+class Alternate:
+    id: int
+    pledge_id: str
+    question: str
+    created: str
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Mark:
+    id: int
+    question: str
+    created: str
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything curated, read in one transaction, with the version it was read at."""
+
+    version: int
+    alternates: tuple[Alternate, ...]
+    marks: tuple[Mark, ...]
+
+
+def checked_question(question) -> str:
+    """The question cleaned as a voter's would be (qa.answering.limits); `CurationError` if unusable."""
+    try:
+        return clean_question(question)
+    except BadQuestion as exc:
+        raise CurationError(str(exc), exc.voter_message) from None
+
+
+class Curation:
+    """The curation tables of one question-log database. Thread-safe."""
+
+    def __init__(self, target: str, pledge_ids: Collection[str], *, clock=lambda: datetime.now(UTC)) -> None:
+        self.target = target
+        self.pledge_ids = frozenset(pledge_ids)
+        self._clock = clock
+        # Two connections, each with its lock: in WAL mode a read never waits for a write, so the
+        # version check before a voter's question never waits behind a staff member's change.
+        self._locks = {"read": threading.Lock(), "write": threading.Lock()}
+        self._conns: dict[str, sqlite3.Connection] = {}
+
+    def close(self) -> None:
+        for role, lock in self._locks.items():
+            with lock:
+                conn = self._conns.pop(role, None)
+                if conn is not None:
+                    conn.close()
+
+    # -- checks --------------------------------------------------------------------------------
+
+    def checked(self, pledge_id, question) -> tuple[str, str]:
+        """`(pledge_id, question)` if both are usable, else `CurationError` saying why."""
+        if not isinstance(pledge_id, str) or pledge_id not in self.pledge_ids:
+            raise UnknownPledge(f"unknown pledge id {pledge_id!r}", f"Ukjent punkt-id «{pledge_id}».")
+        return pledge_id, checked_question(question)
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def version(self) -> int:
+        """The change counter: it grows with every change to alternates or marks."""
+        with self._connection() as conn:
+            return conn.execute("SELECT version FROM curation_version").fetchone()[0]
+
+    def snapshot(self) -> Snapshot:
+        """All alternates and marks, oldest first, and the version they belong to."""
+        with self._connection() as conn:
+            conn.execute("BEGIN")  # one read transaction: rows and version agree
+            try:
+                version = conn.execute("SELECT version FROM curation_version").fetchone()[0]
+                alternates = tuple(Alternate(*row) for row in conn.execute(_ALTERNATES))
+                marks = tuple(Mark(*row) for row in conn.execute("SELECT id, question, created FROM not_covered_marks ORDER BY id"))
+            finally:
+                rollback(conn)
+        return Snapshot(version, alternates, marks)
+
+    def alternates(self) -> list[Alternate]:
+        return list(self.snapshot().alternates)
+
+    def marks(self) -> list[Mark]:
+        return list(self.snapshot().marks)
+
+    def alternate(self, alternate_id: int) -> Alternate:
+        with self._connection() as conn:
+            row = conn.execute(_ALTERNATES.replace("ORDER BY", "WHERE id = ? ORDER BY"), (alternate_id,)).fetchone()
+        if row is None:
+            raise NoSuchEntry(f"no alternate with id {alternate_id}", f"Fant ingen alternativ formulering med id {alternate_id}.")
+        return Alternate(*row)
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def add(self, pledge_id, question) -> Alternate:
+        """Store `question` as an alternate phrasing of `pledge_id`; `Duplicate` if it is one already."""
+        pledge_id, question = self.checked(pledge_id, question)
+        created = self._now()
+        with self._writing() as conn:
+            self._refuse_duplicate(conn, pledge_id, question)
+            cur = conn.execute(
+                "INSERT INTO alternates (pledge_id, question, key, created) VALUES (?, ?, ?, ?)",
+                (pledge_id, question, normalise(question), created),
+            )
+        return Alternate(cur.lastrowid, pledge_id, question, created)
+
+    def update(self, alternate_id: int, pledge_id=None, question=None) -> Alternate:
+        """Change an alternate's pledge, its question, or both."""
+        old = self.alternate(alternate_id)
+        pledge_id, question = self.checked(
+            old.pledge_id if pledge_id is None else pledge_id, old.question if question is None else question
+        )
+        with self._writing() as conn:
+            self._refuse_duplicate(conn, pledge_id, question, alternate_id)
+            cur = conn.execute(
+                "UPDATE alternates SET pledge_id = ?, question = ?, key = ? WHERE id = ?",
+                (pledge_id, question, normalise(question), alternate_id),
+            )
+            if not cur.rowcount:
+                raise NoSuchEntry(f"no alternate with id {alternate_id}", f"Fant ingen alternativ formulering med id {alternate_id}.")
+        return Alternate(alternate_id, pledge_id, question, old.created)
+
+    def remove(self, alternate_id: int) -> None:
+        with self._writing() as conn:
+            if not conn.execute("DELETE FROM alternates WHERE id = ?", (alternate_id,)).rowcount:
+                raise NoSuchEntry(f"no alternate with id {alternate_id}", f"Fant ingen alternativ formulering med id {alternate_id}.")
+
+    def import_rows(self, rows: Iterable[tuple[str, str, str | None]], *, replace: bool = False) -> tuple[int, int]:
+        """Add checked `(pledge_id, question, created)` rows in one transaction; returns (added, already there).
+
+        With `replace`, every alternate not in `rows` is removed first: the rows become the whole set.
+        """
+        added = kept = 0
+        with self._writing() as conn:
+            if replace:
+                conn.execute("DELETE FROM alternates")
+            for pledge_id, question, created in rows:
+                key = normalise(question)
+                if conn.execute("SELECT 1 FROM alternates WHERE pledge_id = ? AND key = ?", (pledge_id, key)).fetchone():
+                    kept += 1
+                    continue
+                conn.execute(
+                    "INSERT INTO alternates (pledge_id, question, key, created) VALUES (?, ?, ?, ?)",
+                    (pledge_id, question, key, created or self._now()),
+                )
+                added += 1
+        return added, kept
+
+    def mark_not_covered(self, question) -> Mark:
+        """Record that the programme does not answer `question`; `Duplicate` if it is marked already."""
+        question = checked_question(question)
+        created = self._now()
+        with self._writing() as conn:
+            if conn.execute("SELECT 1 FROM not_covered_marks WHERE key = ?", (normalise(question),)).fetchone():
+                raise Duplicate(
+                    f"{question!r} is marked as not covered already", f"«{question}» er allerede merket som ikke dekket."
+                )
+            cur = conn.execute(
+                "INSERT INTO not_covered_marks (question, key, created) VALUES (?, ?, ?)",
+                (question, normalise(question), created),
+            )
+        return Mark(cur.lastrowid, question, created)
+
+    def unmark(self, mark_id: int) -> None:
+        with self._writing() as conn:
+            if not conn.execute("DELETE FROM not_covered_marks WHERE id = ?", (mark_id,)).rowcount:
+                raise NoSuchEntry(f"no not-covered mark with id {mark_id}", f"Fant ingen merking med id {mark_id}.")
+
+    # -- connections ---------------------------------------------------------------------------
+
+    def _refuse_duplicate(self, conn, pledge_id: str, question: str, other_than: int | None = None) -> None:
+        row = conn.execute(
+            "SELECT id FROM alternates WHERE pledge_id = ? AND key = ? AND id IS NOT ?",
+            (pledge_id, normalise(question), other_than),
+        ).fetchone()
+        if row is not None:
+            raise Duplicate(
+                f"{question!r} is an alternate of {pledge_id} already (id {row[0]})",
+                f"«{question}» er allerede en alternativ formulering for {pledge_id} (id {row[0]}).",
+            )
+
+    def _now(self) -> str:
+        return self._clock().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    @contextmanager
+    def _connection(self, role: str = "read") -> Iterator[sqlite3.Connection]:
+        """The reading or the writing connection, opened and migrated on first use; held under its lock."""
+        with self._locks[role]:
+            conn = self._conns.get(role)
+            try:
+                if conn is None:
+                    conn = open_db(self.target, WAIT)
+                    try:
+                        conn.execute("PRAGMA journal_mode = WAL")
+                        busy_timeout(conn, WAIT)
+                        migrate(conn)
+                        if role == "read":
+                            conn.execute("PRAGMA query_only = 1")
+                    except BaseException:
+                        conn.close()
+                        conn = None
+                        raise
+                    self._conns[role] = conn
+                yield conn
+            except sqlite3.Error as exc:
+                if conn is not None and conn.in_transaction:
+                    rollback(conn)
+                raise Unavailable(
+                    f"the question log at {self.target} cannot be used: {exc}",
+                    "Spørsmålsloggen kan ikke brukes akkurat nå. Se serverloggen.",
+                ) from None
+
+    @contextmanager
+    def _writing(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction: all of it is stored, or (on any error) none of it."""
+        with self._connection("write") as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException:
+                rollback(conn)
+                raise
+
+
+_ALTERNATES = "SELECT id, pledge_id, question, created FROM alternates ORDER BY id"

@@ -1,0 +1,107 @@
+"""Keep a running `Answerer` in step with the curation stored in the question-log database.
+
+`attach(answerer, target)` loads every alternate and not-covered mark, embeds them
+(as passages, like expansions and background texts) and installs them in the ranker; then, before
+each question, the answerer calls `CurationSync.refresh`, which at most once a second reads the
+store's version counter (one tiny SELECT) and reloads only when it moved: so with several server
+processes, a change made through one reaches the others within about a second. The process that
+made the change calls `refresh(force=True)` at once, so its very next answer has it.
+
+Vectors are kept by text, so a reload embeds only what is new. A store that cannot be read keeps
+the last curation in place and logs a warning; answering never fails because of curation.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from index.embedders import Embedder
+from qa.answering.answerer import Answerer
+from qa.curation.store import Curation, CurationError, Snapshot
+
+log = logging.getLogger(__name__)
+
+CHECK_EVERY = 1.0  # seconds between looks at the version counter
+
+
+class CurationSync:
+    """Installs a curation snapshot in an answerer's ranker, and reloads it when the store changes."""
+
+    def __init__(
+        self,
+        answerer: Answerer,
+        curation: Curation,
+        *,
+        every: float = CHECK_EVERY,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.answerer, self.curation = answerer, curation
+        self._embedder: Embedder = answerer.ranker.embedder
+        self._every, self._clock = every, clock
+        self._lock = threading.Lock()
+        self._next_check = float("-inf")
+        self._version: int | None = None
+        self._vectors: dict[str, np.ndarray] = {}
+        self.snapshot: Snapshot | None = None
+
+    def refresh(self, force: bool = False) -> bool:
+        """Reload when the store changed (looking at most once per `every` seconds unless `force`).
+
+        Returns True when it installed a new curation.
+        """
+        if not force and self._clock() < self._next_check:
+            return False
+        if not self._lock.acquire(blocking=force):
+            return False  # another thread is looking right now; this question goes on without waiting
+        try:
+            self._next_check = self._clock() + self._every
+            try:
+                if not force and self.curation.version() == self._version:
+                    return False
+                snapshot = self.curation.snapshot()
+            except CurationError as exc:
+                log.warning("curation not reloaded: %s", exc)
+                return False
+            if snapshot.version == self._version and not force:
+                return False
+            try:
+                self._install(snapshot)
+            except Exception:  # the embedder failed: keep answering with the last curation
+                log.warning("curation version %d not installed", snapshot.version, exc_info=True)
+                return False
+            return True
+        finally:
+            self._lock.release()
+
+    def _install(self, snapshot: Snapshot) -> None:
+        ranker = self.answerer.ranker
+        known = set(ranker.ids)
+        alternates = [a for a in snapshot.alternates if a.pledge_id in known]
+        for a in snapshot.alternates:
+            if a.pledge_id not in known:  # the programme changed under the stored curation
+                log.warning("alternate %d is for pledge %r, which the programme no longer has", a.id, a.pledge_id)
+        texts = [a.question for a in alternates] + [m.question for m in snapshot.marks]
+        new = list(dict.fromkeys(t for t in texts if t not in self._vectors))
+        if new:
+            self._vectors.update(zip(new, self._embedder.embed_passages(new)))
+        self._vectors = {t: self._vectors[t] for t in texts}  # forget what is gone
+        dim = ranker.curated.background.shape[1]
+        background = np.array([self._vectors[m.question] for m in snapshot.marks], np.float32).reshape(-1, dim)
+        ranker.set_curated({a.id: (a.pledge_id, self._vectors[a.question]) for a in alternates}, background)
+        self.answerer.clear_cache()  # after the ranker changed: no answer ranked before is kept
+        self._version, self.snapshot = snapshot.version, snapshot
+        log.info("curation version %d: %d alternates, %d not-covered marks", snapshot.version, len(alternates), len(snapshot.marks))
+
+
+def attach(answerer: Answerer, target: str, **options) -> CurationSync:
+    """Load the curation stored at `target` (a question-log database) into `answerer`, and keep it current."""
+    curation = Curation(target, answerer.programme.by_id)
+    sync = CurationSync(answerer, curation, **options)
+    sync.refresh(force=True)
+    answerer.refresh = sync.refresh
+    return sync

@@ -1,0 +1,138 @@
+"""Staff curation over JSON, behind the admin token: alternates and not-covered marks.
+
+    GET    /api/admin/alternates            every alternate, oldest first
+    POST   /api/admin/alternates            {"pledge_id", "question"} -> 201 with the stored row
+    PATCH  /api/admin/alternates/{id}       {"pledge_id"?, "question"?} -> the changed row
+    DELETE /api/admin/alternates/{id}       204
+    GET    /api/admin/not-covered           every not-covered mark
+    POST   /api/admin/not-covered           {"question"} -> 201
+    DELETE /api/admin/not-covered/{id}      204
+
+A change is in the answers at once, in this process (`CurationSync.refresh(force=True)`), and in
+every other server process within about a second. Bad input is a 4xx with a Norwegian `detail`:
+an unknown pledge id or an unusable question (the limits of a voter's question) 422, a duplicate
+409, an unknown id 404; a body that is not JSON 415 or 422. Requiring a JSON body also keeps a
+page on another site from posting here with a browser's remembered Basic credentials.
+The checks and storage are `qa.curation.store`'s; the admin page's forms are `web.curate_page`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from qa.curation.store import CurationError
+from qa.curation.sync import CurationSync
+from web.admin_auth import AdminDep
+from web.feedback import read_limited
+
+MAX_BODY = 8192
+NO_STORE = {"Cache-Control": "no-store"}
+
+router = APIRouter()
+
+
+async def get_curation(request: Request) -> CurationSync:
+    """The running curation (web.app's lifespan); 503 when the question log is off."""
+    sync = getattr(request.app.state, "curation", None)
+    if sync is None:
+        raise HTTPException(503, "Kuratering krever spørsmålsloggen (QA_DB er slått av).")
+    return sync
+
+
+CurationDep = Annotated[CurationSync, Depends(get_curation)]
+
+
+async def change(sync: CurationSync, action, *args):
+    """Run one store action in the thread pool, then install it; errors become 4xx with a detail."""
+
+    def run():
+        result = action(*args)
+        sync.refresh(force=True)  # this process: the very next question has it
+        return result
+
+    try:
+        return await run_in_threadpool(run)
+    except CurationError as exc:
+        raise HTTPException(exc.status, exc.staff_message) from None
+
+
+async def read(query):
+    """Run one store query in the thread pool; a store that cannot be read is a 503."""
+    try:
+        return await run_in_threadpool(query)
+    except CurationError as exc:
+        raise HTTPException(exc.status, exc.staff_message) from None
+
+
+async def json_object(request: Request) -> dict:
+    """The body as a JSON object: 415 unless it says it is JSON, 422 unless it is an object."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind != "application/json":
+        raise HTTPException(415, "Send JSON (Content-Type: application/json).")
+    try:
+        body = json.loads(await read_limited(request, MAX_BODY))
+    except (ValueError, UnicodeDecodeError):
+        raise HTTPException(422, "Ugyldig JSON.") from None
+    if not isinstance(body, dict):
+        raise HTTPException(422, "Forventet et JSON-objekt.")
+    return body
+
+
+def _required(body: dict, *names: str) -> None:
+    missing = [n for n in names if n not in body]
+    if missing:
+        raise HTTPException(422, "Mangler " + " og ".join(f"«{n}»" for n in missing) + ".")
+
+
+@router.get("/api/admin/alternates")
+async def list_alternates(_admin: AdminDep, sync: CurationDep) -> JSONResponse:
+    rows = await read(lambda: [a.as_dict() for a in sync.curation.alternates()])
+    return JSONResponse(rows, headers=NO_STORE)
+
+
+@router.post("/api/admin/alternates", status_code=201)
+async def add_alternate(request: Request, _admin: AdminDep, sync: CurationDep) -> JSONResponse:
+    body = await json_object(request)
+    _required(body, "pledge_id", "question")
+    row = await change(sync, sync.curation.add, body["pledge_id"], body["question"])
+    return JSONResponse(row.as_dict(), status_code=201, headers=NO_STORE)
+
+
+@router.patch("/api/admin/alternates/{alternate_id}")
+async def edit_alternate(alternate_id: int, request: Request, _admin: AdminDep, sync: CurationDep) -> JSONResponse:
+    body = await json_object(request)
+    if "pledge_id" not in body and "question" not in body:
+        raise HTTPException(422, "Mangler «pledge_id» eller «question».")
+    row = await change(sync, sync.curation.update, alternate_id, body.get("pledge_id"), body.get("question"))
+    return JSONResponse(row.as_dict(), headers=NO_STORE)
+
+
+@router.delete("/api/admin/alternates/{alternate_id}", status_code=204, response_class=Response)
+async def remove_alternate(alternate_id: int, _admin: AdminDep, sync: CurationDep) -> Response:
+    await change(sync, sync.curation.remove, alternate_id)
+    return Response(status_code=204)
+
+
+@router.get("/api/admin/not-covered")
+async def list_marks(_admin: AdminDep, sync: CurationDep) -> JSONResponse:
+    rows = await read(lambda: [m.as_dict() for m in sync.curation.marks()])
+    return JSONResponse(rows, headers=NO_STORE)
+
+
+@router.post("/api/admin/not-covered", status_code=201)
+async def add_mark(request: Request, _admin: AdminDep, sync: CurationDep) -> JSONResponse:
+    body = await json_object(request)
+    _required(body, "question")
+    row = await change(sync, sync.curation.mark_not_covered, body["question"])
+    return JSONResponse(row.as_dict(), status_code=201, headers=NO_STORE)
+
+
+@router.delete("/api/admin/not-covered/{mark_id}", status_code=204, response_class=Response)
+async def remove_mark(mark_id: int, _admin: AdminDep, sync: CurationDep) -> Response:
+    await change(sync, sync.curation.unmark, mark_id)
+    return Response(status_code=204)

@@ -48,7 +48,7 @@ def check(programme: Programme, expansions: Path, alternates: Path | None = None
     for n, row in _rows(expansions, malformed):
         texts = row.get("expansions")
         if not isinstance(row.get("text"), str) or not _strings(texts):
-            malformed.append(f"{expansions.name} line {n}: needs \"text\" and \"expansions\" (a list of strings)")
+            malformed.append(f'{expansions.name} line {n}: needs "text" and "expansions" (a list of strings)')
             continue
         pledge_id = by_text.get(row["text"])
         if pledge_id is None:
@@ -64,7 +64,7 @@ def check(programme: Programme, expansions: Path, alternates: Path | None = None
         for n, row in _rows(alternates, malformed):
             pid, question = row.get("pledge_id"), row.get("question")
             if not isinstance(pid, str) or not isinstance(question, str) or not question.strip():
-                malformed.append(f"{alternates.name} line {n}: needs \"pledge_id\" and a non-empty \"question\"")
+                malformed.append(f'{alternates.name} line {n}: needs "pledge_id" and a non-empty "question"')
             elif pid not in counts:
                 unknown.append(f"line {n} ({pid})")
             else:

@@ -30,7 +30,11 @@ def completion(content: str, finish_reason: str = "stop", **message) -> Scripted
         "object": "chat.completion",
         "model": "fake-model",
         "choices": [
-            {"index": 0, "message": {"role": "assistant", "content": content, **message}, "finish_reason": finish_reason}
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": content, **message},
+                "finish_reason": finish_reason,
+            }
         ],
     }
     return Scripted(200, body)

@@ -42,7 +42,9 @@ def test_check_lists_the_pledges_without_expansions_by_id_and_section_and_fails(
 
 def test_check_passes_when_every_pledge_has_expansions(env, capsys):
     with env.open("a", encoding="utf-8") as f:
-        f.write(json.dumps({"text": "bygge et sammenhengende sykkelveinett av høy kvalitet.", "expansions": ["a", "b"]}))
+        f.write(
+            json.dumps({"text": "bygge et sammenhengende sykkelveinett av høy kvalitet.", "expansions": ["a", "b"]})
+        )
         f.write("\n")
         text = "opprette en utleieordning for kajakker og robåter gratis mot at de som leier plukker plast."
         f.write(json.dumps({"text": text, "expansions": ["leie kajakk", "robåt", "plast"]}) + "\n")
@@ -56,7 +58,9 @@ def test_check_names_stale_rows_and_malformed_lines(env, capsys):
     with env.open("a", encoding="utf-8") as f:
         f.write(json.dumps({"id": "skole-9", "text": "en gammel tekst som ikke er i programmet.", "expansions": ["x"]}))
         f.write("\n{not json\n[1, 2]\n")
-        f.write(json.dumps({"id": "x", "text": "forby all form for tråling i Oslofjorden.", "expansions": "nope"}) + "\n")
+        f.write(
+            json.dumps({"id": "x", "text": "forby all form for tråling i Oslofjorden.", "expansions": "nope"}) + "\n"
+        )
     assert main(["expansions", "check"]) == 1
     out = capsys.readouterr().out
     assert "stale: 1 rows whose text is no longer in the programme (ignored when answering): line 4 (skole-9)" in out

@@ -157,7 +157,7 @@ def test_an_unusable_reply_skips_its_pledge_with_the_reason(env, drafts, monkeyp
 @pytest.mark.parametrize(
     "reply, reason",
     [
-        (completion("I can't help with that."), "the model refused: \"I can't help with that.\""),
+        (completion("I can't help with that."), 'the model refused: "I can\'t help with that."'),
         (completion("Beklager, jeg kan ikke hjelpe med dette."), "the model refused: 'Beklager"),
         (completion("", finish_reason="content_filter"), "the model refused (finish_reason content_filter)"),
         (completion("", refusal="I cannot assist with political content."), "the model refused: 'I cannot assist"),
@@ -182,7 +182,9 @@ def test_a_timeout_skips_the_pledge_and_says_how_long_it_waited(env, drafts, mon
         assert _draft(fake, monkeypatch, drafts, "--timeout", "0.3") == 1
         took = time.monotonic() - started
     out = capsys.readouterr().out
-    assert "skipped oslofjorden-2: no reply within 0.3 s" in out and "skipped samferdsel-2: no reply within 0.3 s" in out
+    assert (
+        "skipped oslofjorden-2: no reply within 0.3 s" in out and "skipped samferdsel-2: no reply within 0.3 s" in out
+    )
     assert took < 3.0 and not drafts.exists()
     assert _sha(env) == before
 
@@ -216,7 +218,9 @@ def test_retry_after_is_honoured_before_the_next_try(env, drafts, monkeypatch):
 def test_a_retry_after_longer_than_a_minute_gives_up_at_once(env, drafts, monkeypatch, capsys):
     with FakeOpenAI(Scripted(429, "", {"Retry-After": "3600"})) as fake:
         assert _draft(fake, monkeypatch, drafts) == 2
-    assert _error_line(capsys.readouterr().err).endswith("rate limited (HTTP 429), and it asks to wait 3600 s; try again later")
+    assert _error_line(capsys.readouterr().err).endswith(
+        "rate limited (HTTP 429), and it asks to wait 3600 s; try again later"
+    )
     assert len(fake.requests) == 1
 
 
@@ -237,7 +241,9 @@ def test_a_stop_keeps_what_was_drafted_before_it(env, drafts, monkeypatch, capsy
     with FakeOpenAI(expansions_reply(*GOOD), Scripted(403, "forbidden")) as fake:
         assert _draft(fake, monkeypatch, drafts) == 2
     line = _error_line(capsys.readouterr().err)
-    assert line.endswith(f"refused the API key (HTTP 403): check QA_AUTHOR_KEY (1 drafted before the stop are kept in {drafts})")
+    assert line.endswith(
+        f"refused the API key (HTTP 403): check QA_AUTHOR_KEY (1 drafted before the stop are kept in {drafts})"
+    )
     assert [r["pledge_id"] for r in _rows(drafts)] == ["oslofjorden-2"]
 
 
@@ -257,7 +263,8 @@ def test_a_reply_that_is_not_a_chat_completion_is_a_clear_error(env, drafts, mon
     with FakeOpenAI(Scripted(200, "<html>a login page</html>")) as fake:
         assert _draft(fake, monkeypatch, drafts) == 2
     line = _error_line(capsys.readouterr().err)
-    assert line == f"error: {fake.url}/chat/completions did not answer as an OpenAI-compatible chat completion: '<html>a login page</html>'"
+    expected = "did not answer as an OpenAI-compatible chat completion: '<html>a login page</html>'"
+    assert line == f"error: {fake.url}/chat/completions {expected}"
 
 
 def test_a_wrong_path_says_which_settings_to_check(env, drafts, monkeypatch, capsys):
@@ -284,7 +291,10 @@ def test_missing_qa_author_model_is_a_clear_error(env, drafts, monkeypatch, caps
 def test_a_url_that_is_not_http_stops_at_the_settings(env, drafts, monkeypatch, capsys):
     monkeypatch.setenv("QA_AUTHOR_URL", "127.0.0.1:8080/v1")
     assert _draft(None, monkeypatch, drafts) == 2
-    assert capsys.readouterr().err == "error: QA_AUTHOR_URL: must be an http:// or https:// URL (got '127.0.0.1:8080/v1')\n"
+    assert (
+        capsys.readouterr().err
+        == "error: QA_AUTHOR_URL: must be an http:// or https:// URL (got '127.0.0.1:8080/v1')\n"
+    )
 
 
 def test_a_damaged_drafts_file_is_refused_before_anything_is_asked(env, drafts, monkeypatch, capsys):

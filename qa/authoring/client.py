@@ -146,8 +146,9 @@ class ChatClient:
             content, refusal = message.get("content"), message.get("refusal")
             finish = choice.get("finish_reason")
         except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+            snippet = self._snippet(response.text)
             raise EndpointError(
-                f"{e.completions} did not answer as an OpenAI-compatible chat completion: {self._snippet(response.text)}"
+                f"{e.completions} did not answer as an OpenAI-compatible chat completion: {snippet}"
             ) from None
         return Reply(content if isinstance(content, str) else "", finish, refusal if isinstance(refusal, str) else None)
 

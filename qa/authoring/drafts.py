@@ -82,7 +82,11 @@ def read_drafts(path: Path) -> list[tuple[int, dict]]:
             row = json.loads(line)
         except ValueError as exc:
             raise DraftsError(f"{path} line {n}: not JSON ({exc.msg})") from None
-        if not isinstance(row, dict) or not isinstance(row.get("text"), str) or not isinstance(row.get("pledge_id"), str):
+        if (
+            not isinstance(row, dict)
+            or not isinstance(row.get("text"), str)
+            or not isinstance(row.get("pledge_id"), str)
+        ):
             raise DraftsError(f'{path} line {n}: not a draft (needs "pledge_id", "text", "status", "expansions")')
         if row.get("status") not in STATUSES:
             raise DraftsError(f"{path} line {n}: status {row.get('status')!r}; one of {', '.join(STATUSES)}")

@@ -10,6 +10,7 @@ import hashlib
 import json
 import socket
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -331,3 +332,33 @@ def test_the_key_is_a_secret_in_the_settings(env, monkeypatch):
     settings = load_settings()
     assert settings.author_key.get_secret_value() == KEY
     assert KEY not in repr(settings) and KEY not in str(settings.model_dump())
+
+
+def test_three_timeouts_in_a_row_stop_the_run(env, drafts, monkeypatch, capsys):
+    rows = env.read_text(encoding="utf-8").splitlines(keepends=True)
+    env.write_text("".join(rows[1:]), encoding="utf-8")  # three pledges without expansions now
+    slow = expansions_reply(*GOOD)
+    slow.delay = 1.0
+    with FakeOpenAI(slow) as fake:
+        assert _draft(fake, monkeypatch, drafts, "--timeout", "0.2") == 2
+    assert _error_line(capsys.readouterr().err) == "error: 3 requests in a row got no reply in time; stopped"
+    assert len(fake.requests) == 3 and not drafts.exists()
+
+
+def test_an_out_folder_that_does_not_exist_is_refused_before_anything_is_asked(env, tmp_path, monkeypatch, capsys):
+    with FakeOpenAI(expansions_reply(*GOOD)) as fake:
+        assert _draft(fake, monkeypatch, tmp_path / "nope" / "drafts.jsonl") == 2
+    assert capsys.readouterr().err == f"error: --out: no such folder: {tmp_path / 'nope'}\n"
+    assert fake.requests == []
+
+
+def test_retry_after_is_read_as_seconds_or_as_an_http_date():
+    from email.utils import format_datetime
+
+    from qa.authoring.client import retry_after
+
+    soon = format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True)
+    assert retry_after("7") == 7.0 and retry_after("0") == 0.0 and retry_after("-3") == 0.0
+    assert 25 < retry_after(soon) <= 30
+    assert retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0  # in the past: no wait
+    assert retry_after(None) is None and retry_after("soon") is None

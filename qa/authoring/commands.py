@@ -76,6 +76,8 @@ def _draft(args) -> int:
         raise QAError(f"--limit must be at least 1, got {args.limit}")
     if not args.timeout > 0:
         raise QAError(f"--timeout must be more than 0 seconds, got {args.timeout:g}")
+    if not out.parent.is_dir():
+        raise QAError(f"--out: no such folder: {out.parent}")
     endpoint = endpoint_from(settings, timeout=args.timeout, retries=args.retries)
     try:
         brief = args.brief.read_text(encoding="utf-8")

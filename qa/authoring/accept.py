@@ -45,12 +45,11 @@ def accept(programme: Programme, expansions: Path, drafts: Path, *, questions: l
             result.pending += 1
         elif row["status"] == REJECTED:
             result.rejected += 1
-        else:
+        elif row["status"] == REVIEWED:
             try:
                 checked.append((n, row, check_texts(row.get("expansions"), row["text"])))
             except BadTexts as exc:
                 raise DraftsError(f"{drafts} line {n} ({row['pledge_id']}): {exc}; nothing merged") from None
-    assert all(row["status"] == REVIEWED for _, row, _ in checked)
 
     try:
         lines = expansions.read_text(encoding="utf-8").splitlines(keepends=True)

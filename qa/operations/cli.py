@@ -7,6 +7,7 @@
     tune FILE.jsonl      fit ranking weights and the "not covered" decision
     bench                speed and memory of a real server on loopback
     report [--days N]    what voters asked, and what the programme does not answer
+    expansions check|draft   which pledges lack expansions; draft, review and accept new ones
     serve                the web app (chat page, programme, API, widget)
     alternates export|import   staff-curated alternate phrasings as JSON lines (qa.curation.cli)
 
@@ -23,6 +24,7 @@ import sys
 from pathlib import Path
 
 from index.errors import IndexFailure
+from qa.authoring.commands import configure as configure_expansions
 from qa.errors import QAError
 
 USER_ERRORS = (QAError, IndexFailure)
@@ -79,6 +81,9 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="what voters ask, and what the programme does not answer")
     p.add_argument("--days", type=int, default=30, help="look back this many days (default 30)")
     p.set_defaults(run=_report)
+
+    p = sub.add_parser("expansions", help="check, draft and accept voter-language expansions (staff)")
+    configure_expansions(p)
 
     p = sub.add_parser("serve", help="run the web app")
     p.add_argument("--host", default="127.0.0.1")

@@ -38,7 +38,7 @@ DEFAULT_FITTED = Path(__file__).resolve().parents[1] / "answering" / "fitted.jso
 OFF = "off"  # an optional data file set to this is not used
 OPTIONAL_FILES = ("expansions", "topics", "questions", "background", "fitted")
 ADMIN_TOKEN_MIN = 16
-SECRETS = frozenset({"admin_token"})
+SECRETS = frozenset({"admin_token", "author_key"})
 
 
 def default_var_dir() -> Path:
@@ -87,6 +87,10 @@ class Settings(BaseSettings):
     )
     log_days: int = Field(180, ge=1, description="days a logged question is kept")
     admin_token: SecretStr | None = Field(None, description="enables /admin; at least 16 characters")
+    # Only for drafting expansions (python -m qa expansions draft, qa/authoring); never used to answer.
+    author_url: str | None = Field(None, description="base URL of an OpenAI-compatible chat-completions API")
+    author_model: str | None = Field(None, description="the model to ask for at QA_AUTHOR_URL")
+    author_key: SecretStr | None = Field(None, description="API key for QA_AUTHOR_URL, sent as Bearer; optional")
 
     @field_validator("model")
     @classmethod
@@ -112,9 +116,9 @@ class Settings(BaseSettings):
             raise ValueError(f"no such file: {shown} (give the path of a file{hint})")
         return value
 
-    @field_validator("admin_token", mode="before")
+    @field_validator("admin_token", "author_url", "author_model", "author_key", mode="before")
     @classmethod
-    def _blank_token_is_none(cls, value):
+    def _blank_is_none(cls, value):
         if isinstance(value, str) and not value.strip():
             return None
         return value
@@ -125,6 +129,13 @@ class Settings(BaseSettings):
         if value is not None and len(value.get_secret_value()) < ADMIN_TOKEN_MIN:
             raise ValueError(f"must be at least {ADMIN_TOKEN_MIN} characters (value not shown)")
         return value
+
+    @field_validator("author_url")
+    @classmethod
+    def _author_url_is_http(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip().lower().startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.strip() if value is not None else None
 
     def admin_token_value(self) -> str:
         """The admin token in clear ("" when none), for comparing with what a client sends."""

@@ -15,6 +15,8 @@ from pathlib import Path
 from threadpoolctl import threadpool_limits
 
 from corpus.expansions import Loaded, read_expansions, read_topics
+from corpus.ids import apply, assign
+from corpus.ledger import LedgerError, read_ledger
 from corpus.model import Programme
 from corpus.parse import parse_file
 from index.embedders import Embedder, load_embedder
@@ -30,12 +32,31 @@ from qa.operations.settings import OPTIONAL_FILES, Settings
 log = logging.getLogger(__name__)
 
 
-def load_programme(path: Path) -> Programme:
-    """Parse the programme file; an unreadable file raises `ConfigError` naming it."""
+def load_programme(path: Path, ids: Path | None = None) -> Programme:
+    """Parse the programme file and give its pledges their stable ids from the ledger `ids`
+    (positional ids when that is None or not there); an unreadable file raises `ConfigError`."""
     try:
-        return parse_file(path)
+        programme = parse_file(path)
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"QA_CORPUS: cannot read {path}: {exc}") from None
+    if ids is None or not Path(ids).is_file():
+        log.info("QA_IDS: %s; pledges have positional ids", "off" if ids is None else f"no ledger at {ids}")
+        return programme
+    try:
+        assignment = assign(programme, read_ledger(ids))
+    except LedgerError as exc:
+        raise ConfigError(f"QA_IDS: {exc}") from None
+    if unseen := assignment.unseen:
+        revived = sum(1 for o in assignment.of("kept") if o.revived)
+        counts = [(len(assignment.of(k)), k) for k in ("edited", "new", "retired")] + [(revived, "revived")]
+        log.warning(
+            "QA_IDS (%s): the programme has changes the ledger has not seen (%s%s); "
+            "run 'python -m qa ids update' and commit the ledger",
+            ids,
+            ", ".join(f"{n} {k}" for n, k in counts if n),
+            _some(tuple(o.id for o in unseen)),
+        )
+    return apply(programme, assignment)
 
 
 @dataclass(frozen=True)
@@ -57,7 +78,7 @@ class Inputs:
 def load_inputs(settings: Settings, *, embedder: Embedder | None = None) -> Inputs:
     """Parse the programme and load the model (without running it); bad settings raise `ConfigError`."""
     check_data_files(settings)
-    programme = load_programme(settings.corpus)
+    programme = load_programme(settings.corpus, settings.ids)
     if not programme.pledges:
         raise ConfigError(f"QA_CORPUS: {settings.corpus} contains no pledges")
     for warning in programme.warnings:

@@ -7,6 +7,7 @@
     tune FILE.jsonl      fit ranking weights and the "not covered" decision
     bench                speed and memory of a real server on loopback
     report [--days N]    what voters asked, and what the programme does not answer
+    ids update           give pledges their stable ids; rewrites the programme's id ledger
     serve                the web app (chat page, programme, API, widget)
 
 Errors are printed as one line on stderr with a non-zero exit code, never a traceback.
@@ -79,6 +80,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--days", type=int, default=30, help="look back this many days (default 30)")
     p.set_defaults(run=_report)
 
+    p = sub.add_parser("ids", help="stable pledge ids: update the programme's id ledger (QA_IDS)")
+    p.add_argument("action", choices=["update"])
+    p.add_argument("--dry-run", action="store_true", help="print what would change, write nothing")
+    p.set_defaults(run=_ids)
+
     p = sub.add_parser("serve", help="run the web app")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
@@ -96,7 +102,8 @@ def _settings():
 def _pledges(args) -> None:
     from qa.answering.startup import load_programme
 
-    programme = load_programme(_settings().corpus)
+    settings = _settings()
+    programme = load_programme(settings.corpus, settings.ids)
     for w in programme.warnings:
         print(f"warning: {w}", file=sys.stderr)
     out = sys.stdout
@@ -195,6 +202,20 @@ def _report(args) -> None:
     if args.days < 1:
         raise QAError(f"--days must be at least 1, got {args.days}")
     print(report(_settings(), args.days))
+
+
+def _ids(args) -> None:
+    from corpus.ids import update_ledger
+    from corpus.ledger import LedgerError
+    from qa.answering.startup import load_programme
+
+    settings = _settings()
+    if settings.ids is None:
+        raise QAError("QA_IDS is off: set it to the ledger's path to update it")
+    try:
+        print(update_ledger(load_programme(settings.corpus), settings.ids, write=not args.dry_run)[1])
+    except LedgerError as exc:
+        raise QAError(str(exc)) from None
 
 
 def _serve(args) -> None:

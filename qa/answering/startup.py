@@ -121,10 +121,15 @@ def _read_data(name: str, path: Path | None, read, programme: Programme, what: s
     one = what[:-1]
     message = (
         f"{name} ({path}): {loaded.matched} entries match a {one}, {len(loaded.stale)} stale{_some(loaded.stale)}"
+        + (
+            f", {len(loaded.edited)} matched by id although the {one} was edited (review them){_some(loaded.edited)}"
+            if loaded.edited
+            else ""
+        )
         + (f", {loaded.malformed} lines are not entries" if loaded.malformed else "")
         + f"; {len(loaded.without)} of {len(loaded.texts) + len(loaded.without)} {what} have none{_some(loaded.without)}"
     )
-    problem = loaded.stale or loaded.without or loaded.malformed
+    problem = loaded.stale or loaded.without or loaded.malformed or loaded.edited
     log.log(logging.WARNING if problem else logging.INFO, "%s", message)
     return loaded.texts
 

@@ -260,6 +260,15 @@ def apply(programme: Programme, assignment: Assignment) -> Programme:
     return replace(programme, parts=tuple(parts), aliases=assignment.aliases)
 
 
+def with_ledger(programme: Programme, path: str | Path | None) -> tuple[Programme, Assignment | None]:
+    """The programme with the ids of the ledger at `path` applied, and how they were assigned;
+    unchanged (positional ids) and None when `path` is None or no file. Raises `LedgerError`."""
+    if path is None or not Path(path).is_file():
+        return programme, None
+    assignment = assign(programme, read_ledger(path))
+    return apply(programme, assignment), assignment
+
+
 def update_ledger(programme: Programme, path: str | Path, *, write: bool = True) -> tuple[Assignment, str]:
     """Assign ids against the ledger at `path` and write it back; returns what happened, as text.
 

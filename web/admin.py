@@ -89,7 +89,7 @@ def page(request: Request, _admin: AdminDep, qlog: QuestionLogDep, settings: Set
     }
     status = 200
     try:
-        all_tables = tables(qlog, days)
+        all_tables = tables(qlog, days, _programme(request))
     except QuestionLogError:
         context["error"] = "Spørsmålsloggen kan ikke leses akkurat nå. Se serverloggen."
         status = 503
@@ -109,10 +109,10 @@ def stylesheet(_enabled: AdminEnabledDep) -> FileResponse:
 
 
 @router.get("/admin/{name}.csv", include_in_schema=False)
-def table_csv(name: str, _admin: AdminDep, qlog: QuestionLogDep, days: Days = 30) -> Response:
+def table_csv(request: Request, name: str, _admin: AdminDep, qlog: QuestionLogDep, days: Days = 30) -> Response:
     if name not in TABLE_NAMES:
         raise HTTPException(404, f"Ukjent tabell {name!r}; finnes: {', '.join(TABLE_NAMES)}.")
-    table = next(t for t in _read(lambda: tables(qlog, days)) if t.name == name)
+    table = next(t for t in _read(lambda: tables(qlog, days, _programme(request))) if t.name == name)
     filename = f"mdg-{name}-{days}d-{date.today().isoformat()}.csv"
     headers = {**ADMIN_HEADERS, "Content-Disposition": f'attachment; filename="{filename}"'}
     return Response(to_csv(table), media_type="text/csv; charset=utf-8", headers=headers)
@@ -150,6 +150,12 @@ def _view(table: Table, base: str, days: int) -> dict:
         "total": len(table.rows),
         "csv": f"{base}/admin/{table.name}.csv?days={days}",
     }
+
+
+def _programme(request: Request):
+    """The programme being answered from (it names the pledges in the report), if this app has one."""
+    answerer = getattr(request.app.state, "answerer", None)
+    return answerer.programme if answerer is not None else None
 
 
 def _defuse(text: str) -> str:

@@ -15,8 +15,8 @@ from pathlib import Path
 from threadpoolctl import threadpool_limits
 
 from corpus.expansions import Loaded, read_expansions, read_topics
-from corpus.ids import apply, assign
-from corpus.ledger import LedgerError, read_ledger
+from corpus.ids import with_ledger
+from corpus.ledger import LedgerError
 from corpus.model import Programme
 from corpus.parse import parse_file
 from index.embedders import Embedder, load_embedder
@@ -39,13 +39,13 @@ def load_programme(path: Path, ids: Path | None = None) -> Programme:
         programme = parse_file(path)
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"QA_CORPUS: cannot read {path}: {exc}") from None
-    if ids is None or not Path(ids).is_file():
-        log.info("QA_IDS: %s; pledges have positional ids", "off" if ids is None else f"no ledger at {ids}")
-        return programme
     try:
-        assignment = assign(programme, read_ledger(ids))
+        programme, assignment = with_ledger(programme, ids)
     except LedgerError as exc:
         raise ConfigError(f"QA_IDS: {exc}") from None
+    if assignment is None:
+        log.info("QA_IDS: %s; pledges have positional ids", "off" if ids is None else f"no ledger at {ids}")
+        return programme
     if unseen := assignment.unseen:
         revived = sum(1 for o in assignment.of("kept") if o.revived)
         counts = [(len(assignment.of(k)), k) for k in ("edited", "new", "retired")] + [(revived, "revived")]
@@ -56,7 +56,7 @@ def load_programme(path: Path, ids: Path | None = None) -> Programme:
             ", ".join(f"{n} {k}" for n, k in counts if n),
             _some(tuple(o.id for o in unseen)),
         )
-    return apply(programme, assignment)
+    return programme
 
 
 @dataclass(frozen=True)

@@ -137,3 +137,19 @@ def test_the_production_ledger_keeps_all_449_positional_ids():
     assert [p.id for p in stable.pledges] == positional
     assert assignment is not None and assignment.unseen == [] and list(assignment.rows) == rows
     assert [p.id for p in load_programme(DEFAULT_CORPUS, Settings().ids).pledges] == positional
+
+
+def test_start_up_reports_expansions_kept_through_an_edit_for_review(settings, ledger, tmp_path, caplog):
+    from qa.answering.startup import load_inputs
+
+    settings.corpus.write_text(NEXT_EDITION, encoding="utf-8")
+    path = tmp_path / "edited-expansions.jsonl"
+    entry = {"id": "samferdsel-2", "text": "bygge et sammenhengende sykkelveinett av høy kvalitet.", "expansions": ["sykkel"]}
+    path.write_text(json.dumps(entry, ensure_ascii=False) + "\n", encoding="utf-8")
+    with caplog.at_level(logging.INFO, logger="qa.answering.startup"):
+        inputs = load_inputs(settings.model_copy(update={"expansions": path}), embedder=FakeEmbedder())
+    assert inputs.expansions == {"samferdsel-2": ("sykkel",)}
+    records = [r for r in caplog.records if r.getMessage().startswith("QA_EXPANSIONS")]
+    assert [r.levelno for r in records] == [logging.WARNING]
+    lines = [r.getMessage() for r in records]
+    assert "1 entries match a pledge, 0 stale, 1 matched by id although the pledge was edited (review them) (samferdsel-2)" in lines[0]

@@ -14,7 +14,8 @@ pledge of a newly parsed programme a stable id from the programme's ledger (`cor
    - the best beats the runner-up by at least MARGIN (0.10), both among the pledge's
      candidates and among the row's.
    One changed word in a 19-word pledge (the programme's mean) scores 0.95, a 6-word clause
-   cut from it 0.81; the two most alike different pledges of the 2023 edition score 0.70.
+   cut from it 0.81; the two most alike different pledges of the 2021-2025 edition score 0.70
+   (tests/test_ids_wiring.py checks that no two of its pledges reach the threshold).
 3. Everything else gets a fresh id `<section id>-N`, N one past the highest N the ledger has
    ever held for that section id, so a retired id is never given to another pledge.
 4. Live rows with no pledge are retired. Their links land on their section: by section id,
@@ -293,7 +294,11 @@ def describe(assignment: Assignment) -> str:
     """What happened to each id, for `python -m qa ids update`: changes first, then a count line."""
     lines = []
     for o in assignment.of("edited"):
-        lines += [f"edited   {o.id}  (similarity {o.similarity:.2f})", f"         was: {o.old_text}", f"         now: {o.text}"]
+        lines += [
+            f"edited   {o.id}  (similarity {o.similarity:.2f})",
+            f"         was: {o.old_text}",
+            f"         now: {o.text}",
+        ]
     lines += [f"new      {o.id}  {o.text}" for o in assignment.of("new")]
     for o in assignment.of("retired"):
         lines.append(f"retired  {o.id}  -> {'#' + o.lands if o.lands else 'top of the programme'}  {o.text}")

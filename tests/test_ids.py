@@ -59,12 +59,18 @@ def edition_2() -> str:
         ("● kreve fossilfrie bygge- og anleggsplasser i alle kommunale prosjekter.\n", ""),
         # moved to Natur
         ("● plante flere trær langs veiene i hele kommunen.\n", ""),
-        ("Naturen er viktig.\n\nVi vil:\n", "Naturen er viktig.\n\nVi vil:\n● plante flere trær langs veiene i hele kommunen.\n"),
+        (
+            "Naturen er viktig.\n\nVi vil:\n",
+            "Naturen er viktig.\n\nVi vil:\n● plante flere trær langs veiene i hele kommunen.\n",
+        ),
         # Samferdsel renamed Transport; its last pledge removed
         ("Samferdsel\n", "Transport\n"),
         ("● senke fartsgrensen til 30 km/t ved alle skoler.\n", ""),
         # natur-2, the highest number in Natur, removed; a new pledge added there
-        ("● verne all gjenværende villmark for fremtidige generasjoner.\n", "● lage en ny naturplan sammen med innbyggerne.\n"),
+        (
+            "● verne all gjenværende villmark for fremtidige generasjoner.\n",
+            "● lage en ny naturplan sammen med innbyggerne.\n",
+        ),
     ]
     for old, new in edits:
         assert old in text, old
@@ -122,7 +128,12 @@ def test_an_edited_edition_keeps_moves_edits_and_retires_every_id_as_the_rules_s
         "samferdsel-3": "transport",
         "natur-2": "natur",
     }
-    assert dict(result.aliases) == {"klima-3": "klima", "samferdsel-3": "transport", "natur-2": "natur", "samferdsel": "transport"}
+    assert dict(result.aliases) == {
+        "klima-3": "klima",
+        "samferdsel-3": "transport",
+        "natur-2": "natur",
+        "samferdsel": "transport",
+    }
 
 
 def test_the_new_ledger_holds_every_pledge_then_the_retired_ids(first):
@@ -131,7 +142,11 @@ def test_the_new_ledger_holds_every_pledge_then_the_retired_ids(first):
     live = [r for r in rows if not r.retired]
     assert [r.id for r in live] == list(assign(second, initial_rows(first)).ids)
     assert [(r.section_id, r.section) for r in live if r.id == "samferdsel-1"] == [("transport", "Transport")]
-    assert [(r.id, r.lands) for r in rows if r.retired] == [("klima-3", "klima"), ("samferdsel-3", "transport"), ("natur-2", "natur")]
+    assert [(r.id, r.lands) for r in rows if r.retired] == [
+        ("klima-3", "klima"),
+        ("samferdsel-3", "transport"),
+        ("natur-2", "natur"),
+    ]
     # Applied a second time, the new ledger changes nothing: ids are the same on every start.
     again = assign(second, list(rows))
     assert again.ids == assign(second, initial_rows(first)).ids and again.unseen == [] and again.rows == rows
@@ -165,23 +180,35 @@ def test_an_edit_close_to_two_old_pledges_gets_a_new_id_and_both_retire():
     a = "at utslippene i Bærum reduseres med 90 prosent innen 2030 i alle sektorer."
     b = "at utslippene i Bærum reduseres med 95 prosent innen 2030 i alle sektorer."
     old = parse_text(_programme(("Klima", [a, b])))
-    new = parse_text(_programme(("Klima", ["at utslippene i Bærum reduseres med 93 prosent innen 2030 i alle sektorer."])))
+    new = parse_text(
+        _programme(("Klima", ["at utslippene i Bærum reduseres med 93 prosent innen 2030 i alle sektorer."]))
+    )
     assert similarity(a, new.pledges[0].text) - similarity(b, new.pledges[0].text) < MARGIN
     result = assign(new, initial_rows(old))
     assert result.ids == ("klima-3",)
-    assert [(o.id, o.kind) for o in result.outcomes] == [("klima-3", "new"), ("klima-1", "retired"), ("klima-2", "retired")]
+    assert [(o.id, o.kind) for o in result.outcomes] == [
+        ("klima-3", "new"),
+        ("klima-1", "retired"),
+        ("klima-2", "retired"),
+    ]
 
 
 def test_a_rewrite_below_the_threshold_is_a_new_pledge():
     old = parse_text(_programme(("Natur", ["verne all gjenværende villmark for fremtidige generasjoner."])))
     new = parse_text(_programme(("Natur", ["verne skogen i Vestmarka mot hogst."])))
     assert similarity(old.pledges[0].text, new.pledges[0].text) < THRESHOLD
-    assert [(o.id, o.kind) for o in assign(new, initial_rows(old)).outcomes] == [("natur-2", "new"), ("natur-1", "retired")]
+    assert [(o.id, o.kind) for o in assign(new, initial_rows(old)).outcomes] == [
+        ("natur-2", "new"),
+        ("natur-1", "retired"),
+    ]
 
 
 def test_a_retired_text_that_comes_back_gets_its_old_id_back():
     text = "innføre gratis buss for barn og unge."
-    ledger = [Row("buss-1", text, "buss", "Buss", retired=True, lands="buss"), Row("buss-2", "noe annet.", "buss", "Buss")]
+    ledger = [
+        Row("buss-1", text, "buss", "Buss", retired=True, lands="buss"),
+        Row("buss-2", "noe annet.", "buss", "Buss"),
+    ]
     result = assign(parse_text(_programme(("Buss", ["noe annet.", text]))), ledger)
     assert result.ids == ("buss-2", "buss-1")
     assert result.outcomes[1].revived and [o.id for o in result.unseen] == ["buss-1"]
@@ -217,8 +244,13 @@ def test_the_ledger_round_trips_and_is_written_atomically(tmp_path, first):
     assert read_ledger(path) == rows
     assert list(tmp_path.iterdir()) == [path]  # no temporary file left behind
     first_line = json.loads(path.read_text(encoding="utf-8").splitlines()[0])
-    assert first_line == {"id": "klima-5", "text": "lage et klimabudsjett for hele kommunen hvert år.",
-                          "section_id": "klima", "section": "Klima", "retired": False}
+    assert first_line == {
+        "id": "klima-5",
+        "text": "lage et klimabudsjett for hele kommunen hvert år.",
+        "section_id": "klima",
+        "section": "Klima",
+        "retired": False,
+    }
     assert '"lands": "klima"' in dumps([r for r in rows if r.id == "klima-3"])
     assert ledger_for(tmp_path / "program.txt") == tmp_path / "program.ids.jsonl"
 

@@ -23,9 +23,9 @@ from web.app import create_app
 
 # The small programme's next edition: its second Samferdsel pledge is edited, its kayak pledge gone.
 EDITED = "bygge et sammenhengende sykkelveinett av svært høy kvalitet."
-NEXT_EDITION = SMALL_PROGRAMME.replace(
-    "bygge et sammenhengende sykkelveinett av høy kvalitet.", EDITED
-).replace("● opprette en utleieordning for kajakker og robåter\n\ngratis mot at de som leier plukker plast.\n", "")
+NEXT_EDITION = SMALL_PROGRAMME.replace("bygge et sammenhengende sykkelveinett av høy kvalitet.", EDITED).replace(
+    "● opprette en utleieordning for kajakker og robåter\n\ngratis mot at de som leier plukker plast.\n", ""
+)
 
 
 @pytest.fixture
@@ -83,7 +83,9 @@ def test_the_programme_page_carries_retired_ids_where_their_links_land(settings,
     with TestClient(create_app(settings, embedder=FakeEmbedder())) as client:
         html = client.get("/program").text
     # the removed kayak pledge lands on its section, the successor on its pledge, the rest on top
-    assert re.search(r'<section class="section" id="oslofjorden">\s*<span id="oslofjorden-2" class="old-id"></span>', html)
+    assert re.search(
+        r'<section class="section" id="oslofjorden">\s*<span id="oslofjorden-2" class="old-id"></span>', html
+    )
     assert '<li id="skole-1" value="1"><span id="skole-7" class="old-id"></span>' in html
     assert re.search(r'<span id="kultur-1" class="old-id"></span><span id="kultur" class="old-id"></span>\s*<h1>', html)
     assert '<li id="samferdsel-2" value="2">' in html and EDITED in html
@@ -95,7 +97,11 @@ def test_expansions_follow_a_lightly_edited_pledge_by_its_id_and_say_so(settings
     programme = load_programme(settings.corpus, settings.ids)
     path = tmp_path / "expansions.jsonl"
     entries = [
-        {"id": "samferdsel-2", "text": "bygge et sammenhengende sykkelveinett av høy kvalitet.", "expansions": ["sykkel"]},
+        {
+            "id": "samferdsel-2",
+            "text": "bygge et sammenhengende sykkelveinett av høy kvalitet.",
+            "expansions": ["sykkel"],
+        },
         {"id": "samferdsel-1", "text": "innføre sone 1 i kollektivtrafikken i hele Bærum.", "expansions": ["buss"]},
         # an id whose pledge now says something else entirely is not followed
         {"id": "skole-1", "text": "plante mange nye trær i alle parker og langs veiene.", "expansions": ["trær"]},
@@ -122,7 +128,9 @@ def test_the_report_names_logged_ids_as_they_are_now(settings, ledger):
     settings.corpus.write_text(NEXT_EDITION, encoding="utf-8")
     programme = load_programme(settings.corpus, settings.ids)
     logged = ["samferdsel-2", "oslofjorden-2", "natur-9"]  # edited since, retired since, never known
-    assert pledge_names(logged, programme) == "samferdsel-2, oslofjorden-2 (utgått, se oslofjorden), natur-9 (finnes ikke)"
+    assert (
+        pledge_names(logged, programme) == "samferdsel-2, oslofjorden-2 (utgått, se oslofjorden), natur-9 (finnes ikke)"
+    )
     assert pledge_names(logged, None) == "samferdsel-2, oslofjorden-2, natur-9"
 
 
@@ -144,7 +152,11 @@ def test_start_up_reports_expansions_kept_through_an_edit_for_review(settings, l
 
     settings.corpus.write_text(NEXT_EDITION, encoding="utf-8")
     path = tmp_path / "edited-expansions.jsonl"
-    entry = {"id": "samferdsel-2", "text": "bygge et sammenhengende sykkelveinett av høy kvalitet.", "expansions": ["sykkel"]}
+    entry = {
+        "id": "samferdsel-2",
+        "text": "bygge et sammenhengende sykkelveinett av høy kvalitet.",
+        "expansions": ["sykkel"],
+    }
     path.write_text(json.dumps(entry, ensure_ascii=False) + "\n", encoding="utf-8")
     with caplog.at_level(logging.INFO, logger="qa.answering.startup"):
         inputs = load_inputs(settings.model_copy(update={"expansions": path}), embedder=FakeEmbedder())
@@ -152,4 +164,25 @@ def test_start_up_reports_expansions_kept_through_an_edit_for_review(settings, l
     records = [r for r in caplog.records if r.getMessage().startswith("QA_EXPANSIONS")]
     assert [r.levelno for r in records] == [logging.WARNING]
     lines = [r.getMessage() for r in records]
-    assert "1 entries match a pledge, 0 stale, 1 matched by id although the pledge was edited (review them) (samferdsel-2)" in lines[0]
+    assert (
+        "1 entries match a pledge, 0 stale, 1 matched by id although the pledge was edited (review them) (samferdsel-2)"
+        in lines[0]
+    )
+
+
+@pytest.mark.production_data
+def test_no_two_pledges_of_the_current_edition_are_alike_enough_to_be_taken_for_an_edit():
+    from difflib import SequenceMatcher
+
+    from corpus.ids import THRESHOLD, words
+
+    texts = [words(p.text) for p in parse_file(DEFAULT_CORPUS).pledges]
+    best = 0.0
+    for i, a in enumerate(texts):
+        matcher = SequenceMatcher(None, autojunk=False)
+        matcher.set_seq2(a)
+        for b in texts[i + 1 :]:
+            matcher.set_seq1(b)
+            if matcher.quick_ratio() > best:
+                best = max(best, matcher.ratio())
+    assert round(best, 2) == 0.70 and best < THRESHOLD

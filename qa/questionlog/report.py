@@ -112,7 +112,10 @@ def tables(qlog: QuestionLog, days: int, programme: Programme | None = None) -> 
                 REPLY,
                 Column("pledges", "Viste punkter", wrap=True),
             ),
-            [{**row, "pledges": pledge_names(row["shown"], programme)} for row in _with_reply(qlog.negative_feedback(days=days))],
+            [
+                {**row, "pledges": pledge_names(row["shown"], programme)}
+                for row in _with_reply(qlog.negative_feedback(days=days))
+            ],
         ),
         Table(
             "daily",

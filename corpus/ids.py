@@ -73,6 +73,8 @@ class Outcome:
 
 @dataclass(frozen=True)
 class Assignment:
+    """The ids `assign` gave a programme, and the ledger that records them."""
+
     ids: tuple[str, ...]  # the stable id of each pledge, in programme order
     outcomes: tuple[Outcome, ...]  # the pledges' in programme order, then the ids retired now
     rows: tuple[Row, ...]  # the new ledger
@@ -287,7 +289,7 @@ def update_ledger(programme: Programme, path: str | Path, *, write: bool = True)
         text = f"no ledger at {path} yet: a first one records the {len(rows)} pledges' positional ids"
     if write:
         write_ledger(path, list(assignment.rows))
-    return assignment, text + ("" if write else "\n(dry run: nothing written)") + (f"\nwrote {path}" if write else "")
+    return assignment, text + (f"\nwrote {path}" if write else "\n(dry run: nothing written)")
 
 
 def describe(assignment: Assignment) -> str:

@@ -1,10 +1,12 @@
 """How well the expansions fit this edition of the programme: `python -m qa expansions check`.
 
-Counts, per pledge, the expansions whose row's text is the pledge's text exactly (the rule
-`corpus.expansions` applies when answering), plus any staff-curated alternate phrasings from a
-file of `{"pledge_id": "...", "question": "..."}` lines, which count as expansions for their
-pledge. It names the rows that are stale (their text is no longer in the programme), the
-pledges that have none (by id and section) and the lines that are not entries at all.
+Counts, per pledge, the expansions that answering uses (`corpus.expansions.read_expansions`: the
+row whose text is the pledge's text, else, for a lightly edited pledge, the row with its stable
+id), plus any staff-curated alternate phrasings from a file of `{"pledge_id": "...", "question":
+"..."}` lines, which count as expansions for their pledge. It names the edited pledges (kept by
+id: review them, `expansions draft` drafts new ones), the rows that are stale (their pledge is no
+longer in the programme), the pledges that have none (by id and section) and the lines that are
+not entries at all.
 
 It only reads; writing expansions is `qa.authoring` (draft, review, accept).
 """
@@ -16,6 +18,7 @@ import statistics
 from dataclasses import dataclass
 from pathlib import Path
 
+from corpus.expansions import read_expansions
 from corpus.model import Pledge, Programme
 
 
@@ -30,6 +33,7 @@ class Coverage:
     duplicates: tuple[str, ...]  # pledge ids with more than one expansions row (the last one counts)
     alternates: int  # alternate phrasings that counted
     alternates_unknown: tuple[str, ...]  # "line N (pledge_id)" naming no pledge of this programme
+    edited: tuple[str, ...] = ()  # pledge ids whose expansions were written for an earlier text
 
     @property
     def ok(self) -> bool:
@@ -43,6 +47,7 @@ def check(programme: Programme, expansions: Path, alternates: Path | None = None
     Raises `OSError` or `UnicodeDecodeError` when a file cannot be read.
     """
     by_text = {p.text: p.id for p in programme.pledges}
+    edited = read_expansions(expansions, programme).edited  # kept by stable id although the text changed
     counts = {p.id: 0 for p in programme.pledges}
     stale, malformed, duplicates, seen = [], [], [], set()
     for n, row in _rows(expansions, malformed):
@@ -50,7 +55,7 @@ def check(programme: Programme, expansions: Path, alternates: Path | None = None
         if not isinstance(row.get("text"), str) or not _strings(texts):
             malformed.append(f'{expansions.name} line {n}: needs "text" and "expansions" (a list of strings)')
             continue
-        pledge_id = by_text.get(row["text"])
+        pledge_id = by_text.get(row["text"]) or (row.get("id") if row.get("id") in edited else None)
         if pledge_id is None:
             stale.append(f"line {n} ({row.get('id') or 'no id'})")
             continue
@@ -72,7 +77,7 @@ def check(programme: Programme, expansions: Path, alternates: Path | None = None
                 extra += 1
 
     missing = tuple(p for p in programme.pledges if counts[p.id] == 0)
-    return Coverage(counts, missing, tuple(stale), tuple(malformed), tuple(duplicates), extra, tuple(unknown))
+    return Coverage(counts, missing, tuple(stale), tuple(malformed), tuple(duplicates), extra, tuple(unknown), edited)
 
 
 def report(coverage: Coverage, expansions: Path, alternates: Path | None = None) -> str:
@@ -95,6 +100,11 @@ def report(coverage: Coverage, expansions: Path, alternates: Path | None = None)
         lines.append(
             f"stale: {len(coverage.stale)} rows whose text is no longer in the programme (ignored when answering): "
             + ", ".join(coverage.stale)
+        )
+    if coverage.edited:
+        lines.append(
+            f"edited: {len(coverage.edited)} pledges changed since their expansions were written (used by stable id; "
+            "review them, or draft new ones with python -m qa expansions draft): " + ", ".join(coverage.edited)
         )
     if coverage.duplicates:
         lines.append("more than one row, the last one counts: " + ", ".join(coverage.duplicates))

@@ -69,12 +69,15 @@ class Part:
 @dataclass(frozen=True)
 class Programme:
     """The whole programme. `warnings` name the source lines the parser had to guess about;
-    `repairs` the lines where it mended damage from the PDF extraction."""
+    `repairs` the lines where it mended damage from the PDF extraction. `aliases` are ids from
+    earlier editions that no pledge or section has any more, each with the id of the pledge or
+    section its links land on ("" for the top of the programme); `corpus.ids` sets them."""
 
     foreword: tuple[str, ...]
     parts: tuple[Part, ...]
     warnings: tuple[str, ...] = field(default=(), compare=False)
     repairs: tuple[str, ...] = field(default=(), compare=False)
+    aliases: tuple[tuple[str, str], ...] = field(default=(), compare=False)
 
     @cached_property
     def sections(self) -> tuple[Section, ...]:
@@ -87,6 +90,11 @@ class Programme:
     @cached_property
     def by_id(self) -> dict[str, Pledge]:
         return {p.id: p for p in self.pledges}
+
+    @cached_property
+    def landing(self) -> dict[str, str]:
+        """Old id -> the pledge or section id its links land on ("" for the top)."""
+        return dict(self.aliases)
 
     @cached_property
     def sections_by_id(self) -> dict[str, Section]:

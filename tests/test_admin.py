@@ -381,6 +381,7 @@ def test_admin_page_shows_the_tables_with_known_data(seeded):
             "&lt;script&gt;alert(1)&lt;/script&gt;",
             "Svaret handlet om &lt;b&gt;noe annet&lt;/b&gt;",
             "besvart",
+            "oslofjorden-1, oslofjorden-2",
         ],
     ]
     assert _rows(_section(html, "daily"))[-2:] == [
@@ -472,8 +473,14 @@ def test_csv_downloads_have_every_row_and_defuse_formulas(seeded):
         ["Hva med elsparkesykler?", "2", "2026-05-04 10:00", "0.40"],
     ]
     assert _csv(seeded.get("/admin/feedback.csv", params={"days": 7}, headers=BEARER)) == [
-        ["Tidspunkt (UTC)", "Spørsmål", "Kommentar", "Svar"],
-        ["2026-05-03 08:00", "<script>alert(1)</script>", "Svaret handlet om <b>noe annet</b>", "besvart"],
+        ["Tidspunkt (UTC)", "Spørsmål", "Kommentar", "Svar", "Viste punkter"],
+        [
+            "2026-05-03 08:00",
+            "<script>alert(1)</script>",
+            "Svaret handlet om <b>noe annet</b>",
+            "besvart",
+            "oslofjorden-1, oslofjorden-2",
+        ],
     ]
     daily = _csv(seeded.get("/admin/daily.csv", params={"days": 3}, headers=BEARER))
     assert daily == [

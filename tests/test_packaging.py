@@ -32,6 +32,7 @@ NOT_SOURCE = shutil.ignore_patterns(
 SERVER_FILES = [
     "corpus/mdg-baerum-program.txt", "corpus/expansions.jsonl", "corpus/topics.jsonl", "corpus/background.jsonl",
     "corpus/questions.jsonl", "qa/answering/fitted.json", "index/engine/e5.c", "index/engine/e5.h",
+    "corpus/mdg-baerum-program.ids.jsonl",
     "web/templates/base.html", "web/templates/chat.html", "web/templates/program.html", "web/templates/_answer.html",
     "web/static/widget.js", "web/static/site.css", "qa/__main__.py", "web/app.py",
 ]  # fmt: skip

@@ -278,6 +278,7 @@ def test_feedback_round_trip(qlog, clock):
             "coverage": "not_covered",
             "smalltalk": None,
             "top_score": 0.2,
+            "shown": ["natur-1"],
         }
     ]
     assert qlog.feedback_counts() == {"helpful": 1, "unhelpful": 1}

@@ -96,7 +96,7 @@ def page(request: Request, _admin: AdminDep, qlog: QuestionLogDep, settings: Set
     }
     status = 200
     try:
-        all_tables = tables(qlog, days)
+        all_tables = tables(qlog, days, _programme(request))
     except QuestionLogError:
         context["error"] = "Spørsmålsloggen kan ikke leses akkurat nå. Se serverloggen."
         status = 503
@@ -117,10 +117,10 @@ def stylesheet(_enabled: AdminEnabledDep) -> FileResponse:
 
 
 @router.get("/admin/{name}.csv", include_in_schema=False)
-def table_csv(name: str, _admin: AdminDep, qlog: QuestionLogDep, days: Days = 30) -> Response:
+def table_csv(request: Request, name: str, _admin: AdminDep, qlog: QuestionLogDep, days: Days = 30) -> Response:
     if name not in TABLE_NAMES:
         raise HTTPException(404, f"Ukjent tabell {name!r}; finnes: {', '.join(TABLE_NAMES)}.")
-    table = next(t for t in _read(lambda: tables(qlog, days)) if t.name == name)
+    table = next(t for t in _read(lambda: tables(qlog, days, _programme(request))) if t.name == name)
     filename = f"mdg-{name}-{days}d-{date.today().isoformat()}.csv"
     headers = {**ADMIN_HEADERS, "Content-Disposition": f'attachment; filename="{filename}"'}
     return Response(to_csv(table), media_type="text/csv; charset=utf-8", headers=headers)
@@ -165,6 +165,12 @@ def _view(table: Table, base: str, days: int) -> dict:
 def curate_link(base: str, question: str, days: int) -> str:
     """The curation page for one logged question."""
     return f"{base}/admin/curate?" + urlencode({"question": question, "days": days})
+
+
+def _programme(request: Request):
+    """The programme being answered from (it names the pledges in the report), if this app has one."""
+    answerer = getattr(request.app.state, "answerer", None)
+    return answerer.programme if answerer is not None else None
 
 
 def _defuse(text: str) -> str:

@@ -12,6 +12,10 @@ results), "not_covered" (the programme seems silent: the nearest sections, and t
 results behind a <details>) and "smalltalk" (a fixed friendly line, no pledges). Sections are
 told apart by `section_id`, never by title: two sections may share one.
 
+The programme page also carries the ids of earlier editions (`Programme.aliases`, from the id
+ledger, `corpus.ids`): an empty element with the old id inside the pledge or section its links
+land on, so `/program#old-id` still scrolls to the right place.
+
 Autoescape is on and nothing from the programme or the question is ever marked safe.
 """
 
@@ -113,7 +117,11 @@ class Pages:
     def __init__(self, env: Environment, programme: Programme, *, stored: bool = False) -> None:
         self._env = env
         self._stored = stored  # questions go to the anonymous log: say so
-        self.programme = Blob.of(self._render("program.html", page="program", programme=programme), HTML)
+        anchors: dict[str, list[str]] = {}  # pledge or section id ("" the top) -> old ids landing there
+        for old, target in programme.aliases:
+            anchors.setdefault(target, []).append(old)
+        page = self._render("program.html", page="program", programme=programme, anchors=anchors)
+        self.programme = Blob.of(page, HTML)
         self.empty_chat = Blob.of(self.chat(), HTML)
 
     def _render(self, name: str, **context) -> bytes:

@@ -20,6 +20,8 @@ from pathlib import Path
 from threadpoolctl import threadpool_limits
 
 from corpus.expansions import Loaded, read_expansions, read_topics
+from corpus.ids import with_ledger
+from corpus.ledger import LedgerError
 from corpus.model import Programme
 from corpus.parse import parse_file
 from index.embedders import Embedder, load_embedder
@@ -37,12 +39,31 @@ log = logging.getLogger(__name__)
 BARE_BELOW = 0.5  # share of pledges with expansions under which the programme runs bare
 
 
-def load_programme(path: Path) -> Programme:
-    """Parse the programme file; an unreadable file raises `ConfigError` naming it."""
+def load_programme(path: Path, ids: Path | None = None) -> Programme:
+    """Parse the programme file and give its pledges their stable ids from the ledger `ids`
+    (positional ids when that is None or not there); an unreadable file raises `ConfigError`."""
     try:
-        return parse_file(path)
+        programme = parse_file(path)
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"QA_CORPUS: cannot read {path}: {exc}") from None
+    try:
+        programme, assignment = with_ledger(programme, ids)
+    except LedgerError as exc:
+        raise ConfigError(f"QA_IDS: {exc}") from None
+    if assignment is None:
+        log.info("QA_IDS: %s; pledges have positional ids", "off" if ids is None else f"no ledger at {ids}")
+        return programme
+    if unseen := assignment.unseen:
+        revived = sum(1 for o in assignment.of("kept") if o.revived)
+        counts = [(len(assignment.of(k)), k) for k in ("edited", "new", "retired")] + [(revived, "revived")]
+        log.warning(
+            "QA_IDS (%s): the programme has changes the ledger has not seen (%s%s); "
+            "run 'python -m qa ids update' and commit the ledger",
+            ids,
+            ", ".join(f"{n} {k}" for n, k in counts if n),
+            _some(tuple(o.id for o in unseen)),
+        )
+    return programme
 
 
 @dataclass(frozen=True)
@@ -64,7 +85,7 @@ class Inputs:
 def load_inputs(settings: Settings, *, embedder: Embedder | None = None) -> Inputs:
     """Parse the programme and load the model (without running it); bad settings raise `ConfigError`."""
     check_data_files(settings)
-    programme = load_programme(settings.corpus)
+    programme = load_programme(settings.corpus, settings.ids)
     if not programme.pledges:
         raise ConfigError(f"QA_CORPUS: {settings.corpus} contains no pledges")
     for warning in programme.warnings:
@@ -107,10 +128,15 @@ def _read_data(name: str, path: Path | None, read, programme: Programme, what: s
     one = what[:-1]
     message = (
         f"{name} ({path}): {loaded.matched} entries match a {one}, {len(loaded.stale)} stale{_some(loaded.stale)}"
+        + (
+            f", {len(loaded.edited)} matched by id although the {one} was edited (review them){_some(loaded.edited)}"
+            if loaded.edited
+            else ""
+        )
         + (f", {loaded.malformed} lines are not entries" if loaded.malformed else "")
         + f"; {len(loaded.without)} of {len(loaded.texts) + len(loaded.without)} {what} have none{_some(loaded.without)}"
     )
-    problem = loaded.stale or loaded.without or loaded.malformed
+    problem = loaded.stale or loaded.without or loaded.malformed or loaded.edited
     log.log(logging.WARNING if problem else logging.INFO, "%s", message)
     return loaded.texts
 

@@ -58,12 +58,13 @@ def messages(brief: str, pledge: Pledge) -> list[dict]:
 
 
 def without_expansions(programme: Programme, expansions: Path) -> list[Pledge]:
-    """Pledges whose text no row of the expansions file matches, in programme order."""
+    """Pledges whose text no row of the expansions file matches, in programme order: new ones, and
+    edited ones that answering still serves with their earlier text's expansions (by stable id)."""
     try:
-        have = read_expansions(expansions, programme).texts
+        loaded = read_expansions(expansions, programme)
     except (OSError, UnicodeDecodeError) as exc:
         raise DraftsError(f"cannot read {expansions}: {exc}") from None
-    return [p for p in programme.pledges if p.id not in have]
+    return [p for p in programme.pledges if p.id not in loaded.texts or p.id in loaded.edited]
 
 
 def read_drafts(path: Path) -> list[tuple[int, dict]]:

@@ -8,6 +8,7 @@
     bench                speed and memory of a real server on loopback
     report [--days N]    what voters asked, and what the programme does not answer
     expansions check|draft   which pledges lack expansions; draft, review and accept new ones
+    ids update           give pledges their stable ids; rewrites the programme's id ledger
     serve                the web app (chat page, programme, API, widget)
     alternates export|import   staff-curated alternate phrasings as JSON lines (qa.curation.cli)
 
@@ -85,6 +86,11 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("expansions", help="check, draft and accept voter-language expansions (staff)")
     configure_expansions(p)
 
+    p = sub.add_parser("ids", help="stable pledge ids: update the programme's id ledger (QA_IDS)")
+    p.add_argument("action", choices=["update"])
+    p.add_argument("--dry-run", action="store_true", help="print what would change, write nothing")
+    p.set_defaults(run=_ids)
+
     p = sub.add_parser("serve", help="run the web app")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
@@ -106,7 +112,8 @@ def _settings():
 def _pledges(args) -> None:
     from qa.answering.startup import load_programme
 
-    programme = load_programme(_settings().corpus)
+    settings = _settings()
+    programme = load_programme(settings.corpus, settings.ids)
     for w in programme.warnings:
         print(f"warning: {w}", file=sys.stderr)
     out = sys.stdout
@@ -210,6 +217,20 @@ def _report(args) -> None:
     if args.days < 1:
         raise QAError(f"--days must be at least 1, got {args.days}")
     print(report(_settings(), args.days))
+
+
+def _ids(args) -> None:
+    from corpus.ids import update_ledger
+    from corpus.ledger import LedgerError
+    from qa.answering.startup import load_programme
+
+    settings = _settings()
+    if settings.ids is None:
+        raise QAError("QA_IDS is off: set it to the ledger's path to update it")
+    try:
+        print(update_ledger(load_programme(settings.corpus), settings.ids, write=not args.dry_run)[1])
+    except LedgerError as exc:
+        raise QAError(str(exc)) from None
 
 
 def _serve(args) -> None:

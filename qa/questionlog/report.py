@@ -6,6 +6,10 @@ noe" (not covered: the programme seems silent) and "Bare beslektet" (related: ne
 no direct answer). Greetings and thanks ("hei", "takk!") are in neither: they are not questions
 about politics; they are counted on their own.
 
+The unhelpful answers name the pledges the voter saw, by the ids logged then. Those are the
+stable ids of the id ledger (`corpus.ids`), so after a new edition they still name the same
+pledges; an id retired since is shown with where its links land now (`pledge_names`).
+
 `tables` builds the report's tables from a `QuestionLog` once; the terminal (`report`), the admin
 page and its CSV downloads (in `web/`) all show these same tables and format cells with
 `format_cell`, so the three never disagree. Staff-facing words are Norwegian bokmål.
@@ -15,6 +19,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from corpus.ids import with_ledger
+from corpus.ledger import LedgerError
+from corpus.model import Programme
+from corpus.parse import parse_file
 from qa.operations.settings import Settings
 from qa.questionlog.store import QuestionLog, QuestionLogError
 
@@ -62,8 +70,9 @@ TOP_SCORE = Column("top_score", "Beste treff", "score")
 REPLY = Column("reply", "Svar", "reply")
 
 
-def tables(qlog: QuestionLog, days: int) -> list[Table]:
-    """The report's six tables over the last `days` days, every row (callers cut to `SHOWN`).
+def tables(qlog: QuestionLog, days: int, programme: Programme | None = None) -> list[Table]:
+    """The report's six tables over the last `days` days, every row (callers cut to `SHOWN`);
+    `programme` names the pledges shown in unhelpful answers (`pledge_names`).
 
     Raises:
         QuestionLogError: the log cannot be read.
@@ -96,8 +105,17 @@ def tables(qlog: QuestionLog, days: int) -> list[Table]:
             "feedback",
             "Negative tilbakemeldinger",
             "Ingen negative tilbakemeldinger i perioden.",
-            (Column("time", "Tidspunkt (UTC)", "time"), QUESTION, Column("comment", "Kommentar", wrap=True), REPLY),
-            _with_reply(qlog.negative_feedback(days=days)),
+            (
+                Column("time", "Tidspunkt (UTC)", "time"),
+                QUESTION,
+                Column("comment", "Kommentar", wrap=True),
+                REPLY,
+                Column("pledges", "Viste punkter", wrap=True),
+            ),
+            [
+                {**row, "pledges": pledge_names(row["shown"], programme)}
+                for row in _with_reply(qlog.negative_feedback(days=days))
+            ],
         ),
         Table(
             "marks",
@@ -145,6 +163,22 @@ def _with_reply(rows: list[dict]) -> list[dict]:
     return [{**row, "reply": row["smalltalk"] or row["coverage"]} for row in rows]
 
 
+def pledge_names(ids: list[str], programme: Programme | None) -> str:
+    """The logged pledge ids as staff read them today: a live id as it is, one retired since with
+    where its links land («klima-3 (utgått, se klima)»), one the programme does not know marked so."""
+    if programme is None:
+        return ", ".join(ids)
+    names = []
+    for pid in ids:
+        if pid in programme.by_id:
+            names.append(pid)
+        elif pid in programme.landing:
+            names.append(f"{pid} (utgått, se {programme.landing[pid] or 'toppen av programmet'})")
+        else:
+            names.append(f"{pid} (finnes ikke)")
+    return ", ".join(names)
+
+
 def format_cell(column: Column, value) -> str:
     """A cell as staff read it: times as 'YYYY-MM-DD HH:MM', replies in Norwegian, scores to 2 places."""
     if value is None:
@@ -188,14 +222,23 @@ def report(settings: Settings, days: int = 30) -> str:
     try:
         if not qlog.enabled:
             return "Spørsmålsloggen er slått av (QA_DB=off).\n"
-        return render_text(qlog, days)
+        return render_text(qlog, days, _programme(settings))
     finally:
         qlog.close()
 
 
-def render_text(qlog: QuestionLog, days: int) -> str:
+def _programme(settings: Settings) -> Programme | None:
+    """The programme with its stable ids, for naming pledges; None when it cannot be read
+    (the report then shows the ids as logged)."""
+    try:
+        return with_ledger(parse_file(settings.corpus), settings.ids)[0]
+    except (OSError, ValueError, LedgerError):
+        return None
+
+
+def render_text(qlog: QuestionLog, days: int, programme: Programme | None = None) -> str:
     """The report of an open log as plain-text tables."""
-    all_tables = tables(qlog, days)
+    all_tables = tables(qlog, days, programme)
     totals = summary(qlog, days, all_tables[-1])
     out = [
         f"Spørsmål fra velgere, siste {days} dager: {totals['questions']} spørsmål – "

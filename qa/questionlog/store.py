@@ -77,6 +77,15 @@ def clean_comment(comment: str | None) -> str | None:
     return text[:MAX_COMMENT] or None
 
 
+def _ids(shown: str | None) -> list[str]:
+    """The stored JSON list of pledge ids; [] for anything else (an old or damaged row)."""
+    try:
+        ids = json.loads(shown or "[]")
+    except ValueError:
+        return []
+    return [i for i in ids if isinstance(i, str)] if isinstance(ids, list) else []
+
+
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -347,15 +356,18 @@ class QuestionLog:
     def negative_feedback(self, days: int = 30, limit: int | None = None) -> list[dict]:
         """Thumbs-down verdicts of the last `days` days, newest first, with the question and comment.
 
-        Returns `{"time", "question", "comment", "answered", "coverage", "smalltalk", "top_score"}` per verdict.
+        Returns `{"time", "question", "comment", "answered", "coverage", "smalltalk", "top_score",
+        "shown"}` per verdict; `shown` is the list of pledge ids the voter saw.
         """
-        sql = """SELECT f.hour, a.text, f.comment, a.answered, a.coverage, a.smalltalk, a.top_score
+        sql = """SELECT f.hour, a.text, f.comment, a.answered, a.coverage, a.smalltalk, a.top_score, a.shown
                  FROM feedback f JOIN asks a USING (ask_id)
                  WHERE f.helpful = 0 AND f.hour >= ?
                  ORDER BY f.hour DESC, f.comment IS NULL, a.question, f.comment LIMIT ?"""
         rows = self._read(sql, [self._since(days), -1 if limit is None else limit])
-        keys = ("time", "question", "comment", "answered", "coverage", "smalltalk", "top_score")
-        return [{**dict(zip(keys, row, strict=True)), "answered": bool(row[3])} for row in rows]
+        keys = ("time", "question", "comment", "answered", "coverage", "smalltalk", "top_score", "shown")
+        return [
+            {**dict(zip(keys, row, strict=True)), "answered": bool(row[3]), "shown": _ids(row[7])} for row in rows
+        ]
 
     def feedback_counts(self, days: int = 30) -> dict[str, int]:
         """`{"helpful": n, "unhelpful": m}` verdicts in the last `days` days."""

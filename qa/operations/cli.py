@@ -8,6 +8,7 @@
     bench                speed and memory of a real server on loopback
     report [--days N]    what voters asked, and what the programme does not answer
     serve                the web app (chat page, programme, API, widget)
+    import PROGRAMME.pdf the programme text of a PDF, with a report to check [--out FILE]
 
 Errors are printed as one line on stderr with a non-zero exit code, never a traceback.
 """
@@ -21,10 +22,11 @@ import os
 import sys
 from pathlib import Path
 
+from corpus.errors import ImportFailure
 from index.errors import IndexFailure
 from qa.errors import QAError
 
-USER_ERRORS = (QAError, IndexFailure)
+USER_ERRORS = (QAError, IndexFailure, ImportFailure)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -84,6 +86,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--workers", type=int, default=1, help="server processes (default 1)")
     p.set_defaults(run=_serve)
+
+    p = sub.add_parser("import", help="turn a programme PDF into programme text, with a report to check")
+    p.add_argument("pdf", type=Path)
+    p.add_argument("--out", type=Path, help="write the text here (atomically); without it, only the report")
+    p.set_defaults(run=_import)
     return parser
 
 
@@ -201,6 +208,16 @@ def _serve(args) -> None:
     from qa.operations.serve import serve
 
     serve(_settings(), host=args.host, port=args.port, workers=args.workers)
+
+
+def _import(args) -> None:
+    from corpus.pdfimport import format_report, import_pdf, write_atomically
+
+    imported = import_pdf(args.pdf)
+    print(format_report(imported))
+    if args.out:
+        write_atomically(args.out, imported.text)
+        print(f"\nwrote {args.out}")
 
 
 if __name__ == "__main__":

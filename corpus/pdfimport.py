@@ -70,8 +70,8 @@ def suspicious_pledges(programme: Programme) -> list[str]:
             out.append(f"{where}: {len(p.text)} characters, over three times the usual length (merged?)")
         if not _SENTENCE_END.search(p.text):
             out.append(f"{where}: does not end a sentence (split, or cut short?): ...{p.text[-50:]!r}")
-        elif len(p.text.split()) < 3:
-            out.append(f"{where}: only {len(p.text.split())} word(s) (split from the one before?): {p.text!r}")
+        elif len(p.text.split()) < 2:
+            out.append(f"{where}: one word (split from the one before?): {p.text!r}")
     return out
 
 

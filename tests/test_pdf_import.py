@@ -208,3 +208,15 @@ def test_a_file_that_is_no_programme_pdf_is_refused_and_out_is_untouched(case, p
     assert captured.err.count("\n") == 1
     assert out.read_text(encoding="utf-8") == "the programme in use\n"
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_a_picture_page_and_the_parsers_warnings_are_reported_with_their_pdf_page(pdf):
+    path = pdf([
+        Page(lines=["Miljø", "Tekst.", "", *VIVIL, "● plante trær."]),
+        Page(image_only=True),
+        Page(lines=[*VIVIL, "● rydde strender."]),
+    ])
+    report = format_report(import_pdf(path))
+    assert "page 2: no text, only images (a scanned or picture page)" in report
+    assert "page 2: no text; citations after it count one page short" in report
+    assert "PDF page 3, text line 6: 'Vi vil:' without a section heading" in report

@@ -59,14 +59,15 @@ def read_pdf(path: str | Path) -> list[PageText]:
         raise ImportFailure(f"{path} is not a PDF (it does not start with %PDF-)")
     try:
         with pdfplumber.open(path) as pdf:
-            pages = [_read_page(i, page) for i, page in enumerate(pdf.pages, start=1)]
+            raw = [(_words(page), bool(page.images)) for page in pdf.pages]
     except PdfminerException as exc:
         cause = exc.args[0] if exc.args else exc
         if type(cause).__name__ == "PDFPasswordIncorrect":
             raise ImportFailure(f"{path} is encrypted; export it again without a password") from None
         raise ImportFailure(f"{path} is not a readable PDF ({type(cause).__name__}: {cause})") from None
-    except Exception as exc:  # pdfminer raises many kinds on damaged files
+    except Exception as exc:  # pdfminer raises many kinds on damaged files; only reading is in here
         raise ImportFailure(f"{path} is not a readable PDF ({type(exc).__name__}: {exc})") from None
+    pages = [_layout(i, words, images) for i, (words, images) in enumerate(raw, start=1)]
     if not pages:
         raise ImportFailure(f"{path} has no pages")
     if not any(p.lines for p in pages):
@@ -75,11 +76,16 @@ def read_pdf(path: str | Path) -> list[PageText]:
     return pages
 
 
-def _read_page(number: int, page) -> PageText:
-    words = page.extract_words(extra_attrs=["size"], expand_ligatures=False, keep_blank_chars=False)
+def _words(page) -> list[dict]:
+    """The page's words with their positions and font size, ligature glyphs as drawn."""
+    return page.extract_words(extra_attrs=["size"], expand_ligatures=False, keep_blank_chars=False)
+
+
+def _layout(number: int, words: list[dict], images: bool) -> PageText:
+    """One page's words as lines in reading order."""
     result = PageText(number, [])
     if not words:
-        if page.images:
+        if images:
             result.notes.append(f"page {number}: no text, only images (a scanned or picture page)")
         return result
     gutter = _gutter(words)

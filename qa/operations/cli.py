@@ -11,6 +11,7 @@
     ids update           give pledges their stable ids; rewrites the programme's id ledger
     serve                the web app (chat page, programme, API, widget)
     alternates export|import   staff-curated alternate phrasings as JSON lines (qa.curation.cli)
+    import PROGRAMME.pdf the programme text of a PDF, with a report to check [--out FILE]
 
 Errors are printed as one line on stderr with a non-zero exit code, never a traceback.
 """
@@ -24,11 +25,12 @@ import os
 import sys
 from pathlib import Path
 
+from corpus.errors import ImportFailure
 from index.errors import IndexFailure
 from qa.authoring.commands import configure as configure_expansions
 from qa.errors import QAError
 
-USER_ERRORS = (QAError, IndexFailure)
+USER_ERRORS = (QAError, IndexFailure, ImportFailure)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -100,6 +102,11 @@ def _parser() -> argparse.ArgumentParser:
     from qa.curation.cli import register as register_alternates
 
     register_alternates(sub)
+
+    p = sub.add_parser("import", help="turn a programme PDF into programme text, with a report to check")
+    p.add_argument("pdf", type=Path)
+    p.add_argument("--out", type=Path, help="write the text here (atomically); without it, only the report")
+    p.set_defaults(run=_import)
     return parser
 
 
@@ -237,6 +244,16 @@ def _serve(args) -> None:
     from qa.operations.serve import serve
 
     serve(_settings(), host=args.host, port=args.port, workers=args.workers)
+
+
+def _import(args) -> None:
+    from corpus.pdfimport import format_report, import_pdf, write_atomically
+
+    imported = import_pdf(args.pdf)
+    print(format_report(imported))
+    if args.out:
+        write_atomically(args.out, imported.text)
+        print(f"\nwrote {args.out}")
 
 
 if __name__ == "__main__":

@@ -191,6 +191,26 @@ def small_expansions(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
+def small_env(monkeypatch, tmp_path: Path, small_corpus: Path, small_expansions: Path) -> Path:
+    """QA_* variables for the CLI on the small programme and its expansions (three of five
+    pledges), every other data file off, writing into tmp_path; returns the expansions file."""
+    monkeypatch.setenv("QA_CORPUS", str(small_corpus))
+    monkeypatch.setenv("QA_EXPANSIONS", str(small_expansions))
+    for name in ("QA_TOPICS", "QA_QUESTIONS", "QA_BACKGROUND", "QA_FITTED"):
+        monkeypatch.setenv(name, "off")
+    monkeypatch.setenv("QA_VAR_DIR", str(tmp_path / "var"))
+    return small_expansions
+
+
+def write_jsonl(path: Path, *rows) -> Path:
+    """Write `rows` one per line: a dict as JSON, a string as it is (for malformed lines)."""
+    import json
+
+    path.write_text("".join((r if isinstance(r, str) else json.dumps(r, ensure_ascii=False)) + "\n" for r in rows))
+    return path
+
+
+@pytest.fixture
 def settings(tmp_path: Path, small_corpus: Path, small_expansions: Path) -> Settings:
     """Settings isolated in tmp_path: small corpus and its own expansions, own index folder, no
     question log, no background or topics, and the plain band rule instead of the fitted file

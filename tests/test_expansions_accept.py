@@ -11,7 +11,7 @@ import pytest
 from corpus.expansions import read_expansions
 from corpus.parse import parse_text
 from qa.operations.cli import main
-from tests.conftest import SMALL_PROGRAMME
+from tests.conftest import SMALL_PROGRAMME, write_jsonl
 
 KAJAKK = "opprette en utleieordning for kajakker og robåter gratis mot at de som leier plukker plast."
 SYKKEL = "bygge et sammenhengende sykkelveinett av høy kvalitet."
@@ -19,23 +19,13 @@ TEXTS = ["Kan jeg leie kajakk gratis?", "robåt utleie plast", "Will you lend ka
 
 
 @pytest.fixture
-def env(monkeypatch, tmp_path: Path, small_corpus: Path, small_expansions: Path) -> Path:
-    monkeypatch.setenv("QA_CORPUS", str(small_corpus))
-    monkeypatch.setenv("QA_EXPANSIONS", str(small_expansions))
-    for name in ("QA_TOPICS", "QA_QUESTIONS", "QA_BACKGROUND", "QA_FITTED"):
-        monkeypatch.setenv(name, "off")
-    monkeypatch.setenv("QA_VAR_DIR", str(tmp_path / "var"))
-    return small_expansions
+def env(monkeypatch, small_env: Path) -> Path:
+    return small_env
 
 
 def _draft(pledge_id: str, text: str, status: str = "reviewed", texts=TEXTS) -> dict:
     return {"pledge_id": pledge_id, "text": text, "part": "Et grønt Bærum", "section": "x", "model": "m",
             "status": status, "expansions": list(texts)}  # fmt: skip
-
-
-def _write(path: Path, *rows) -> Path:
-    path.write_text("".join((r if isinstance(r, str) else json.dumps(r, ensure_ascii=False)) + "\n" for r in rows))
-    return path
 
 
 def _accept(drafts: Path) -> int:
@@ -44,7 +34,7 @@ def _accept(drafts: Path) -> int:
 
 def test_reviewed_drafts_are_merged_and_the_other_lines_stay_as_they_were(env, tmp_path, capsys):
     before = env.read_bytes()
-    drafts = _write(tmp_path / "d.jsonl", _draft("oslofjorden-2", KAJAKK), _draft("samferdsel-2", SYKKEL, "draft"))
+    drafts = write_jsonl(tmp_path / "d.jsonl", _draft("oslofjorden-2", KAJAKK), _draft("samferdsel-2", SYKKEL, "draft"))
     assert _accept(drafts) == 0
     after = env.read_bytes()
     assert after.startswith(before)
@@ -59,7 +49,7 @@ def test_reviewed_drafts_are_merged_and_the_other_lines_stay_as_they_were(env, t
 
 def test_a_stale_draft_is_skipped_with_a_message_and_nothing_is_written(env, tmp_path, capsys):
     before = env.read_bytes()
-    drafts = _write(tmp_path / "d.jsonl", _draft("oslofjorden-2", "en utleieordning som programmet ikke har lenger."))
+    drafts = write_jsonl(tmp_path / "d.jsonl", _draft("oslofjorden-2", "en utleieordning som programmet ikke har lenger."))
     assert _accept(drafts) == 0
     assert env.read_bytes() == before
     out = capsys.readouterr().out
@@ -68,7 +58,7 @@ def test_a_stale_draft_is_skipped_with_a_message_and_nothing_is_written(env, tmp
 
 
 def test_stale_rows_are_skipped_and_the_current_ones_merged(env, tmp_path, capsys):
-    drafts = _write(
+    drafts = write_jsonl(
         tmp_path / "d.jsonl",
         _draft("samferdsel-2", "bygge et sykkelveinett."),
         _draft("samferdsel-2", SYKKEL),
@@ -89,7 +79,7 @@ def test_a_draft_replaces_the_stale_row_of_its_pledge_in_place(env, tmp_path):
     rows = env.read_text(encoding="utf-8").splitlines(keepends=True)
     stale = json.dumps({"id": "samferdsel-2", "text": "bygge sykkelveier.", "expansions": ["sykkel"]}) + "\n"
     env.write_text(rows[0] + stale + "".join(rows[1:]), encoding="utf-8")
-    assert _accept(_write(tmp_path / "d.jsonl", _draft("samferdsel-2", SYKKEL))) == 0
+    assert _accept(write_jsonl(tmp_path / "d.jsonl", _draft("samferdsel-2", SYKKEL))) == 0
     after = env.read_text(encoding="utf-8").splitlines(keepends=True)
     assert len(after) == len(rows) + 1 and after[0] == rows[0] and after[2:] == rows[1:]
     assert json.loads(after[1]) == {"id": "samferdsel-2", "text": SYKKEL, "expansions": TEXTS}
@@ -108,7 +98,7 @@ def test_a_draft_replaces_the_stale_row_of_its_pledge_in_place(env, tmp_path):
 )
 def test_a_malformed_drafts_file_merges_nothing(env, tmp_path, capsys, bad, message):
     before = env.read_bytes()
-    drafts = _write(tmp_path / "d.jsonl", _draft("oslofjorden-2", KAJAKK), bad)
+    drafts = write_jsonl(tmp_path / "d.jsonl", _draft("oslofjorden-2", KAJAKK), bad)
     assert _accept(drafts) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"error: {drafts} {message}") and err.count("\n") == 1
@@ -121,9 +111,9 @@ def test_no_drafts_file_is_a_one_line_error(env, tmp_path, capsys):
 
 
 def test_a_text_that_nearly_repeats_a_tuning_question_is_dropped(env, tmp_path, monkeypatch, capsys):
-    questions = _write(tmp_path / "questions.jsonl", {"q": "kan jeg leie en kajakk gratis?", "ids": ["oslofjorden-2"]})
+    questions = write_jsonl(tmp_path / "questions.jsonl", {"q": "kan jeg leie en kajakk gratis?", "ids": ["oslofjorden-2"]})
     monkeypatch.setenv("QA_QUESTIONS", str(questions))
-    assert _accept(_write(tmp_path / "d.jsonl", _draft("oslofjorden-2", KAJAKK))) == 0
+    assert _accept(write_jsonl(tmp_path / "d.jsonl", _draft("oslofjorden-2", KAJAKK))) == 0
     assert read_expansions(env, parse_text(SMALL_PROGRAMME)).texts["oslofjorden-2"] == tuple(TEXTS[1:])
     out = capsys.readouterr().out
     assert "line 1 (oslofjorden-2): dropped 'Kan jeg leie kajakk gratis?', a near copy of the tuning question" in out

@@ -10,24 +10,16 @@ import pytest
 
 from qa.operations.cli import main
 from qa.operations.settings import DEFAULT_EXPANSIONS
+from tests.conftest import write_jsonl
 
 MISSING = ("oslofjorden-2", "samferdsel-2")  # the two pledges the small expansions file leaves out
 
 
 @pytest.fixture
-def env(monkeypatch, tmp_path: Path, small_corpus: Path, small_expansions: Path) -> Path:
+def env(monkeypatch, small_env: Path) -> Path:
     """The small programme and its expansions (three of five pledges); returns the expansions file."""
-    monkeypatch.setenv("QA_CORPUS", str(small_corpus))
-    monkeypatch.setenv("QA_EXPANSIONS", str(small_expansions))
-    for name in ("QA_TOPICS", "QA_QUESTIONS", "QA_BACKGROUND", "QA_FITTED"):
-        monkeypatch.setenv(name, "off")
-    monkeypatch.setenv("QA_VAR_DIR", str(tmp_path / "var"))
-    return small_expansions
+    return small_env
 
-
-def _lines(path: Path, *rows) -> Path:
-    path.write_text("".join((r if isinstance(r, str) else json.dumps(r, ensure_ascii=False)) + "\n" for r in rows))
-    return path
 
 
 def test_check_lists_the_pledges_without_expansions_by_id_and_section_and_fails(env, capsys):
@@ -54,7 +46,7 @@ def test_check_passes_when_every_pledge_has_expansions(env, capsys):
     assert out.splitlines()[-1] == "missing: none"
 
 
-def test_check_names_stale_rows_and_malformed_lines(env, capsys):
+def test_check_names_stale_rows_and_malformedwrite_jsonl(env, capsys):
     with env.open("a", encoding="utf-8") as f:
         f.write(json.dumps({"id": "skole-9", "text": "en gammel tekst som ikke er i programmet.", "expansions": ["x"]}))
         f.write("\n{not json\n[1, 2]\n")
@@ -71,7 +63,7 @@ def test_check_names_stale_rows_and_malformed_lines(env, capsys):
 
 
 def test_staff_alternates_count_as_expansions_for_their_pledge(env, tmp_path, capsys):
-    alternates = _lines(
+    alternates = write_jsonl(
         tmp_path / "alternates.jsonl",
         {"pledge_id": "oslofjorden-2", "question": "kan jeg leie kajakk?"},
         {"pledge_id": "oslofjorden-2", "question": "robåt til utlån"},
@@ -88,7 +80,7 @@ def test_staff_alternates_count_as_expansions_for_their_pledge(env, tmp_path, ca
 
 
 def test_a_malformed_alternate_is_reported_and_fails_the_check(env, tmp_path, capsys):
-    alternates = _lines(
+    alternates = write_jsonl(
         tmp_path / "alternates.jsonl",
         {"pledge_id": "oslofjorden-2", "question": "kajakk?"},
         {"pledge_id": "samferdsel-2", "question": "   "},

@@ -27,16 +27,11 @@ GOOD = [f"tekst nummer {i} om det velgerne lurer på" for i in range(1, 16)]
 
 
 @pytest.fixture
-def env(monkeypatch, tmp_path: Path, small_corpus: Path, small_expansions: Path) -> Path:
+def env(monkeypatch, small_env: Path) -> Path:
     """The five-pledge programme, expansions for three; QA_AUTHOR_* left to each test."""
-    monkeypatch.setenv("QA_CORPUS", str(small_corpus))
-    monkeypatch.setenv("QA_EXPANSIONS", str(small_expansions))
-    for name in ("QA_TOPICS", "QA_QUESTIONS", "QA_BACKGROUND", "QA_FITTED"):
-        monkeypatch.setenv(name, "off")
-    monkeypatch.setenv("QA_VAR_DIR", str(tmp_path / "var"))
     monkeypatch.setenv("QA_AUTHOR_MODEL", "test-model")
     monkeypatch.setenv("QA_AUTHOR_KEY", KEY)
-    return small_expansions
+    return small_env
 
 
 @pytest.fixture

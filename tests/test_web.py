@@ -18,7 +18,7 @@ from qa.answer import Answer, Hit
 from tests.conftest import SMALL_PROGRAMME, FakeEmbedder
 from web.app import create_app
 
-RESULT_FIELDS = {"id", "text", "part", "part_id", "section", "section_id", "number", "page", "score", "url"}
+RESULT_FIELDS = {"id", "text", "part", "part_id", "section", "section_id", "number", "page", "score", "url", "programme"}
 TRANSPARENCY_NB = (
     "Svarene velges automatisk av et søkeprogram fra programmets egen tekst; ingenting er skrevet av en maskin."
 )
@@ -94,7 +94,8 @@ def test_api_answer_has_exactly_the_documented_fields(client):
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/json"
     body = response.json()
-    assert set(body) == {"question", "coverage", "answered", "smalltalk", "results"}
+    assert set(body) == {"question", "coverage", "answered", "smalltalk", "results", "programme"}
+    assert body["programme"] == "mdg-baerum"  # the one programme of a service without QA_PROGRAMMES
     assert body["question"] == "tråling i Oslofjorden"
     assert body["coverage"] in ("answered", "related", "not_covered")
     assert body["answered"] is (body["coverage"] == "answered")
@@ -104,7 +105,7 @@ def test_api_answer_has_exactly_the_documented_fields(client):
     for result in body["results"]:
         assert set(result) == RESULT_FIELDS
         pledge = programme.by_id[result["id"]]
-        assert result == {**pledge.as_dict(), "score": result["score"], "url": f"/program#{pledge.id}"}
+        assert result == {**pledge.as_dict(), "score": result["score"], "url": f"/program#{pledge.id}", "programme": "mdg-baerum"}
         assert isinstance(result["score"], float)
     assert body["results"][0]["id"] == "oslofjorden-1"
     assert {k: body["results"][0][k] for k in ("part", "part_id", "section", "section_id")} == {

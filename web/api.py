@@ -1,4 +1,4 @@
-"""The JSON API: `GET /api/ask` and `GET /healthz`.
+"""The JSON API: `GET /api/ask`, `GET /api/compare`, `GET /api/programmes` and `GET /healthz`.
 
 Answers come from `qa.answering.answerer.Answerer`; this module only reads the request, enforces the
 rate limit, translates errors to 4xx with a Norwegian `detail`, and shapes the response.
@@ -14,8 +14,10 @@ from qa.answer import Answer
 from qa.answering.answerer import Answerer
 from qa.answering.limits import MAX_K, MAX_QUESTION
 from qa.errors import BadQuestion
+from qa.programmes.library import MAX_COMPARED, Asked, Library, TooManyProgrammes, UnknownProgramme
+from qa.programmes.registry import Entry
 from web.deps import record_answer, take_question_allowance
-from web.params import InvalidQuery, QuestionParams, explain, parse_question
+from web.params import InvalidQuery, QuestionParams, explain, parse_compare, parse_question
 
 router = APIRouter()
 
@@ -34,6 +36,23 @@ _ASK_PARAMETERS = [
         "description": f"how many pledges to return, 1-{MAX_K}",
         "schema": {"type": "integer", "minimum": 1, "maximum": MAX_K, "default": 5},
     },
+    {
+        "name": "programme",
+        "in": "query",
+        "required": False,
+        "description": "the slug of the programme to answer from (GET /api/programmes); default: the default one",
+        "schema": {"type": "string"},
+    },
+]
+_COMPARE_PARAMETERS = [
+    _ASK_PARAMETERS[0],
+    {
+        "name": "programmes",
+        "in": "query",
+        "required": True,
+        "description": f"comma-separated slugs of the programmes to compare, at most {MAX_COMPARED}",
+        "schema": {"type": "string"},
+    },
 ]
 
 
@@ -43,6 +62,42 @@ def ask_checked(answerer: Answerer, params: QuestionParams) -> Answer:
         return answerer.ask(params.q, params.k)
     except BadQuestion as exc:
         raise HTTPException(422, explain(exc)) from None
+
+
+def ask_library(library: Library, params: QuestionParams) -> Asked:
+    """Ask the asked programme (with its fallback); an unknown one is a 404, a bad question a 422."""
+    try:
+        return library.ask(params.q, params.k, params.programme)
+    except UnknownProgramme as exc:
+        raise HTTPException(404, f"Ukjent program: {params.programme!r}. Se /api/programmes.") from exc
+    except BadQuestion as exc:
+        raise HTTPException(422, explain(exc)) from None
+
+
+def attributed(library: Library, entry: Entry, answer: Answer) -> dict:
+    """An answer's JSON naming its programme, in the answer and in each result, with links into it."""
+    body = answer.as_dict()
+    body["programme"] = entry.slug
+    page = programme_path(library, entry)
+    for result in body["results"]:
+        result["programme"] = entry.slug
+        result["url"] = f"{page}#{result['id']}"
+    return body
+
+
+def programme_path(library: Library, entry: Entry) -> str:
+    """Where a programme's page is: `/program` for the default one, `/p/SLUG/program` for the others."""
+    return "/program" if entry.slug == library.default.slug else f"/p/{entry.slug}/program"
+
+
+def asked_body(library: Library, asked: Asked) -> dict:
+    """The JSON of an answer with its fallback, attributed; never mixed into the local results."""
+    body = attributed(library, asked.entry, asked.answer)
+    if asked.fallback is not None:
+        entry, answer = asked.fallback
+        other = attributed(library, entry, answer)
+        body["fallback"] = {"programme": entry.slug, "title": entry.title, "coverage": other["coverage"], "results": other["results"]}
+    return body
 
 
 def question_params(request: Request) -> QuestionParams:
@@ -57,7 +112,11 @@ def question_params(request: Request) -> QuestionParams:
     "/api/ask",
     summary="Answer a question with the programme's own pledges",
     openapi_extra={"parameters": _ASK_PARAMETERS},
-    responses={422: {"description": "unusable question or k"}, 429: {"description": "too many questions"}},
+    responses={
+        404: {"description": "unknown programme"},
+        422: {"description": "unusable question or k"},
+        429: {"description": "too many questions"},
+    },
 )
 async def ask(request: Request) -> JSONResponse:
     # The cheap checks run on the event loop; the answer (model, maybe the question log's
@@ -69,12 +128,58 @@ async def ask(request: Request) -> JSONResponse:
 
 def answer_body(request: Request, params: QuestionParams) -> dict:
     """The API's JSON for a question, with the question log's `ask_id` when there is a log."""
-    answer = ask_checked(request.app.state.answerer, params)
-    body = answer.as_dict()
-    ask_id = record_answer(request, answer)
+    library: Library = request.app.state.library
+    asked = ask_library(library, params)
+    body = asked_body(library, asked)
+    # The log and its report know one programme's pledges: the default one's.
+    ask_id = record_answer(request, asked.answer) if asked.entry.default else None
     if ask_id is not None:
         body["ask_id"] = ask_id
     return body
+
+
+@router.get(
+    "/api/compare",
+    summary="Each programme's answer to one question, side by side, in the operator's fixed order",
+    openapi_extra={"parameters": _COMPARE_PARAMETERS},
+    responses={404: {"description": "unknown programme"}, 422: {"description": "unusable question, or too many programmes"}},
+)
+async def compare(request: Request) -> JSONResponse:
+    take_question_allowance(request)
+    try:
+        params, slugs = parse_compare(request.scope["query_string"])
+    except InvalidQuery as exc:
+        raise HTTPException(422, str(exc)) from None
+    return JSONResponse(await run_in_threadpool(compare_body, request.app.state.library, params, slugs))
+
+
+def compare_body(library: Library, params: QuestionParams, slugs: list[str]) -> dict:
+    """Every named programme's own answer and band, in the registry's order (never by score)."""
+    try:
+        answers = library.compare(params.q, slugs, params.k)
+    except UnknownProgramme as exc:
+        raise HTTPException(404, f"{exc}. Se /api/programmes.") from None
+    except TooManyProgrammes as exc:
+        raise HTTPException(422, str(exc)) from None
+    except BadQuestion as exc:
+        raise HTTPException(422, explain(exc)) from None
+    return {
+        "question": answers[0][1].question,
+        # Each programme as /api/programmes names it (less its fallback: compare asks none), with its own answer.
+        "programmes": [{**_described(entry), **attributed(library, entry, answer)} for entry, answer in answers],
+    }
+
+
+def _described(entry: Entry) -> dict:
+    return {k: v for k, v in entry.as_dict().items() if k != "fallback"}
+
+
+@router.get("/api/programmes", summary="The programmes this service answers from, in the registry's order")
+async def programmes(request: Request) -> JSONResponse:
+    library: Library = request.app.state.library
+    return JSONResponse(
+        {"default": library.default.slug, "programmes": [{**e.as_dict(), "url": programme_path(library, e)} for e in library.entries]}
+    )
 
 
 @router.get("/healthz", summary="Ready to answer")

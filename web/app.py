@@ -1,7 +1,7 @@
 """The FastAPI app: chat page, programme, JSON API, embeddable widget.
 
 `create_app()` wires the parts; the work happens in the lifespan, once: parse the programme,
-load the model and the index (`qa.answering.startup.load_answerer`), pre-render the fixed pages. Request
+load the model and the index of each programme (`qa.programmes.library.load_library`), pre-render the fixed pages. Request
 handlers then only read `app.state`. Importing this module loads nothing heavy.
 
     web.api         GET /api/ask, GET /healthz
@@ -28,9 +28,9 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from index.embedders import Embedder
-from qa.answering.startup import load_answerer
 from qa.curation.sync import attach
 from qa.operations.settings import Settings, load_settings
+from qa.programmes.library import load_library
 from qa.questionlog.store import QuestionLog
 from web import admin, api, assets, curate_page, curation, feedback, pages
 from web.ratelimit import RateLimiter
@@ -47,7 +47,8 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        app.state.answerer = load_answerer(settings, embedder=embedder)
+        app.state.library = load_library(settings, embedder=embedder)
+        app.state.answerer = app.state.library.answerer()  # the default programme's
         # With the question log on, answers carry an ask_id, and the pages and the widget
         # offer 👍/👎 and say that questions are stored (web.deps.record_answer).
         questionlog = QuestionLog.open(settings)
@@ -57,7 +58,12 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         app.state.curation = attach(app.state.answerer, questionlog.target) if questionlog.enabled else None
         stored = app.state.recorder is not None
         static["widget.js"] = assets.serve_widget(widget_source, stored=stored)
-        app.state.pages = pages.Pages(env, app.state.answerer.programme, stored=stored)
+        library = app.state.library
+        app.state.pages_by_slug = {
+            e.slug: pages.Pages(env, library.answerer(e.slug).programme, stored=stored and e.default, site=pages.site_of(e, e.default))
+            for e in library.entries
+        }
+        app.state.pages = app.state.pages_by_slug[library.default.slug]  # also at / and /program
         yield
         questionlog.close()
         if app.state.curation is not None:

@@ -1,4 +1,5 @@
-"""The HTML pages: the chat page (`GET /`, `GET /?q=...`) and the programme (`GET /program`).
+"""The HTML pages: the chat page (`GET /`, `GET /?q=...`) and the programme (`GET /program`),
+and the same for every other programme of the registry at `/p/SLUG/` and `/p/SLUG/program`.
 
 Templates are compiled once; pages that do not depend on the request (the programme, the
 empty chat page) are rendered once at start-up and served from memory. The chat page with a
@@ -16,12 +17,15 @@ The programme page also carries the ids of earlier editions (`Programme.aliases`
 ledger, `corpus.ids`): an empty element with the old id inside the pledge or section its links
 land on, so `/program#old-id` still scrolls to the right place.
 
+When the asked programme does not answer and a broader one does (`qa.programmes.library`), the
+broader programme's answer is drawn under its own line, attributed, never mixed in.
+
 Autoescape is on and nothing from the programme or the question is ever marked safe.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from fastapi import APIRouter, HTTPException, Request
@@ -32,7 +36,8 @@ from starlette.concurrency import run_in_threadpool
 from corpus.model import Programme
 from qa.answer import Answer
 from qa.answering import limits
-from web.api import ask_checked
+from qa.programmes.registry import DEFAULT_SLUG, Entry
+from web.api import ask_library, asked_body
 from web.assets import Blob, browser_limits, static_url
 from web.deps import record_answer, take_question_allowance
 from web.params import InvalidQuery, MissingQuestion, QuestionParams, parse_question
@@ -55,6 +60,20 @@ EXAMPLES = (
 
 
 @dataclass(frozen=True)
+class Site:
+    """Which programme a set of pages is for, and where its pages are."""
+
+    slug: str | None  # None for the default programme, whose pages are / and /program
+    name: str  # the party and place, for the header ("MDG Bærum")
+    title: str  # the programme, in "Spør om {title}" ("MDG Bærums program")
+    home: str = "/"
+    program: str = "/program"
+
+
+DEFAULT_SITE = Site(None, "MDG Bærum", "MDG Bærums program")
+
+
+@dataclass(frozen=True)
 class Group:
     """The results of one section, in rank order: items of the API's `results`."""
 
@@ -62,6 +81,7 @@ class Group:
     section: str  # its title
     part: str  # its part's title
     results: tuple[dict, ...]
+    page: str = "/program"  # the programme page the results link into
 
 
 @dataclass(frozen=True)
@@ -72,6 +92,13 @@ class Reply:
     smalltalk: str | None = None  # "greeting" or "thanks" when kind is "smalltalk"
     groups: tuple[Group, ...] = ()  # results by section: the answer, or the nearest ones
     nearest: tuple[Group, ...] = ()  # the sections to read on in, when the programme seems silent
+    fallback: Fallback | None = None  # a broader programme's answer, when this one does not answer
+
+
+@dataclass(frozen=True)
+class Fallback:
+    title: str  # the broader programme's title
+    groups: tuple[Group, ...]
 
 
 def group_by_section(results: list[dict]) -> tuple[Group, ...]:
@@ -79,7 +106,9 @@ def group_by_section(results: list[dict]) -> tuple[Group, ...]:
     groups: dict[str, list[dict]] = {}
     for r in results:
         groups.setdefault(r["section_id"], []).append(r)
-    return tuple(Group(sid, rs[0]["section"], rs[0]["part"], tuple(rs)) for sid, rs in groups.items())
+    return tuple(
+        Group(sid, rs[0]["section"], rs[0]["part"], tuple(rs), rs[0]["url"].split("#")[0]) for sid, rs in groups.items()
+    )
 
 
 def reply_for(body: dict) -> Reply:
@@ -90,9 +119,11 @@ def reply_for(body: dict) -> Reply:
     if body["coverage"] == "answered":
         return Reply("answered", groups=group_by_section(results))
     closest = group_by_section(results[:RELATED_SHOWN])
+    broader = body.get("fallback")
+    fallback = Fallback(broader["title"], group_by_section(broader["results"])) if broader else None
     if body["coverage"] == "related":
-        return Reply("related", groups=closest)
-    return Reply("not_covered", groups=closest, nearest=group_by_section(results)[:NEAREST_SHOWN])
+        return Reply("related", groups=closest, fallback=fallback)
+    return Reply("not_covered", groups=closest, nearest=group_by_section(results)[:NEAREST_SHOWN], fallback=fallback)
 
 
 def make_environment(static: dict[str, Blob]) -> Environment:
@@ -114,9 +145,10 @@ def make_environment(static: dict[str, Blob]) -> Environment:
 class Pages:
     """Renders the pages for one programme; the fixed ones once."""
 
-    def __init__(self, env: Environment, programme: Programme, *, stored: bool = False) -> None:
+    def __init__(self, env: Environment, programme: Programme, *, stored: bool = False, site: Site = DEFAULT_SITE) -> None:
         self._env = env
         self._stored = stored  # questions go to the anonymous log: say so
+        self.site = site
         anchors: dict[str, list[str]] = {}  # pledge or section id ("" the top) -> old ids landing there
         for old, target in programme.aliases:
             anchors.setdefault(target, []).append(old)
@@ -125,11 +157,11 @@ class Pages:
         self.empty_chat = Blob.of(self.chat(), HTML)
 
     def _render(self, name: str, **context) -> bytes:
-        return self._env.get_template(name).render(**context).encode()
+        return self._env.get_template(name).render(site=self.site, **context).encode()
 
     def chat(
         self,
-        answer: Answer | None = None,
+        answer: Answer | dict | None = None,
         *,
         question: str = "",
         error: str | None = None,
@@ -137,12 +169,13 @@ class Pages:
     ) -> bytes:
         reply = None
         if answer is not None:
-            question = answer.question
-            reply = reply_for(answer.as_dict())
+            body = answer if isinstance(answer, dict) else answer.as_dict()  # the API's JSON, or the answer
+            question = body["question"]
+            reply = reply_for(body)
         return self._render(
             "chat.html",
             page="chat",
-            examples=EXAMPLES,
+            examples=EXAMPLES if self.site.slug is None else (),
             question=question,
             reply=reply,
             error=error,
@@ -157,9 +190,38 @@ class Pages:
 router = APIRouter(include_in_schema=False)
 
 
+def site_of(entry: Entry, default: bool) -> Site:
+    """Where the pages of a programme of the registry are."""
+    if default:
+        return DEFAULT_SITE if entry.slug == DEFAULT_SLUG else Site(None, f"{entry.party} {entry.place}", entry.title)
+    return Site(entry.slug, f"{entry.party} {entry.place}", entry.title, f"/p/{entry.slug}/", f"/p/{entry.slug}/program")
+
+
+def _pages_of(request: Request, slug: str) -> Pages:
+    """The pages of programme `slug`; a 404 for one the registry does not have (or the default's slug:
+    its pages are / and /program)."""
+    pages = request.app.state.pages_by_slug.get(slug)
+    if pages is None:
+        raise HTTPException(404, f"Ukjent program: {slug!r}.")
+    return pages
+
+
 @router.api_route("/", methods=["GET", "HEAD"])
 async def chat_page(request: Request) -> Response:
-    pages: Pages = request.app.state.pages
+    return await _chat(request, request.app.state.pages)
+
+
+@router.api_route("/p/{slug}/", methods=["GET", "HEAD"])
+async def programme_chat_page(request: Request, slug: str) -> Response:
+    return await _chat(request, _pages_of(request, slug))
+
+
+@router.api_route("/p/{slug}/program", methods=["GET", "HEAD"])
+async def other_programme_page(request: Request, slug: str) -> Response:
+    return _pages_of(request, slug).programme.respond(request, "public, max-age=300")
+
+
+async def _chat(request: Request, pages: Pages) -> Response:
     query = request.scope["query_string"]
     if not query:
         return pages.empty_chat.respond(request, "no-cache")
@@ -169,6 +231,7 @@ async def chat_page(request: Request) -> Response:
         return pages.empty_chat.respond(request, "no-cache")
     except InvalidQuery as exc:
         return _chat_error(pages, 422, str(exc))
+    params = replace(params, programme=pages.site.slug)  # the page's own programme, whatever the query says
     try:
         take_question_allowance(request)
         # Answering (and the question log's write) happen in the thread pool, off the event loop.
@@ -178,9 +241,10 @@ async def chat_page(request: Request) -> Response:
 
 
 def _answer_page(request: Request, pages: Pages, params: QuestionParams) -> Response:
-    answer = ask_checked(request.app.state.answerer, params)
-    ask_id = record_answer(request, answer)
-    return HTMLResponse(pages.chat(answer, ask_id=ask_id), headers={"Cache-Control": "no-store"})
+    library = request.app.state.library
+    asked = ask_library(library, params)
+    ask_id = record_answer(request, asked.answer) if asked.entry.default else None
+    return HTMLResponse(pages.chat(asked_body(library, asked), ask_id=ask_id), headers={"Cache-Control": "no-store"})
 
 
 def _chat_error(pages: Pages, status: int, message: str, question: str = "", headers: dict | None = None) -> Response:

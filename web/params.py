@@ -37,6 +37,7 @@ class MissingQuestion(InvalidQuery):
 class QuestionParams:
     q: str
     k: int
+    programme: str | None = None  # a programme's slug (qa.programmes); None for the default one
 
 
 def parse_question(query_string: bytes, *, k_default: int = DEFAULT_K) -> QuestionParams:
@@ -46,7 +47,18 @@ def parse_question(query_string: bytes, *, k_default: int = DEFAULT_K) -> Questi
     if q is None:
         raise MissingQuestion("Spørsmålet mangler: oppgi det som parameteren q, for eksempel ?q=sykkel.")
     raw_k = _single(values, "k")
-    return QuestionParams(q, k_default if raw_k is None else _parse_k(raw_k))
+    programme = _single(values, "programme") or None
+    return QuestionParams(q, k_default if raw_k is None else _parse_k(raw_k), programme)
+
+
+def parse_compare(query_string: bytes) -> tuple[QuestionParams, list[str]]:
+    """`q` (and `k`) as `parse_question`, and `programmes`: comma-separated slugs, once."""
+    params = parse_question(query_string, k_default=3)
+    raw = _single(_parse_pairs(query_string), "programmes")
+    slugs = [s.strip() for s in (raw or "").split(",") if s.strip()]
+    if not slugs:
+        raise InvalidQuery("Programmene mangler: oppgi dem som programmes=a,b,c.")
+    return params, list(dict.fromkeys(slugs))
 
 
 def _parse_pairs(query_string: bytes) -> dict[str, list[str]]:

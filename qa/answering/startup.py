@@ -19,6 +19,7 @@ from pathlib import Path
 
 from threadpoolctl import threadpool_limits
 
+from corpus.errors import ImportFailure
 from corpus.expansions import Loaded, read_expansions, read_topics
 from corpus.ids import with_ledger
 from corpus.ledger import LedgerError
@@ -40,10 +41,18 @@ BARE_BELOW = 0.5  # share of pledges with expansions under which the programme r
 
 
 def load_programme(path: Path, ids: Path | None = None) -> Programme:
-    """Parse the programme file and give its pledges their stable ids from the ledger `ids`
-    (positional ids when that is None or not there); an unreadable file raises `ConfigError`."""
+    """Parse the programme file (text, or a PDF as `python -m qa import` reads it) and give its
+    pledges their stable ids from the ledger `ids` (positional ids when that is None or not
+    there); an unreadable file raises `ConfigError`."""
     try:
-        programme = parse_file(path)
+        if Path(path).suffix.lower() == ".pdf":
+            from corpus.pdfimport import import_pdf
+
+            programme = import_pdf(path).programme
+        else:
+            programme = parse_file(path)
+    except ImportFailure as exc:
+        raise ConfigError(f"QA_CORPUS: {exc}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"QA_CORPUS: cannot read {path}: {exc}") from None
     try:

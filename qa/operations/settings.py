@@ -70,6 +70,8 @@ class Settings(BaseSettings):
         default_factory=lambda data: ledger_for(data.get("corpus") or DEFAULT_CORPUS),
         description="the programme's id ledger (python -m qa ids update), or 'off' for positional ids",
     )
+    # Several programmes (qa/programmes/registry.py): a folder of programme folders; unset, the one of QA_CORPUS.
+    programmes: Path | None = Field(None, description="folder of programmes, one subfolder each (qa.programmes)")
     expansions: Path | None = Field(DEFAULT_EXPANSIONS, description="voter-language expansions of pledges, or 'off'")
     topics: Path | None = Field(DEFAULT_TOPICS, description="broad voter questions about each section, or 'off'")
     questions: Path | None = Field(
@@ -123,7 +125,7 @@ class Settings(BaseSettings):
             raise ValueError(f"no such file: {shown} (give the path of a file{hint})")
         return value
 
-    @field_validator("admin_token", "author_url", "author_model", "author_key", mode="before")
+    @field_validator("admin_token", "author_url", "author_model", "author_key", "programmes", mode="before")
     @classmethod
     def _blank_is_none(cls, value):
         if isinstance(value, str) and not value.strip():

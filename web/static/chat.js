@@ -21,7 +21,7 @@ customElements.whenDefined('mdg-sporsmal').then((Widget) => {
     const one = turn(q, t);
     log.append(one.node);
     try {
-      one.done(render(await ask(q, base, t), t, base));
+      one.done(render(await ask(q, base, t, undefined, form.dataset.programme), t, base));
       history.replaceState(null, '', '?q=' + encodeURIComponent(q));
     } catch (e) {
       one.fail(e.message);

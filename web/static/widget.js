@@ -20,7 +20,7 @@
       you: 'Du spurte:', busy: 'Leter i programmet …', weWill: 'Vi vil:',
       cite: (s, n, p) => `${s} · punkt ${n} · s. ${p}`,
       none: 'Programmet ser ikke ut til å si noe om dette.', near: 'Nærmeste tema i programmet:',
-      anyway: 'Vis de nærmeste punktene likevel', closest: 'Nærmeste treff',
+      anyway: 'Vis de nærmeste punktene likevel', closest: 'Nærmeste treff', broader: 'Bredere program', says: 'sier:',
       related: 'Programmet svarer ikke direkte på dette. Dette er det nærmeste:',
       hello: 'Hei! Spør meg om hva MDG Bærum vil gjøre – for eksempel om skole, buss eller natur. Svarene er sitater fra programmet.',
       welcome: 'Bare hyggelig! Spør gjerne om noe mer.',
@@ -41,7 +41,7 @@
       you: 'You asked:', busy: 'Searching the programme …', weWill: 'We will:',
       cite: (s, n, p) => `${s} · item ${n} · p. ${p}`,
       none: 'The programme does not seem to say anything about this.', near: 'Closest topics in the programme:',
-      anyway: 'Show the nearest pledges anyway', closest: 'Closest match',
+      anyway: 'Show the nearest pledges anyway', closest: 'Closest match', broader: 'Broader programme', says: 'says:',
       related: 'The programme does not answer this directly. This is the closest it comes:',
       hello: 'Hi! Ask me what MDG Bærum wants to do – for example about schools, buses or nature. The answers are quotes from the programme.',
       welcome: 'You’re welcome! Feel free to ask something else.',
@@ -64,20 +64,21 @@
     e.append(...kids);
     return e;
   };
-  const link = (base, id, text, cls) => {
+  const link = (base, id, text, cls, page) => {
     const a = h('a', cls ? { class: cls } : {}, text);
-    a.href = new URL(id ? 'program#' + encodeURIComponent(id) : 'program', base).href;
+    a.href = new URL((page || 'program') + (id ? '#' + encodeURIComponent(id) : ''), base).href;
     return a;
   };
+  const pageOf = (r) => r.url.split('#')[0]; // the programme page a result links into
 
   /** Fetch an answer; on failure throw an Error whose message a voter can read. */
-  async function ask(q, base, t, timeout = 15000) {
+  async function ask(q, base, t, timeout = 15000, programme = '') {
     const ctl = new AbortController();
     const timer = setTimeout(() => ctl.abort(), timeout);
     try {
       let res, body = null;
       try {
-        res = await fetch(new URL('api/ask?q=' + encodeURIComponent(q), base), { signal: ctl.signal, credentials: 'omit' });
+        res = await fetch(new URL('api/ask?q=' + encodeURIComponent(q) + (programme ? '&programme=' + encodeURIComponent(programme) : ''), base), { signal: ctl.signal, credentials: 'omit' });
         body = await res.json().catch(() => null);
       } catch (e) {
         throw new Error(e.name === 'AbortError' ? t.slow : t.offline);
@@ -99,10 +100,10 @@
   };
   const groups = (results, t, base) => bySection(results).map((rs) => h('section', { class: 'group' }, null,
     h('p', { class: 'part' }, rs[0].part),
-    h('h3', { class: 'sec' }, null, link(base, rs[0].section_id, rs[0].section)),
+    h('h3', { class: 'sec' }, null, link(base, rs[0].section_id, rs[0].section, '', pageOf(rs[0]))),
     h('p', { class: 'vivil' }, t.weWill),
     h('ul', { class: 'pledges' }, null, ...rs.map((r) => h('li', {}, null,
-      h('blockquote', {}, r.text), link(base, r.id, t.cite(r.section, r.number, r.page), 'cite'))))));
+      h('blockquote', {}, r.text), link(base, r.id, t.cite(r.section, r.number, r.page), 'cite', pageOf(r)))))));
 
   /** The answer as DOM by its kind (answered, related, not_covered, smalltalk): the chat page's
    * template (_answer.html) draws the same markup from the same JSON. */
@@ -117,9 +118,11 @@
     } else {
       box.append(h('p', { class: 'none' }, t.none));
       const near = bySection(data.results).slice(0, 3).map((rs) => rs[0]);
-      if (near.length) box.append(h('p', { class: 'near-label' }, t.near), h('ul', { class: 'near' }, null, ...near.map((r) => h('li', {}, null, link(base, r.section_id, r.section)))));
+      if (near.length) box.append(h('p', { class: 'near-label' }, t.near), h('ul', { class: 'near' }, null, ...near.map((r) => h('li', {}, null, link(base, r.section_id, r.section, '', pageOf(r))))));
       if (nearest.length) box.append(h('details', { class: 'anyway' }, null, h('summary', {}, t.anyway), ...groups(nearest, t, base)));
     }
+    const fb = data.fallback; // a broader programme's answer, attributed, never mixed in
+    if (fb) box.append(h('div', { class: 'reply fallback answered' }, null, h('p', { class: 'band' }, null, h('span', { class: 'label' }, t.broader), ' ' + fb.title + ' ' + t.says), ...groups(fb.results, t, base)));
     if (data.ask_id && kind !== 'smalltalk') box.append(feedback(data.ask_id, t, base));
     return box;
   }
@@ -254,7 +257,7 @@ input{flex:1;min-width:0;font-size:16px;padding:10px 12px;border:1px solid #767f
         log.append(one.node);
         log.scrollTop = one.node.offsetTop - 8;
         try {
-          one.done(render(await ask(q, BASE, t, Number(c.timeout) || undefined), t, BASE));
+          one.done(render(await ask(q, BASE, t, Number(c.timeout) || undefined, c.programme), t, BASE));
         } catch (e) {
           one.fail(e.message);
           if (!input.value) input.value = q;

@@ -1,0 +1,1 @@
+"""Several programmes in one service: the registry (`registry`) and answering across them (`library`)."""

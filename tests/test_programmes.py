@@ -1,0 +1,210 @@
+"""Several programmes in one service (qa.programmes): the registry, fallback and compare, and
+their pages, on three fictional programmes in tests/fixtures/programmes (a municipal one whose
+party has a national programme as its fallback, that national one, and a second party)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from qa.answering.bands import Bands
+from qa.answering.fitted import Fitted, Profile
+from qa.answering.ranking import Weights
+from qa.errors import ConfigError
+from qa.operations.settings import Settings
+from qa.programmes.registry import load_registry
+from tests.conftest import FakeEmbedder
+from tests.curation_fixtures import on_best
+from web.app import create_app
+
+FIXTURES = Path(__file__).parent / "fixtures" / "programmes"
+LOCAL, NATIONAL, OTHER = "gront-eksempelby", "gront-norge", "blatt-eksempelby"
+# Words of the national programme's pledge only: the local programme says nothing about oil.
+OIL = "stanse all ny leting etter olje og gass"
+BIKE = "trygge sykkelveier langs alle skoleveier"  # the local programme's own words
+
+# Answer when the best match is close; the same for the bare profile (the fixtures have no expansions).
+BANDS = Bands(right=on_best(0.55), scope=on_best(0.4), answer_at=0.5, deny_below=0.5)
+
+
+@pytest.fixture
+def registry(tmp_path: Path) -> Path:
+    folder = tmp_path / "programmes"
+    shutil.copytree(FIXTURES, folder)
+    return folder
+
+
+@pytest.fixture
+def psettings(tmp_path: Path, registry: Path) -> Settings:
+    fitted = tmp_path / "fitted.json"
+    bare = Profile(Weights(), BANDS)
+    fitted.write_text(Fitted(Weights(), BANDS, "fake-embedder", {}, bare=bare).as_json(), encoding="utf-8")
+    return Settings(
+        programmes=registry, questions=None, background=None, fitted=fitted,
+        index_dir=tmp_path / "index", db="off", rate_limit=0,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def client(psettings: Settings):
+    with TestClient(create_app(psettings, embedder=FakeEmbedder())) as client:
+        yield client
+
+
+def test_the_registry_reads_every_programme_in_folder_order_with_one_default(registry: Path):
+    entries = load_registry(registry)
+    assert [e.slug for e in entries] == [LOCAL, NATIONAL, OTHER]
+    assert [e.slug for e in entries if e.default] == [LOCAL]
+    assert entries[0].fallback == NATIONAL and entries[0].level == "municipality" and entries[1].level == "national"
+    assert entries[0].programme.name == "programme.txt"
+
+
+def _edit(folder: Path, name: str, old: str, new: str) -> None:
+    path = folder / name / "programme.toml"
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (("1-gront-eksempelby", 'fallback = "gront-norge"', 'fallback = "gront-sverige"'), "fallback 'gront-sverige' is not a programme"),
+        (("3-blatt-eksempelby", 'slug = "blatt-eksempelby"', 'slug = "gront-norge"'), "slug 'gront-norge' is used twice"),
+        (("2-gront-norge", 'level = "national"', 'level = "national"\nfallback = "gront-eksempelby"'), "cycle: gront-eksempelby -> gront-norge -> gront-eksempelby"),
+        (("3-blatt-eksempelby", 'place = "Eksempelby"', 'fallback = "gront-norge"\nplace = "Eksempelby"'), "another party's programme"),
+        (("2-gront-norge", 'level = "national"', 'level = "galactic"'), "level 'galactic' must be one of"),
+        (("2-gront-norge", 'title = "Grønt Testpartis nasjonale program"\n', ""), "title must be a non-empty string"),
+        (("2-gront-norge", 'level = "national"', 'level = "national"\ndefault = true'), "exactly one programme must say default = true"),
+        (("2-gront-norge", 'level = "national"', 'level = "national"\ncolour = "green"'), "unknown fields colour"),
+        (("2-gront-norge", 'slug = "gront-norge"', 'slug = "Grønt Norge"'), "must be lower-case letters"),
+    ],
+)
+def test_a_bad_registry_is_one_line_naming_the_problem(registry: Path, change, message):
+    _edit(registry, *change)
+    with pytest.raises(ConfigError, match="QA_PROGRAMMES") as caught:
+        load_registry(registry)
+    assert message in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_a_programme_folder_without_its_programme_file_is_named(registry: Path):
+    (registry / "2-gront-norge" / "programme.txt").unlink()
+    with pytest.raises(ConfigError, match="2-gront-norge has no programme.txt or programme.pdf"):
+        load_registry(registry)
+
+
+def test_a_bad_registry_stops_start_up_with_one_line(registry: Path, psettings: Settings):
+    (registry / "3-blatt-eksempelby" / "programme.toml").write_text("slug = ", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"3-blatt-eksempelby/programme.toml: cannot read"):
+        with TestClient(create_app(psettings, embedder=FakeEmbedder())):
+            pass
+
+
+def test_a_question_the_local_programme_does_not_answer_gets_the_national_answer_attributed(client):
+    body = client.get("/api/ask", params={"q": OIL}).json()
+    assert body["programme"] == LOCAL and body["coverage"] != "answered"
+    assert {r["programme"] for r in body["results"]} == {LOCAL}  # never mixed into the local results
+    fallback = body["fallback"]
+    assert fallback["programme"] == NATIONAL and fallback["coverage"] == "answered"
+    assert fallback["title"] == "Grønt Testpartis nasjonale program"
+    top = fallback["results"][0]
+    assert top["id"] == "energi-1" and top["programme"] == NATIONAL
+    assert top["url"] == f"/p/{NATIONAL}/program#energi-1"
+
+
+def test_a_question_the_local_programme_answers_has_no_fallback(client):
+    body = client.get("/api/ask", params={"q": BIKE, "programme": LOCAL}).json()
+    assert body["coverage"] == "answered" and "fallback" not in body
+    assert body["results"][0]["id"] == "sykkel-1" and body["results"][0]["url"] == "/program#sykkel-1"
+
+
+def test_the_national_programme_can_be_asked_itself(client):
+    body = client.get("/api/ask", params={"q": OIL, "programme": NATIONAL}).json()
+    assert body["programme"] == NATIONAL and body["coverage"] == "answered" and "fallback" not in body
+
+
+def test_a_programme_without_a_fallback_says_so_alone(client):
+    body = client.get("/api/ask", params={"q": OIL, "programme": OTHER}).json()
+    assert body["programme"] == OTHER and body["coverage"] != "answered" and "fallback" not in body
+
+
+def test_an_unknown_programme_is_a_404_with_a_detail(client):
+    response = client.get("/api/ask", params={"q": OIL, "programme": "ukjent-parti"})
+    assert response.status_code == 404
+    assert response.json()["detail"] == "Ukjent program: 'ukjent-parti'. Se /api/programmes."
+
+
+def test_compare_gives_every_programme_its_own_band_in_the_registry_order(client):
+    response = client.get("/api/compare", params={"q": "fjerne eiendomsskatten", "programmes": f"{OTHER},{LOCAL}"})
+    assert response.status_code == 200
+    body = response.json()
+    assert [p["programme"] for p in body["programmes"]] == [LOCAL, OTHER]  # the operator's order, not the asked one
+    local, other = body["programmes"]
+    assert other["coverage"] == "answered" and other["results"][0]["id"] == "skatt-1"
+    assert local["coverage"] != "answered"  # it says nothing about property tax, and compare says so
+    assert other["party"] == "Blått Testparti" and local["title"] == "Grønt Testpartis program for Eksempelby"
+    assert all("fallback" not in p for p in body["programmes"])
+
+
+@pytest.mark.parametrize(
+    ("params", "status", "detail"),
+    [
+        ({"q": "skatt", "programmes": "a,b,c,d,e,f,g"}, 422, "høyst 6 programmer"),
+        ({"q": "skatt", "programmes": f"{LOCAL},ukjent"}, 404, "ukjent program: 'ukjent'"),
+        ({"q": "skatt"}, 422, "Programmene mangler"),
+        ({"programmes": LOCAL}, 422, "Spørsmålet mangler"),
+    ],
+)
+def test_bad_compare_requests_are_4xx_with_a_detail(client, params, status, detail):
+    response = client.get("/api/compare", params=params)
+    assert response.status_code == status
+    assert detail in response.json()["detail"]
+
+
+def test_the_programmes_are_listed_with_their_pages(client):
+    body = client.get("/api/programmes").json()
+    assert body["default"] == LOCAL
+    assert [(p["slug"], p["url"]) for p in body["programmes"]] == [
+        (LOCAL, "/program"), (NATIONAL, f"/p/{NATIONAL}/program"), (OTHER, f"/p/{OTHER}/program"),
+    ]  # fmt: skip
+
+
+def test_each_programme_has_its_own_chat_page_and_programme_page(client):
+    page = client.get(f"/p/{OTHER}/")
+    assert page.status_code == 200
+    assert "<h1>Spør om Blått Testpartis program for Eksempelby</h1>" in page.text
+    assert f'action="/p/{OTHER}/"' in page.text and f'data-programme="{OTHER}"' in page.text
+    programme = client.get(f"/p/{OTHER}/program")
+    assert programme.status_code == 200 and "fjerne eiendomsskatten i Eksempelby." in programme.text
+    assert client.get("/p/ukjent/").status_code == 404
+    assert "Spør om Grønt Testpartis program for Eksempelby" in client.get("/").text  # / is the default programme
+
+
+def test_the_chat_page_without_javascript_shows_the_fallback_under_its_own_line(client):
+    page = client.get("/", params={"q": OIL})
+    assert page.status_code == 200
+    assert '<div class="reply fallback answered">' in page.text
+    assert "<span class=\"label\">Bredere program</span> Grønt Testpartis nasjonale program sier:" in page.text
+    assert f'href="/p/{NATIONAL}/program#energi-1"' in page.text
+
+
+def test_a_programme_page_answers_from_its_own_programme_whatever_the_query_says(client):
+    page = client.get(f"/p/{OTHER}/", params={"q": "fjerne eiendomsskatten", "programme": LOCAL})
+    assert f'href="/p/{OTHER}/program#skatt-1"' in page.text
+
+
+def test_each_programme_has_its_own_index_and_changing_one_does_not_re_embed_the_others(psettings: Settings, registry: Path):
+    with TestClient(create_app(psettings, embedder=FakeEmbedder())):
+        pass
+    manifests = {slug: (psettings.index_dir / slug / "manifest.json") for slug in (LOCAL, NATIONAL, OTHER)}
+    before = {slug: (m.read_bytes(), m.stat().st_mtime_ns) for slug, m in manifests.items()}
+    text = registry / "3-blatt-eksempelby" / "programme.txt"
+    text.write_text(text.read_text(encoding="utf-8").replace("flere parkeringshus", "flere og større parkeringshus"), encoding="utf-8")
+    with TestClient(create_app(psettings, embedder=FakeEmbedder())) as client:
+        assert client.get("/api/ask", params={"q": "større parkeringshus", "programme": OTHER}).status_code == 200
+    after = {slug: (m.read_bytes(), m.stat().st_mtime_ns) for slug, m in manifests.items()}
+    assert after[LOCAL] == before[LOCAL] and after[NATIONAL] == before[NATIONAL]
+    assert after[OTHER][0] != before[OTHER][0]  # only the changed programme was rebuilt

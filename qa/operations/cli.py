@@ -79,6 +79,7 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="measure speed and memory of a real server on loopback")
     p.add_argument("--questions", type=int, default=200, help="distinct questions for latency (default 200)")
     p.add_argument("--seconds", type=float, default=10.0, help="seconds per throughput run (default 10)")
+    p.add_argument("--programmes", type=int, help="instead: start-up, memory and latency with 1..N generated programmes")
     p.set_defaults(run=_bench)
 
     p = sub.add_parser("report", help="what voters ask, and what the programme does not answer")
@@ -215,6 +216,13 @@ def _tune(args) -> None:
 def _bench(args) -> None:
     from qa.operations.bench import main as bench
 
+    if args.programmes is not None:
+        from qa.operations.bench_programmes import main as many
+
+        if args.programmes < 1:
+            raise QAError(f"--programmes must be at least 1, got {args.programmes}")
+        print(many(args.programmes, asks=max(10, args.questions)))
+        return
     print(bench(questions=max(10, args.questions), seconds=max(1.0, args.seconds)))
 
 

@@ -208,3 +208,23 @@ def test_each_programme_has_its_own_index_and_changing_one_does_not_re_embed_the
     after = {slug: (m.read_bytes(), m.stat().st_mtime_ns) for slug, m in manifests.items()}
     assert after[LOCAL] == before[LOCAL] and after[NATIONAL] == before[NATIONAL]
     assert after[OTHER][0] != before[OTHER][0]  # only the changed programme was rebuilt
+
+
+def test_the_compare_page_shows_every_programme_in_order_including_those_that_say_nothing(client):
+    page = client.get("/compare", params={"q": "fjerne eiendomsskatten"})
+    assert page.status_code == 200
+    text = page.text
+    titles = ["Grønt Testpartis program for Eksempelby", "Grønt Testpartis nasjonale program", "Blått Testpartis program for Eksempelby"]
+    positions = [text.index(f">{t}</h2>") for t in titles]
+    assert positions == sorted(positions)  # the registry's order, whatever the scores
+    assert "Grønt Testpartis nasjonale program sier ikke noe om dette." in text
+    assert f'href="/p/{OTHER}/program#skatt-1"' in text
+
+
+def test_the_compare_page_without_a_question_is_the_form_and_a_bad_one_is_a_4xx_page(client):
+    empty = client.get("/compare")
+    assert empty.status_code == 200 and 'action="/compare"' in empty.text
+    too_many = client.get("/compare", params={"q": "skatt", "programmes": "a,b,c,d,e,f,g"})
+    assert too_many.status_code == 422 and "høyst 6 programmer" in too_many.text
+    unknown = client.get("/compare", params={"q": "skatt", "programmes": "ukjent"})
+    assert unknown.status_code == 404 and "ukjent program" in unknown.text

@@ -36,15 +36,16 @@ from starlette.concurrency import run_in_threadpool
 from corpus.model import Programme
 from qa.answer import Answer
 from qa.answering import limits
+from qa.programmes.library import MAX_COMPARED
 from qa.programmes.registry import DEFAULT_SLUG, Entry
-from web.api import ask_library, asked_body
+from web.api import ask_library, asked_body, compare_body
 from web.assets import Blob, browser_limits, static_url
 from web.deps import record_answer, take_question_allowance
-from web.params import InvalidQuery, MissingQuestion, QuestionParams, parse_question
+from web.params import InvalidQuery, MissingQuestion, QuestionParams, parse_compare, parse_question
 
 TEMPLATES = Path(__file__).parent / "templates"
 HTML = "text/html; charset=utf-8"
-TEMPLATE_NAMES = ("base.html", "_transparency.html", "_answer.html", "chat.html", "program.html", "error.html")
+TEMPLATE_NAMES = ("base.html", "_transparency.html", "_answer.html", "chat.html", "program.html", "error.html", "compare.html")
 
 RELATED_SHOWN = 3  # pledges shown when the programme only comes close, or is silent
 NEAREST_SHOWN = 3  # sections linked when the programme seems silent
@@ -155,6 +156,7 @@ class Pages:
         page = self._render("program.html", page="program", programme=programme, anchors=anchors)
         self.programme = Blob.of(page, HTML)
         self.empty_chat = Blob.of(self.chat(), HTML)
+        self.compare_page = Blob.of(self.compare(), HTML)
 
     def _render(self, name: str, **context) -> bytes:
         return self._env.get_template(name).render(site=self.site, **context).encode()
@@ -182,6 +184,9 @@ class Pages:
             ask_id=ask_id,
             stored=self._stored,
         )
+
+    def compare(self, question: str = "", columns: list[dict] = (), slugs: str = "", error: str | None = None) -> bytes:
+        return self._render("compare.html", page="compare", question=question, columns=columns, slugs=slugs, error=error)
 
     def error(self, title: str, message: str) -> bytes:
         return self._render("error.html", page="", title=title, message=message)
@@ -245,6 +250,33 @@ def _answer_page(request: Request, pages: Pages, params: QuestionParams) -> Resp
     asked = ask_library(library, params)
     ask_id = record_answer(request, asked.answer) if asked.entry.default else None
     return HTMLResponse(pages.chat(asked_body(library, asked), ask_id=ask_id), headers={"Cache-Control": "no-store"})
+
+
+@router.api_route("/compare", methods=["GET", "HEAD"])
+async def compare_page(request: Request) -> Response:
+    """Each programme's answer side by side (`GET /api/compare`'s answers), with JavaScript off too.
+    `programmes=a,b` names them; without it, the registry's first `MAX_COMPARED`."""
+    pages: Pages = request.app.state.pages
+    library = request.app.state.library
+    query = request.scope["query_string"]
+    slugs = ",".join(e.slug for e in library.entries[:MAX_COMPARED])
+    try:
+        params, named = parse_compare(query + (b"" if b"programmes=" in query else b"&programmes=" + slugs.encode()))
+    except MissingQuestion:
+        return pages.compare_page.respond(request, "no-cache")
+    except InvalidQuery as exc:
+        return _page(pages.compare(error=str(exc)), 422)
+    try:
+        take_question_allowance(request)
+        body = await run_in_threadpool(compare_body, library, params, named)
+    except HTTPException as exc:
+        return _page(pages.compare(_printable(params.q), error=exc.detail), exc.status_code, exc.headers)
+    columns = [{**p, "reply": reply_for(p)} for p in body["programmes"]]
+    return _page(pages.compare(body["question"], columns, ",".join(named)), 200)
+
+
+def _page(body: bytes, status: int, headers: dict | None = None) -> Response:
+    return HTMLResponse(body, status_code=status, headers={"Cache-Control": "no-store", **(headers or {})})
 
 
 def _chat_error(pages: Pages, status: int, message: str, question: str = "", headers: dict | None = None) -> Response:

@@ -113,3 +113,12 @@ def test_the_widget_of_the_local_programme_shows_the_broader_answer_attributed(o
     assert FALLBACK_LINE in fallback.inner_text()
     assert fallback.locator("a.cite").first.get_attribute("href") == f"{programmes_server}/p/{NATIONAL}/program#energi-1"
     assert serious_violations(page, axe_source) == []
+
+
+@pytest.mark.parametrize("viewport", [None, PHONE], ids=["desktop", "phone"])
+def test_the_compare_page_is_accessible(open_page, programmes_server, axe_source, viewport):
+    page = open_page(viewport) if viewport else open_page()
+    page.goto(f"{programmes_server}/compare?q=fjerne+eiendomsskatten")
+    assert page.locator("section.programme-answer").count() == 3
+    assert serious_violations(page, axe_source) == []
+    assert page.errors == []

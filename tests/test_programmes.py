@@ -228,3 +228,7 @@ def test_the_compare_page_without_a_question_is_the_form_and_a_bad_one_is_a_4xx_
     assert too_many.status_code == 422 and "høyst 6 programmer" in too_many.text
     unknown = client.get("/compare", params={"q": "skatt", "programmes": "ukjent"})
     assert unknown.status_code == 404 and "ukjent program" in unknown.text
+
+
+def test_health_counts_the_programmes(client):
+    assert client.get("/healthz").json() == {"status": "ok", "pledges": 3, "model": "fake-embedder", "programmes": 3}

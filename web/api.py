@@ -188,4 +188,8 @@ async def healthz(request: Request) -> JSONResponse:
     answerer: Answerer | None = getattr(request.app.state, "answerer", None)
     if answerer is None:
         return JSONResponse({"status": "starting"}, status_code=503)
-    return JSONResponse({"status": "ok", "pledges": len(answerer.programme.pledges), "model": answerer.model_id})
+    body = {"status": "ok", "pledges": len(answerer.programme.pledges), "model": answerer.model_id}
+    library: Library | None = getattr(request.app.state, "library", None)
+    if library is not None and len(library) > 1:
+        body["programmes"] = len(library)  # `pledges` counts the default programme's
+    return JSONResponse(body)

@@ -232,3 +232,16 @@ def test_the_compare_page_without_a_question_is_the_form_and_a_bad_one_is_a_4xx_
 
 def test_health_counts_the_programmes(client):
     assert client.get("/healthz").json() == {"status": "ok", "pledges": 3, "model": "fake-embedder", "programmes": 3}
+
+
+def test_a_programme_given_as_a_pdf_is_read_as_the_import_reads_it(registry: Path, psettings: Settings):
+    from tests.pdfmaker import render_programme_text
+
+    folder = registry / "3-blatt-eksempelby"
+    text = folder / "programme.txt"
+    render_programme_text(text.read_text(encoding="utf-8"), folder / "programme.pdf")
+    text.unlink()
+    assert load_registry(registry)[2].programme.name == "programme.pdf"
+    with TestClient(create_app(psettings, embedder=FakeEmbedder())) as client:
+        body = client.get("/api/ask", params={"q": "fjerne eiendomsskatten", "programme": OTHER}).json()
+    assert body["results"][0]["id"] == "skatt-1" and body["results"][0]["text"] == "fjerne eiendomsskatten i Eksempelby."

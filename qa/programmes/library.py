@@ -13,6 +13,7 @@ answers in the registry's order, never ranked by score.
 
 from __future__ import annotations
 
+import gc
 import logging
 from dataclasses import dataclass
 
@@ -111,6 +112,9 @@ def load_library(settings: Settings, *, embedder: Embedder | None = None, progre
     for entry in entries:
         answerers[entry.slug] = (entry, load_answerer(settings_for(settings, entry), embedder=embedder, progress=progress))
         log.info("programme %s: %d pledges", entry.slug, len(answerers[entry.slug][1].programme.pledges))
+    # Everything loaded so far lives as long as the process: keep the garbage collector from
+    # walking it again on every full collection (hundreds of rankers' objects, per question).
+    gc.freeze()
     return Library(answerers)
 
 

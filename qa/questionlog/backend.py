@@ -46,6 +46,13 @@ def shown(target: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{netloc}"))
 
 
+def described(exc: BaseException) -> str:
+    """An error in one line: PostgreSQL's DETAIL lines (which repeat the row, a voter's question
+    among it) never reach the server log."""
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
 class Connection:
     """One connection to either database, autocommitting unless a transaction is begun."""
 

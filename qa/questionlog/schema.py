@@ -180,7 +180,7 @@ def schema_version(conn: Connection) -> int:
     return 0 if row is None else row[0]
 
 
-def _set_version(conn: Connection, version: int) -> None:
+def set_version(conn: Connection, version: int) -> None:
     if conn.dialect == SQLITE:
         conn.execute(f"PRAGMA user_version = {version}")
     else:
@@ -190,9 +190,9 @@ def _set_version(conn: Connection, version: int) -> None:
         )
 
 
-def migrate(conn: Connection) -> None:
-    """Bring the schema to `SCHEMA_VERSION`, one step at a time, in one transaction."""
-    if schema_version(conn) == SCHEMA_VERSION:
+def migrate(conn: Connection, to: int = SCHEMA_VERSION) -> None:
+    """Bring the schema to `SCHEMA_VERSION` (tests: an older `to`), one step at a time, in one transaction."""
+    if schema_version(conn) == to:
         return
     if conn.dialect == SQLITE:
         conn.raw.create_function("smalltalk_of", 1, smalltalk, deterministic=True)  # used by migration 3
@@ -203,13 +203,13 @@ def migrate(conn: Connection) -> None:
         version = schema_version(conn)
         if version > SCHEMA_VERSION:
             raise QuestionLogError(f"schema version {version} is newer than this code knows ({SCHEMA_VERSION})")
-        for step in (MIGRATIONS if conn.dialect == SQLITE else PG_MIGRATIONS)[version:]:
+        for step in (MIGRATIONS if conn.dialect == SQLITE else PG_MIGRATIONS)[version:to]:
             for statement in step:
                 if callable(statement):
                     statement(conn)
                 else:
                     conn.execute(statement)
-        _set_version(conn, SCHEMA_VERSION)
+        set_version(conn, max(version, to))
         conn.commit()
     except BaseException:
         rollback(conn)

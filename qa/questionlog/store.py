@@ -32,7 +32,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from qa.questionlog.backend import ERRORS, PASSING, SQLITE, Connection, dialect_of, shown
+from qa.questionlog.backend import ERRORS, PASSING, SQLITE, Connection, described, dialect_of, shown
 from qa.questionlog.schema import (
     SCHEMA_VERSION,
     QuestionLogError,
@@ -248,7 +248,7 @@ class QuestionLog:
                 )
             except Exception as exc:
                 self._failed(exc)
-                raise QuestionLogError(f"the question log at {self.shown} cannot be written: {exc}") from None
+                raise QuestionLogError(f"the question log at {self.shown} cannot be written: {described(exc)}") from None
         return cur.rowcount > 0
 
     def purge(self) -> int:
@@ -263,7 +263,7 @@ class QuestionLog:
                 return self._purge_locked(conn)
             except Exception as exc:
                 self._failed(exc)
-                raise QuestionLogError(f"the question log at {self.shown} cannot be purged: {exc}") from None
+                raise QuestionLogError(f"the question log at {self.shown} cannot be purged: {described(exc)}") from None
 
     def _purge_locked(self, conn: Connection) -> int:
         now = self._clock()
@@ -318,11 +318,11 @@ class QuestionLog:
             log.warning(
                 "question log %s cannot be written (%s); questions are not being logged",
                 self.shown,
-                exc,
+                described(exc),
                 exc_info=unexpected,
             )
         else:
-            log.debug("question log %s: write failed: %s", self.shown, exc)
+            log.debug("question log %s: write failed: %s", self.shown, described(exc))
 
     # -- reading, for the report -------------------------------------------------------------
 
@@ -444,7 +444,7 @@ class QuestionLog:
             with self._reader() as conn:
                 return conn.execute(sql, params).fetchall()
         except ERRORS + (OSError,) as exc:
-            raise QuestionLogError(f"the question log at {self.shown} cannot be read: {exc}") from None
+            raise QuestionLogError(f"the question log at {self.shown} cannot be read: {described(exc)}") from None
 
     @contextmanager
     def _reader(self) -> Iterator[Connection]:

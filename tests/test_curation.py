@@ -287,3 +287,21 @@ def test_the_version_check_never_waits_for_a_writer(store, csettings):
     finally:
         writer.rollback()
         writer.close()
+
+
+def test_the_store_opens_a_new_postgresql_connection_when_its_own_is_lost(pg_db, answerer):
+    store = Curation(pg_db, answerer.programme.by_id)
+    try:
+        store.add(PLEDGE, QUESTION)
+        assert store.version() == 1
+        rows(pg_db, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        # The request that finds its connection (reading or writing) gone is a 503; the next reconnects.
+        with pytest.raises(CurationError, match="cannot be used"):
+            store.version()
+        assert store.version() == 1
+        with pytest.raises(CurationError, match="cannot be used"):
+            store.add(PLEDGE, NEAR)
+        store.add(PLEDGE, NEAR)
+        assert store.version() == 2
+    finally:
+        store.close()

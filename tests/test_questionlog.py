@@ -560,3 +560,20 @@ def test_a_database_password_never_reaches_the_server_log(caplog):
         qlog.questions()
     assert "s3cret-pw" not in str(caught.value) and "s3cret-pw" not in caplog.text
     assert "postgresql://qa:***@127.0.0.1:1/nowhere" in warnings_from_log(caplog)[0].getMessage()
+
+
+def test_a_lost_postgresql_connection_is_replaced_on_the_next_write(pg_db, clock, caplog):
+    """A PostgreSQL restart (here: every session of the log's killed) costs at most the question
+    being written; the next one opens a new connection by itself."""
+    qlog = QuestionLog.open(Settings(db=pg_db), clock=clock)
+    assert qlog.record(make_answer("før")) is not None
+    rows(pg_db, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+
+    lost = qlog.record(make_answer("under omstart"))
+    after = qlog.record(make_answer("etter"))
+
+    assert lost is None and after is not None
+    assert qlog.feedback(after, False, "fortsatt her") is True
+    assert [r[0] for r in rows(pg_db, "SELECT text FROM asks ORDER BY text")] == ["etter", "før"]
+    assert len(warnings_from_log(caplog)) == 1
+    qlog.close()

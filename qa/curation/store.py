@@ -247,9 +247,6 @@ class Curation:
         """The reading or the writing connection, opened and migrated on first use; held under its lock."""
         with self._locks[role]:
             conn = self._conns.get(role)
-            if conn is not None and conn.broken:  # PostgreSQL restarted: open a new one
-                self._conns.pop(role).close()
-                conn = None
             try:
                 if conn is None:
                     conn = open_db(self.target, WAIT)
@@ -267,7 +264,10 @@ class Curation:
                     self._conns[role] = conn
                 yield conn
             except ERRORS as exc:
-                if conn is not None:
+                if conn is not None and conn.spoiled_by(exc):
+                    self._conns.pop(role, None)
+                    conn.close()
+                elif conn is not None:
                     rollback(conn)
                 raise Unavailable(
                     f"the question log at {shown(self.target)} cannot be used: {exc}",

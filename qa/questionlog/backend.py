@@ -24,11 +24,6 @@ _PG_SCHEMES = ("postgresql://", "postgres://")
 
 # Errors of either database: a failed query, a lost connection, a refused login.
 ERRORS: tuple[type[Exception], ...] = (sqlite3.Error,) + ((psycopg.Error,) if psycopg else ())
-# Errors after which the same connection is still good (a lock, a constraint); after any other the
-# connection is dropped and a new one opened. A PostgreSQL connection says itself when it is gone.
-PASSING: tuple[type[Exception], ...] = (sqlite3.OperationalError, sqlite3.IntegrityError) + (
-    (psycopg.Error,) if psycopg else ()
-)
 
 
 def dialect_of(target: str) -> str:
@@ -89,6 +84,18 @@ class Connection:
     def broken(self) -> bool:
         """The connection itself is gone (PostgreSQL restarted, network lost): open a new one."""
         return self.dialect == POSTGRESQL and self.raw.closed
+
+    def spoiled_by(self, exc: BaseException) -> bool:
+        """Whether to drop this connection after `exc` and open a new one. A lock or a constraint
+        leaves it good; so does any SQLite OperationalError (a locked or full file). On PostgreSQL an
+        OperationalError other than a lock or a timeout means the session is gone (a restart: the
+        server says so before psycopg notices the socket is closed)."""
+        if self.dialect == SQLITE:
+            return not isinstance(exc, sqlite3.OperationalError | sqlite3.IntegrityError)
+        if self.raw.closed:
+            return True
+        kept = (psycopg.errors.LockNotAvailable, psycopg.errors.QueryCanceled)
+        return isinstance(exc, psycopg.OperationalError) and not isinstance(exc, kept) or not isinstance(exc, psycopg.Error)
 
     def rollback(self) -> None:
         if self.broken:

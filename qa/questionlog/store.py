@@ -32,7 +32,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from qa.questionlog.backend import ERRORS, PASSING, SQLITE, Connection, described, dialect_of, shown
+from qa.questionlog.backend import ERRORS, SQLITE, Connection, described, dialect_of, shown
 from qa.questionlog.schema import (
     SCHEMA_VERSION,
     QuestionLogError,
@@ -308,7 +308,7 @@ class QuestionLog:
 
     def _failed(self, exc: Exception) -> None:
         """Note a failed write: one warning, then at most one an hour; a broken connection is dropped."""
-        if self._writer is not None and (self._writer.broken or not isinstance(exc, PASSING)):
+        if self._writer is not None and self._writer.spoiled_by(exc):
             self._writer.close()
             self._writer = None
         now = time.monotonic()

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 
 from qa.answering.limits import clean_question
 from qa.errors import BadQuestion, QAError
-from qa.questionlog.backend import ERRORS, SQLITE, Connection, shown
+from qa.questionlog.backend import ERRORS, SQLITE, Connection, described, shown
 from qa.questionlog.schema import busy_timeout, migrate, open_db, rollback
 from qa.questionlog.store import normalise
 
@@ -270,7 +270,7 @@ class Curation:
                 elif conn is not None:
                     rollback(conn)
                 raise Unavailable(
-                    f"the question log at {shown(self.target)} cannot be used: {exc}",
+                    f"the question log at {shown(self.target)} cannot be used: {described(exc)}",
                     "Spørsmålsloggen kan ikke brukes akkurat nå. Se serverloggen.",
                 ) from None
 

@@ -10,6 +10,7 @@ version is kept. The migrations themselves are in `qa.questionlog.schema`.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -21,6 +22,7 @@ except ImportError:  # pragma: no cover - psycopg is a runtime dependency
 
 SQLITE, POSTGRESQL = "sqlite", "postgresql"
 _PG_SCHEMES = ("postgresql://", "postgres://")
+_PASSWORD_PARAM = re.compile(r"((?:^|&)password=)[^&]*", re.IGNORECASE)
 
 # Errors of either database: a failed query, a lost connection, a refused login.
 ERRORS: tuple[type[Exception], ...] = (sqlite3.Error,) + ((psycopg.Error,) if psycopg else ())
@@ -35,10 +37,10 @@ def shown(target: str) -> str:
     if dialect_of(target) != POSTGRESQL:
         return target
     parts = urlsplit(target)
-    if parts.password is None:
-        return target
-    netloc = parts.netloc.rsplit("@", 1)[1]
-    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{netloc}"))
+    if parts.password is not None:
+        host = parts.netloc.rsplit("@", 1)[1]
+        parts = parts._replace(netloc=f"{parts.username or ''}:***@{host}")
+    return urlunsplit(parts._replace(query=_PASSWORD_PARAM.sub(r"\1***", parts.query)))
 
 
 def described(exc: BaseException) -> str:
@@ -95,7 +97,9 @@ class Connection:
         if self.raw.closed:
             return True
         kept = (psycopg.errors.LockNotAvailable, psycopg.errors.QueryCanceled)
-        return isinstance(exc, psycopg.OperationalError) and not isinstance(exc, kept) or not isinstance(exc, psycopg.Error)
+        if not isinstance(exc, psycopg.Error):
+            return True
+        return isinstance(exc, psycopg.OperationalError) and not isinstance(exc, kept)
 
     def rollback(self) -> None:
         if self.broken:

@@ -32,7 +32,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from qa.questionlog.backend import ERRORS, SQLITE, Connection, described, dialect_of, shown
+from qa.questionlog.backend import ERRORS, SQLITE, Connection, described, shown
 from qa.questionlog.schema import (
     SCHEMA_VERSION,
     QuestionLogError,
@@ -74,9 +74,6 @@ def normalise(question: str) -> str:
 def hour_of(moment: datetime) -> str:
     """`moment` rounded down to the hour, in UTC, as the text stored in the log."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:00:00Z")
-
-
-HOUR_CHARS = len("2026-01-01T00:00:00Z")
 
 
 def clean_comment(comment: str | None) -> str | None:
@@ -158,10 +155,6 @@ class QuestionLog:
     def shown(self) -> str:
         """The target as log lines and errors name it: never with a database password."""
         return "off" if self.target is None else shown(self.target)
-
-    @property
-    def dialect(self) -> str | None:
-        return None if self.target is None else dialect_of(self.target)
 
     def close(self) -> None:
         with self._lock:

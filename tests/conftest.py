@@ -263,3 +263,46 @@ def real_settings(real_index_dir: Path) -> Settings:
 @pytest.fixture(scope="session")
 def real_answerer(real_settings: Settings) -> Answerer:
     return load_answerer(real_settings)
+
+
+# -- the question log's two backends ------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def pg_url():
+    """The URL of a throwaway PostgreSQL server (tests/postgres.py), started once a session."""
+    from tests import postgres
+
+    bindir = postgres.bin_dir()
+    if bindir is None:
+        message = "PostgreSQL is not installed (apt-get install postgresql)"
+        if postgres.IN_CI:
+            pytest.fail(f"{message}; in CI it must be", pytrace=False)
+        pytest.skip(message)
+    cluster = postgres.Cluster(bindir)
+    try:
+        cluster.start()
+        yield cluster.url
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def log_db(request, tmp_path: Path):
+    """Where a test's question log lives, once in each backend: a SQLite file in tmp_path, or a
+    fresh database of its own on the session's PostgreSQL server."""
+    if request.param == "sqlite":
+        return str(tmp_path / "var" / "questions.sqlite3")
+    return request.getfixturevalue("pg_db")
+
+
+@pytest.fixture
+def pg_db(pg_url: str):
+    """A fresh, empty database of its own on the session's PostgreSQL server; dropped afterwards."""
+    from tests import postgres
+
+    url, drop = postgres.fresh_database(pg_url)
+    try:
+        yield url
+    finally:
+        drop()

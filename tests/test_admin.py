@@ -3,7 +3,7 @@
 The app here is a stand-in for `web.app`: a lifespan that opens the `QuestionLog` into
 `app.state.questionlog`, the two routers, the settings given through the `get_settings`
 dependency, and an `/api/ask` that answers with the fake embedder and logs the answer the way
-the real endpoint does.
+the real endpoint does. Every test on `db` runs on SQLite and on PostgreSQL (`log_db`).
 """
 
 from __future__ import annotations
@@ -22,7 +22,9 @@ from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
 
 from qa.operations.settings import Settings
+from qa.questionlog.backend import dialect_of
 from qa.questionlog.store import QuestionLog
+from tests.postgres import rows
 from tests.test_questionlog import Clock, make_answer
 from web import admin, feedback
 from web.admin_auth import AdminDep
@@ -58,8 +60,17 @@ def make_app(settings: Settings, answerer=None, clock=None) -> FastAPI:
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Path:
-    return tmp_path / "questions.sqlite3"
+def db(log_db: str) -> str:
+    return log_db
+
+
+def stored_bytes(db: str) -> bytes:
+    """Everything the log keeps: a SQLite file and its WAL, or every row of every PostgreSQL table."""
+    if dialect_of(db) == "sqlite":
+        path = Path(db)
+        return b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
+    tables = rows(db, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+    return repr([rows(db, f"SELECT * FROM {table}") for (table,) in tables]).encode()
 
 
 @pytest.fixture
@@ -122,7 +133,7 @@ def test_no_client_address_user_agent_or_cookie_is_stored(client, db):
         answer = client.get("/api/ask", params={"q": "kajakk utleie"}, headers=marks).json()
         client.post("/api/feedback", json={"ask_id": answer["ask_id"], "helpful": True}, headers=marks)
 
-    stored = b"".join(p.read_bytes() for p in db.parent.glob(db.name + "*"))  # the file and its WAL
+    stored = stored_bytes(db)
     assert b"kajakk utleie" in stored  # the question is there: these are the right bytes
     for value in [*marks.values(), "zz-unique", "testclient"]:  # testclient: TestClient's client host
         assert value.encode() not in stored, value
@@ -565,7 +576,7 @@ def test_the_real_app_logs_questions_and_takes_feedback_without_client_details(s
 
     assert feedback.status_code == 204
     assert [(r["question"], r["count"]) for r in report] == [("kajakk utleie", 1)]
-    stored = b"".join(p.read_bytes() for p in db.parent.glob(db.name + "*"))
+    stored = stored_bytes(db)
     assert b"kajakk utleie" in stored
     for value in [*marks.values(), "zz-unique", "testclient"]:
         assert value.encode() not in stored, value

@@ -1,9 +1,9 @@
 """Staff curation in the core: the store's checks, the ranker's alternate rows, and keeping several
-server processes (here: two Answerers on one database) in step."""
+server processes (here: two Answerers on one database) in step. The store's tests run on SQLite
+and on PostgreSQL (`log_db`, tests/conftest.py)."""
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from datetime import UTC, datetime
 
@@ -14,14 +14,16 @@ from qa.answering.startup import load_answerer
 from qa.curation.search import citation, search
 from qa.curation.store import Curation, CurationError, Duplicate, NoSuchEntry, UnknownPledge
 from qa.curation.sync import CurationSync, attach
-from qa.questionlog.schema import MIGRATIONS, SCHEMA_VERSION
+from qa.questionlog.backend import connect
+from qa.questionlog.schema import SCHEMA_VERSION, migrate, schema_version
 from qa.questionlog.store import QuestionLog, hour_of
 from tests.curation_fixtures import NEAR, PLEDGE, QUESTION, curation_settings
+from tests.postgres import rows
 
 
 @pytest.fixture
-def csettings(settings, tmp_path):
-    return curation_settings(settings, tmp_path)
+def csettings(settings, tmp_path, log_db):
+    return curation_settings(settings, tmp_path, db=log_db)
 
 
 @pytest.fixture
@@ -109,23 +111,18 @@ def test_not_covered_marks_are_stored_once(store):
 
 def test_a_log_written_before_curation_gains_its_tables_and_keeps_its_questions(csettings):
     db = csettings.db
-    conn = sqlite3.connect(db)
-
-    for step in MIGRATIONS[:3]:
-        for statement in step:
-            conn.execute(statement.replace("smalltalk_of(text)", "NULL"))
-    conn.execute("PRAGMA user_version = 3")
+    conn = connect(db, 5.0)
+    migrate(conn, to=3)
     hour = hour_of(datetime.now(UTC))  # recent: not purged on opening
     conn.execute("INSERT INTO asks VALUES ('a', ?, 'q', 'Q', 0, NULL, '[]', 'not_covered', NULL)", (hour,))
-    conn.commit()
     conn.close()
     qlog = QuestionLog.open(csettings)
     qlog.close()
-    conn = sqlite3.connect(db)
-    assert conn.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,) == (4,)
-    assert conn.execute("SELECT count(*) FROM asks").fetchone() == (1,)
-    assert conn.execute("SELECT version FROM curation_version").fetchone() == (0,)
+    conn = connect(db, 5.0)
+    assert schema_version(conn) == SCHEMA_VERSION == 4
     conn.close()
+    assert rows(db, "SELECT count(*) FROM asks") == [(1,)]
+    assert rows(db, "SELECT version FROM curation_version") == [(0,)]
 
 
 # --- the ranker ------------------------------------------------------------------------------
@@ -280,12 +277,31 @@ def test_the_version_check_never_waits_for_a_writer(store, csettings):
     import time
 
     store.version()  # opened and migrated
-    writer = sqlite3.connect(csettings.db, isolation_level=None)
-    writer.execute("BEGIN IMMEDIATE")  # another process in the middle of a write
+    writer = connect(csettings.db, 5.0)
+    writer.begin()  # another process in the middle of a write, holding the counter's row
+    writer.execute("UPDATE curation_version SET version = version + 1")
     try:
         start = time.monotonic()
         assert store.version() == 0
         assert time.monotonic() - start < 0.5
     finally:
-        writer.execute("ROLLBACK")
+        writer.rollback()
         writer.close()
+
+
+def test_the_store_opens_a_new_postgresql_connection_when_its_own_is_lost(pg_db, answerer):
+    store = Curation(pg_db, answerer.programme.by_id)
+    try:
+        store.add(PLEDGE, QUESTION)
+        assert store.version() == 1
+        rows(pg_db, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        # The request that finds its connection (reading or writing) gone is a 503; the next reconnects.
+        with pytest.raises(CurationError, match="cannot be used"):
+            store.version()
+        assert store.version() == 1
+        with pytest.raises(CurationError, match="cannot be used"):
+            store.add(PLEDGE, NEAR)
+        store.add(PLEDGE, NEAR)
+        assert store.version() == 2
+    finally:
+        store.close()

@@ -12,8 +12,8 @@ from tests.curation_fixtures import PLEDGE, QUESTION
 
 
 @pytest.fixture
-def db(tmp_path, small_corpus, monkeypatch):
-    path = tmp_path / "questions.sqlite3"
+def db(tmp_path, small_corpus, monkeypatch, log_db):
+    path = log_db  # on SQLite and on PostgreSQL
     monkeypatch.setenv("QA_CORPUS", str(small_corpus))
     monkeypatch.setenv("QA_DB", str(path))
     monkeypatch.setenv("QA_VAR_DIR", str(tmp_path / "var"))

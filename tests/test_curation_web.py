@@ -14,8 +14,8 @@ from web.curate_page import form_token
 
 
 @pytest.fixture
-def csettings(settings, tmp_path):
-    return curation_settings(settings, tmp_path)
+def csettings(settings, tmp_path, log_db):
+    return curation_settings(settings, tmp_path, db=log_db)  # on SQLite and on PostgreSQL
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ from qa.questionlog.store import QuestionLog
 from tests.test_questionlog import make_answer
 
 
-def test_report_prints_the_tables_in_the_terminal_with_the_gaps_apart(tmp_path):
-    settings = Settings(db=str(tmp_path / "questions.sqlite3"))
+def test_report_prints_the_tables_in_the_terminal_with_the_gaps_apart(log_db):
+    settings = Settings(db=log_db)  # on SQLite and on PostgreSQL
     qlog = QuestionLog.open(settings)
     for _ in range(3):
         qlog.record(make_answer("Hva mener MDG om ulv?", coverage="not_covered", ids=("natur-1",), top=0.21))

@@ -12,7 +12,6 @@ This module checks and stores rows; it knows nothing of embeddings or HTTP.
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
@@ -21,6 +20,7 @@ from datetime import UTC, datetime
 
 from qa.answering.limits import clean_question
 from qa.errors import BadQuestion, QAError
+from qa.questionlog.backend import ERRORS, SQLITE, Connection, described, shown
 from qa.questionlog.schema import busy_timeout, migrate, open_db, rollback
 from qa.questionlog.store import normalise
 
@@ -98,10 +98,10 @@ class Curation:
         self.target = target
         self.pledge_ids = frozenset(pledge_ids)
         self._clock = clock
-        # Two connections, each with its lock: in WAL mode a read never waits for a write, so the
-        # version check before a voter's question never waits behind a staff member's change.
+        # Two connections, each with its lock: in WAL mode (and in PostgreSQL) a read never waits for
+        # a write, so the version check before a voter's question never waits behind a staff change.
         self._locks = {"read": threading.Lock(), "write": threading.Lock()}
-        self._conns: dict[str, sqlite3.Connection] = {}
+        self._conns: dict[str, Connection] = {}
 
     def close(self) -> None:
         for role, lock in self._locks.items():
@@ -128,7 +128,7 @@ class Curation:
     def snapshot(self) -> Snapshot:
         """All alternates and marks, oldest first, and the version they belong to."""
         with self._connection() as conn:
-            conn.execute("BEGIN")  # one read transaction: rows and version agree
+            conn.begin(write=False)  # one read transaction: rows and version agree
             try:
                 version = conn.execute("SELECT version FROM curation_version").fetchone()[0]
                 alternates = tuple(Alternate(*row) for row in conn.execute(_ALTERNATES))
@@ -158,11 +158,11 @@ class Curation:
         created = self._now()
         with self._writing() as conn:
             self._refuse_duplicate(conn, pledge_id, question)
-            cur = conn.execute(
-                "INSERT INTO alternates (pledge_id, question, key, created) VALUES (?, ?, ?, ?)",
+            (new_id,) = conn.execute(
+                "INSERT INTO alternates (pledge_id, question, key, created) VALUES (?, ?, ?, ?) RETURNING id",
                 (pledge_id, question, normalise(question), created),
-            )
-        return Alternate(cur.lastrowid, pledge_id, question, created)
+            ).fetchone()
+        return Alternate(new_id, pledge_id, question, created)
 
     def update(self, alternate_id: int, pledge_id=None, question=None) -> Alternate:
         """Change an alternate's pledge, its question, or both."""
@@ -215,11 +215,11 @@ class Curation:
                 raise Duplicate(
                     f"{question!r} is marked as not covered already", f"«{question}» er allerede merket som ikke dekket."
                 )
-            cur = conn.execute(
-                "INSERT INTO not_covered_marks (question, key, created) VALUES (?, ?, ?)",
+            (new_id,) = conn.execute(
+                "INSERT INTO not_covered_marks (question, key, created) VALUES (?, ?, ?) RETURNING id",
                 (question, normalise(question), created),
-            )
-        return Mark(cur.lastrowid, question, created)
+            ).fetchone()
+        return Mark(new_id, question, created)
 
     def unmark(self, mark_id: int) -> None:
         with self._writing() as conn:
@@ -230,8 +230,8 @@ class Curation:
 
     def _refuse_duplicate(self, conn, pledge_id: str, question: str, other_than: int | None = None) -> None:
         row = conn.execute(
-            "SELECT id FROM alternates WHERE pledge_id = ? AND key = ? AND id IS NOT ?",
-            (pledge_id, normalise(question), other_than),
+            "SELECT id FROM alternates WHERE pledge_id = ? AND key = ? AND id <> ?",
+            (pledge_id, normalise(question), -1 if other_than is None else other_than),
         ).fetchone()
         if row is not None:
             raise Duplicate(
@@ -243,7 +243,7 @@ class Curation:
         return self._clock().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
     @contextmanager
-    def _connection(self, role: str = "read") -> Iterator[sqlite3.Connection]:
+    def _connection(self, role: str = "read") -> Iterator[Connection]:
         """The reading or the writing connection, opened and migrated on first use; held under its lock."""
         with self._locks[role]:
             conn = self._conns.get(role)
@@ -251,33 +251,37 @@ class Curation:
                 if conn is None:
                     conn = open_db(self.target, WAIT)
                     try:
-                        conn.execute("PRAGMA journal_mode = WAL")
+                        if conn.dialect == SQLITE:
+                            conn.execute("PRAGMA journal_mode = WAL")
                         busy_timeout(conn, WAIT)
                         migrate(conn)
                         if role == "read":
-                            conn.execute("PRAGMA query_only = 1")
+                            conn.read_only()
                     except BaseException:
                         conn.close()
                         conn = None
                         raise
                     self._conns[role] = conn
                 yield conn
-            except sqlite3.Error as exc:
-                if conn is not None and conn.in_transaction:
+            except ERRORS as exc:
+                if conn is not None and conn.spoiled_by(exc):
+                    self._conns.pop(role, None)
+                    conn.close()
+                elif conn is not None:
                     rollback(conn)
                 raise Unavailable(
-                    f"the question log at {self.target} cannot be used: {exc}",
+                    f"the question log at {shown(self.target)} cannot be used: {described(exc)}",
                     "Spørsmålsloggen kan ikke brukes akkurat nå. Se serverloggen.",
                 ) from None
 
     @contextmanager
-    def _writing(self) -> Iterator[sqlite3.Connection]:
+    def _writing(self) -> Iterator[Connection]:
         """One write transaction: all of it is stored, or (on any error) none of it."""
         with self._connection("write") as conn:
-            conn.execute("BEGIN IMMEDIATE")
+            conn.begin()
             try:
                 yield conn
-                conn.execute("COMMIT")
+                conn.commit()
             except BaseException:
                 rollback(conn)
                 raise

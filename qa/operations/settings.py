@@ -92,7 +92,7 @@ class Settings(BaseSettings):
     )
     db: str = Field(
         default_factory=lambda data: str(_var_dir(data) / "questions.sqlite3"),
-        description="question log path, or 'off'",
+        description="question log: a SQLite path, a postgresql:// URL, or 'off'",
     )
     log_days: int = Field(180, ge=1, description="days a logged question is kept")
     admin_token: SecretStr | None = Field(None, description="enables /admin; at least 16 characters")

@@ -8,9 +8,11 @@ id that could follow them; the `ask_id` handed back for feedback is random and u
 else. Rows are keyed by that random id, so even the order in the file says nothing about when
 within the hour a question came.
 
-Writing never slows or breaks an answer: one INSERT on a connection in WAL mode with a short busy
-timeout; if the database is locked, full, read-only or missing, `record` returns None and the
-server logs one warning (then at most one an hour). The report queries open their own
+The log lives in SQLite (a file, the default) or PostgreSQL (`QA_DB=postgresql://...`, so several
+replicas share it; `qa.questionlog.backend`). Writing never slows or breaks an answer: one INSERT
+on a connection (SQLite in WAL mode) with a short lock timeout; if the database is locked, full,
+read-only, missing or unreachable, `record` returns None and the server logs one warning (then at
+most one an hour). The report queries open their own
 connections, so a slow report never holds up a write. This module does not know about HTTP; the
 tables and their migrations are in `qa.questionlog.schema`.
 """
@@ -21,7 +23,6 @@ import json
 import logging
 import re
 import secrets
-import sqlite3
 import threading
 import time
 import unicodedata
@@ -31,7 +32,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from qa.questionlog.schema import SCHEMA_VERSION, QuestionLogError, busy_timeout, migrate, open_db, rollback
+from qa.questionlog.backend import ERRORS, SQLITE, Connection, described, shown
+from qa.questionlog.schema import (
+    SCHEMA_VERSION,
+    QuestionLogError,
+    busy_timeout,
+    migrate,
+    open_db,
+    rollback,
+    schema_version,
+)
 
 if TYPE_CHECKING:
     from qa.answer import Answer
@@ -66,9 +76,6 @@ def hour_of(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:00:00Z")
 
 
-HOUR_CHARS = len("2026-01-01T00:00:00Z")
-
-
 def clean_comment(comment: str | None) -> str | None:
     """One line of at most `MAX_COMMENT` characters without control characters; empty is None."""
     if comment is None:
@@ -86,20 +93,28 @@ def _ids(shown: str | None) -> list[str]:
     return [i for i in ids if isinstance(i, str)] if isinstance(ids, list) else []
 
 
+def _limit(limit: int | None, params: list) -> str:
+    """A LIMIT clause (with its parameter added to `params`), or none for no limit."""
+    if limit is None:
+        return ""
+    params.append(limit)
+    return " LIMIT ?"
+
+
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
 class QuestionLog:
-    """The log of one SQLite file. Thread-safe; `QuestionLog.open(settings)` is the way in."""
+    """The log in one database. Thread-safe; `QuestionLog.open(settings)` is the way in."""
 
     def __init__(self, target: str | Path | None, keep_days: int = 180, *, clock: Callable[[], datetime] = _utcnow):
-        """`target` is a file path, a `file:` URI, or None for a disabled log that stores nothing."""
+        """`target` is a file path, a `file:` URI, a PostgreSQL URL, or None for a disabled log."""
         self.target = None if target is None else str(target)
         self.keep_days = keep_days
         self._clock = clock
         self._lock = threading.Lock()
-        self._writer: sqlite3.Connection | None = None
+        self._writer: Connection | None = None
         self._retry_at = 0.0  # time.monotonic() before which no reopen is attempted
         self._warned_at: float | None = None
         self._next_purge: datetime | None = None
@@ -109,7 +124,8 @@ class QuestionLog:
         """Open (creating and migrating) the log at `settings.db`, and purge old entries.
 
         Args:
-            settings: `db` is the path, a `file:` URI, or "off" (or empty); `log_days` is how long rows are kept.
+            settings: `db` is the path, a `file:` URI, a `postgresql://` URL, or "off" (or empty);
+                `log_days` is how long rows are kept.
             clock: the current time, for tests.
 
         Returns:
@@ -134,6 +150,11 @@ class QuestionLog:
     @property
     def enabled(self) -> bool:
         return self.target is not None
+
+    @property
+    def shown(self) -> str:
+        """The target as log lines and errors name it: never with a database password."""
+        return "off" if self.target is None else shown(self.target)
 
     def close(self) -> None:
         with self._lock:
@@ -220,7 +241,7 @@ class QuestionLog:
                 )
             except Exception as exc:
                 self._failed(exc)
-                raise QuestionLogError(f"the question log at {self.target} cannot be written: {exc}") from None
+                raise QuestionLogError(f"the question log at {self.shown} cannot be written: {described(exc)}") from None
         return cur.rowcount > 0
 
     def purge(self) -> int:
@@ -235,36 +256,38 @@ class QuestionLog:
                 return self._purge_locked(conn)
             except Exception as exc:
                 self._failed(exc)
-                raise QuestionLogError(f"the question log at {self.target} cannot be purged: {exc}") from None
+                raise QuestionLogError(f"the question log at {self.shown} cannot be purged: {described(exc)}") from None
 
-    def _purge_locked(self, conn: sqlite3.Connection) -> int:
+    def _purge_locked(self, conn: Connection) -> int:
         now = self._clock()
         cutoff = hour_of(now - timedelta(days=self.keep_days))
-        conn.execute("BEGIN IMMEDIATE")
+        conn.begin()
         try:
             conn.execute("DELETE FROM feedback WHERE ask_id IN (SELECT ask_id FROM asks WHERE hour < ?)", (cutoff,))
             conn.execute("DELETE FROM feedback WHERE hour < ?", (cutoff,))
             gone = conn.execute("DELETE FROM asks WHERE hour < ?", (cutoff,)).rowcount
-            conn.execute("COMMIT")
+            conn.commit()
         except BaseException:
             rollback(conn)
             raise
         self._next_purge = now + PURGE_EVERY
         return gone
 
-    def _writable(self) -> sqlite3.Connection | None:
+    def _writable(self) -> Connection | None:
         """The write connection, opened on first use; None for a while after opening failed."""
         if self._writer is None and time.monotonic() >= self._retry_at:
             self._connect(BUSY_TIMEOUT)
         return self._writer
 
-    def _connect(self, timeout: float) -> sqlite3.Connection:
+    def _connect(self, timeout: float) -> Connection:
         """Open and migrate the write connection. Call with the lock held."""
         try:
             conn = open_db(self.target, timeout)
             try:
-                conn.execute("PRAGMA journal_mode = WAL")
-                conn.execute("PRAGMA synchronous = NORMAL")  # WAL: durable across crashes, no fsync per write
+                if conn.dialect == SQLITE:
+                    conn.execute("PRAGMA journal_mode = WAL")
+                    conn.execute("PRAGMA synchronous = NORMAL")  # WAL: durable across crashes, no fsync per write
+                busy_timeout(conn, timeout)  # another worker may be migrating
                 migrate(conn)
                 busy_timeout(conn, BUSY_TIMEOUT)
             except BaseException:
@@ -278,21 +301,21 @@ class QuestionLog:
 
     def _failed(self, exc: Exception) -> None:
         """Note a failed write: one warning, then at most one an hour; a broken connection is dropped."""
-        if self._writer is not None and not isinstance(exc, sqlite3.OperationalError | sqlite3.IntegrityError):
+        if self._writer is not None and self._writer.spoiled_by(exc):
             self._writer.close()
             self._writer = None
         now = time.monotonic()
         if self._warned_at is None or now - self._warned_at >= WARN_EVERY:
             self._warned_at = now
-            unexpected = not isinstance(exc, sqlite3.Error | OSError | QuestionLogError)
+            unexpected = not isinstance(exc, ERRORS + (OSError, QuestionLogError))
             log.warning(
                 "question log %s cannot be written (%s); questions are not being logged",
-                self.target,
-                exc,
+                self.shown,
+                described(exc),
                 exc_info=unexpected,
             )
         else:
-            log.debug("question log %s: write failed: %s", self.target, exc)
+            log.debug("question log %s: write failed: %s", self.shown, described(exc))
 
     # -- reading, for the report -------------------------------------------------------------
 
@@ -334,23 +357,25 @@ class QuestionLog:
             params.append(coverage)
         if smalltalk is not None:
             where.append("smalltalk IS NOT NULL" if smalltalk else "smalltalk IS NULL")
-        # SQLite takes bare columns (text, answered, ...) from the row where the one max() is.
-        # Rows within an hour have no order, so the text breaks ties: the same data, the same report.
-        sql = f"""SELECT text, count(*) AS n, max(hour || text) AS latest, answered, coverage, smalltalk, top_score
-                  FROM asks WHERE {" AND ".join(where)} GROUP BY question
-                  ORDER BY n DESC, latest DESC, question LIMIT ?"""
-        params.append(-1 if limit is None else limit)
+        # Each group shows its latest row. Rows within an hour have no order, so the text breaks
+        # ties (compared by code point in both databases): the same data, the same report.
+        sql = f"""SELECT text, n, hour, answered, coverage, smalltalk, top_score FROM (
+                      SELECT question, text, hour, answered, coverage, smalltalk, top_score,
+                             count(*) OVER (PARTITION BY question) AS n,
+                             row_number() OVER (PARTITION BY question ORDER BY hour DESC, text DESC) AS latest
+                      FROM asks WHERE {" AND ".join(where)}) AS grouped
+                  WHERE latest = 1 ORDER BY n DESC, hour DESC, text DESC, question{_limit(limit, params)}"""
         return [
             {
                 "question": t,
                 "count": n,
-                "last_seen": latest[:HOUR_CHARS],
+                "last_seen": hour,
                 "answered": bool(a),
                 "coverage": c,
                 "smalltalk": chat,
                 "top_score": score,
             }
-            for t, n, latest, a, c, chat, score in self._read(sql, params)
+            for t, n, hour, a, c, chat, score in self._read(sql, params)
         ]
 
     def negative_feedback(self, days: int = 30, limit: int | None = None) -> list[dict]:
@@ -362,8 +387,9 @@ class QuestionLog:
         sql = """SELECT f.hour, a.text, f.comment, a.answered, a.coverage, a.smalltalk, a.top_score, a.shown
                  FROM feedback f JOIN asks a USING (ask_id)
                  WHERE f.helpful = 0 AND f.hour >= ?
-                 ORDER BY f.hour DESC, f.comment IS NULL, a.question, f.comment LIMIT ?"""
-        rows = self._read(sql, [self._since(days), -1 if limit is None else limit])
+                 ORDER BY f.hour DESC, f.comment IS NULL, a.question, f.comment"""
+        params = [self._since(days)]
+        rows = self._read(sql + _limit(limit, params), params)
         keys = ("time", "question", "comment", "answered", "coverage", "smalltalk", "top_score", "shown")
         return [
             {**dict(zip(keys, row, strict=True)), "answered": bool(row[3]), "shown": _ids(row[7])} for row in rows
@@ -383,11 +409,11 @@ class QuestionLog:
         or thanks only in `smalltalk`, whatever its band).
         """
         sql = """SELECT substr(hour, 1, 10) AS day, count(*),
-                        sum(smalltalk IS NULL AND coverage = 'answered'),
-                        sum(smalltalk IS NULL AND coverage = 'related'),
-                        sum(smalltalk IS NULL AND coverage = 'not_covered'),
-                        sum(smalltalk IS NOT NULL)
-                 FROM asks WHERE hour >= ? GROUP BY day"""
+                        sum(CASE WHEN smalltalk IS NULL AND coverage = 'answered' THEN 1 ELSE 0 END),
+                        sum(CASE WHEN smalltalk IS NULL AND coverage = 'related' THEN 1 ELSE 0 END),
+                        sum(CASE WHEN smalltalk IS NULL AND coverage = 'not_covered' THEN 1 ELSE 0 END),
+                        sum(CASE WHEN smalltalk IS NOT NULL THEN 1 ELSE 0 END)
+                 FROM asks WHERE hour >= ? GROUP BY substr(hour, 1, 10)"""
         keys = ("count", *COVERAGES, "smalltalk")
         found = {day: dict(zip(keys, counts, strict=True)) for day, *counts in self._read(sql, [self._since(days)])}
         first = self._clock().astimezone(UTC).date() - timedelta(days=days - 1)
@@ -410,20 +436,20 @@ class QuestionLog:
         try:
             with self._reader() as conn:
                 return conn.execute(sql, params).fetchall()
-        except (sqlite3.Error, OSError) as exc:
-            raise QuestionLogError(f"the question log at {self.target} cannot be read: {exc}") from None
+        except ERRORS + (OSError,) as exc:
+            raise QuestionLogError(f"the question log at {self.shown} cannot be read: {described(exc)}") from None
 
     @contextmanager
-    def _reader(self) -> Iterator[sqlite3.Connection]:
+    def _reader(self) -> Iterator[Connection]:
         """A connection of its own for one report query, so reading never holds up writing."""
         conn = open_db(self.target, STARTUP_TIMEOUT)
         try:
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            version = schema_version(conn)
             if version != SCHEMA_VERSION:
                 raise QuestionLogError(
-                    f"the question log at {self.target} has schema version {version}, expected {SCHEMA_VERSION}"
+                    f"the question log at {self.shown} has schema version {version}, expected {SCHEMA_VERSION}"
                 )
-            conn.execute("PRAGMA query_only = 1")
+            conn.read_only()
             yield conn
         finally:
             conn.close()

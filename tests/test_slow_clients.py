@@ -38,7 +38,7 @@ def server(settings, tmp_path):
     """Start a guarded server; yield a function that starts it with given limits."""
     started = []
 
-    def start(*, max_connections: int, timeout: float, fds: int) -> subprocess.Popen:
+    def start(*, max_connections: int, timeout: float, fds: int, workers: int = 1) -> subprocess.Popen:
         env = {
             **os.environ,
             "QA_CORPUS": str(settings.corpus),
@@ -52,7 +52,7 @@ def server(settings, tmp_path):
         }
         log = open(tmp_path / "server.log", "w")  # noqa: SIM115 (closed with the process)
         process = subprocess.Popen(
-            [sys.executable, "-m", "tests.serve_guarded", str(PORT)],
+            [sys.executable, "-m", "tests.serve_guarded", str(PORT), str(workers)],
             cwd=CHECKOUT,
             env=env,
             stdout=log,
@@ -174,6 +174,18 @@ def test_a_half_sent_request_is_dropped_after_the_timeout_but_a_whole_one_is_ans
     assert 0.8 < time.monotonic() - began < 3.0
     slow.close()
     assert _get("/healthz")[0] == 200
+
+
+def test_spawned_workers_apply_the_same_guard(server):
+    server(max_connections=40, timeout=1.0, fds=256, workers=2)
+    idle = _open_idle(20, half_sent=True)
+    try:
+        assert _get("/api/ask?q=buss")[0] == 200
+        assert _all_let_go(idle, within=3.0) == []  # each worker times out its own idle sockets
+    finally:
+        for s in idle:
+            s.close()
+    assert [_get("/healthz")[0] for _ in range(4)] == [200] * 4
 
 
 # --- pieces ------------------------------------------------------------------------------------

@@ -223,3 +223,14 @@ def test_the_connection_limit_and_one_accept_batch_stay_below_the_file_descripto
     soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)  # as raised by connection_limit
     assert connections + batch <= soft - 64
     assert connection_limit(5)[0] == 5
+
+
+@pytest.mark.parametrize(("name", "value"), [("QA_MAX_CONNECTIONS", "0"), ("QA_REQUEST_TIMEOUT", "-1"), ("QA_REQUEST_TIMEOUT", "soon")])
+def test_a_bad_connection_setting_stops_start_up_in_one_line(monkeypatch, name, value):
+    from qa.errors import ConfigError
+    from qa.operations.settings import load_settings
+
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert str(caught.value).startswith(f"{name}: ") and "\n" not in str(caught.value)

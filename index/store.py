@@ -10,18 +10,31 @@ A collection is a named list of (key, text) passages, e.g. "pledges" or "section
 caller decides what they hold. Inner product on normalised vectors is cosine similarity.
 
 An index is rebuilt when the content, the model or the format changes, or a file is
-missing or fails its checksum. A build is written to a temporary folder and renamed into
-place, so a crash mid-build leaves the previous index untouched.
+missing, fails its checksum or cannot be read: a hand-edited or damaged manifest, keys.json
+or `.faiss` file means "rebuild" (`IndexStale`), never a traceback. A build is written to a
+temporary folder (`.<name>.building-*` beside the index) and renamed into place, so a crash
+mid-build leaves the previous index untouched.
+
+Several processes may start at once (replicas, `uvicorn --workers N`): building holds an
+exclusive `fcntl.flock` on `.<name>.lock` beside the index folder (not inside it: the folder
+itself is replaced by each build). A process that finds the index stale waits for the lock,
+then loads what the process before it built instead of building again. The lock holder first
+removes `.<name>.building-*` and `.<name>.old-*` folders older than its lock: no live build
+can own them, so they are left over from a build that crashed.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import logging
 import os
 import shutil
 import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,13 +93,22 @@ def content_hash(passages: Passages) -> str:
 
 
 def open_index(directory: Path, embedder: Embedder, passages: Passages, *, progress: bool = False) -> StoredIndex:
-    """Load the index in `directory`, rebuilding it first if it is missing, stale or damaged."""
+    """Load the index in `directory`, rebuilding it first if it is missing, stale or damaged.
+
+    Safe when several processes call it at once: one builds, the others wait and load.
+    """
     wanted = content_hash(passages)
     try:
         return load(directory, model_id=embedder.model_id, content=wanted)
     except IndexStale as exc:
-        log.warning("rebuilding the index in %s: %s", directory, exc)
-    return build(directory, embedder, passages, progress=progress)
+        reason = exc
+    with build_lock(directory):
+        try:  # another process may have built it while this one waited for the lock
+            return load(directory, model_id=embedder.model_id, content=wanted)
+        except IndexStale:
+            pass
+        log.warning("rebuilding the index in %s: %s", directory, reason)
+        return _build(Path(directory), embedder, passages, progress=progress)
 
 
 def load(directory: Path, *, model_id: str, content: str) -> StoredIndex:
@@ -97,14 +119,18 @@ def load(directory: Path, *, model_id: str, content: str) -> StoredIndex:
         raise IndexStale(f"no index at {directory}")
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        files: dict[str, str] = manifest["files"]
+        if not isinstance(manifest, dict):
+            raise TypeError("not a JSON object")
+        files = manifest["files"]
         checks = [
             (manifest["format"] == FORMAT, f"format {manifest['format']} is not {FORMAT}"),
             (manifest["model"] == model_id, f"built with model {manifest['model']!r}, not {model_id!r}"),
             (manifest["content"] == content, "the corpus or its passages changed"),
+            (type(manifest["dim"]) is int and manifest["dim"] > 0, f"dim {manifest['dim']!r} is not a size"),
+            (_is_file_list(files), f"{manifest_path}: its 'files' is not a list of checksums"),
         ]
-    except (ValueError, KeyError, TypeError) as exc:
-        raise IndexStale(f"{manifest_path} is unreadable ({exc})") from None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise IndexStale(f"{manifest_path} is unreadable ({type(exc).__name__}: {exc})") from None
     for ok, reason in checks:
         if not ok:
             raise IndexStale(reason)
@@ -112,22 +138,93 @@ def load(directory: Path, *, model_id: str, content: str) -> StoredIndex:
         path = directory / name
         if not path.is_file():
             raise IndexStale(f"{path} is missing")
-        if _sha256(path) != digest:
+        try:
+            intact = _sha256(path) == digest
+        except OSError as exc:
+            raise IndexStale(f"{path} cannot be read ({exc.strerror})") from None
+        if not intact:
             raise IndexStale(f"{path} fails its checksum")
-    keys = json.loads((directory / KEYS).read_text(encoding="utf-8"))
+    keys = _read_keys(directory / KEYS)
+    unchecked = {KEYS, *(f"{name}.faiss" for name in keys)} - set(files)
+    if unchecked:  # a file the manifest does not vouch for may be anything
+        raise IndexStale(f"{manifest_path} has no checksum for {', '.join(sorted(unchecked))}")
     collections = {}
     for name, row_keys in keys.items():
-        index = faiss.read_index(str(directory / f"{name}.faiss"))
-        if index.ntotal != len(row_keys) or index.d != manifest["dim"]:
+        path = directory / f"{name}.faiss"
+        try:
+            index = faiss.read_index(str(path))
+        except RuntimeError as exc:
+            raise IndexStale(f"{path} cannot be read ({str(exc).strip().splitlines()[-1][:200]})") from None
+        if index.ntotal != len(row_keys) or index.d != manifest["dim"] or index.metric_type != faiss.METRIC_INNER_PRODUCT:
             raise IndexStale(f"{name}.faiss does not match keys.json")
         collections[name] = Collection(tuple(row_keys), index)
     return StoredIndex(manifest["model"], manifest["dim"], manifest["content"], collections)
 
 
-def build(directory: Path, embedder: Embedder, passages: Passages, *, progress: bool = False) -> StoredIndex:
-    """Embed every passage and write the index into `directory` atomically."""
+def _is_file_list(files: object) -> bool:
+    return (
+        isinstance(files, dict)
+        and bool(files)
+        and all(isinstance(n, str) and "/" not in n and n not in ("", ".", "..") and isinstance(d, str) for n, d in files.items())
+    )
+
+
+def _read_keys(path: Path) -> dict[str, list[str]]:
+    """keys.json as {collection: [row key, ...]}; `IndexStale` when it is anything else."""
+    try:
+        keys = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise IndexStale(f"{path} is unreadable ({type(exc).__name__}: {exc})") from None
+    if not (
+        isinstance(keys, dict)
+        and keys
+        and all(
+            isinstance(n, str) and n and "/" not in n and isinstance(rows, list) and all(isinstance(k, str) for k in rows)
+            for n, rows in keys.items()
+        )
+    ):
+        raise IndexStale(f"{path} is not a map of collections to row keys")
+    return keys
+
+
+@contextmanager
+def build_lock(directory: Path) -> Iterator[None]:
+    """Hold the exclusive build lock of the index at `directory`; clean up stale builds."""
     directory = Path(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = directory.with_name(f".{directory.name}.lock")
+    with open(lock_path, "a+b") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log.info("waiting for another process building the index in %s", directory)
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            _remove_stale_builds(directory, before=time.time())
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _remove_stale_builds(directory: Path, *, before: float) -> None:
+    """Remove temporary folders of builds that crashed: every one older than our lock."""
+    for pattern in (f".{directory.name}.building-*", f".{directory.name}.old-*"):
+        for stale in directory.parent.glob(pattern):
+            try:
+                if stale.is_dir() and stale.stat().st_mtime < before:
+                    log.warning("removing %s, left by a build that did not finish", stale)
+                    shutil.rmtree(stale, ignore_errors=True)
+            except OSError:
+                pass
+
+
+def build(directory: Path, embedder: Embedder, passages: Passages, *, progress: bool = False) -> StoredIndex:
+    """Embed every passage and write the index into `directory` atomically, under the build lock."""
+    with build_lock(directory):
+        return _build(Path(directory), embedder, passages, progress=progress)
+
+
+def _build(directory: Path, embedder: Embedder, passages: Passages, *, progress: bool) -> StoredIndex:
     tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.building-", dir=directory.parent))
     try:
         collections = {}

@@ -132,4 +132,4 @@ def test_a_crash_during_a_build_leaves_the_previous_index_usable(tmp_path):
         build(tmp_path / "idx", ExplodingEmbedder(), changed)
     stored = load(tmp_path / "idx", model_id=FakeEmbedder.model_id, content=content_hash(PASSAGES))
     assert stored.collections["sections"].keys == ("a", "b")
-    assert [p.name for p in tmp_path.iterdir()] == ["idx"]  # no half-written folder left behind
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".idx.lock", "idx"]  # no half-written folder left behind

@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
+from qa.operations.settings import proxy_networks
 from tests.conftest import FakeEmbedder
 from web.app import create_app
 from web.ratelimit import RateLimiter, client_address, is_loopback, too_many_questions
@@ -172,7 +173,8 @@ def test_rate_limit_zero_turns_it_off(client):
 
 
 def test_rate_limit_is_per_client_behind_a_trusted_proxy(settings):
-    with app_client(settings, rate_limit=1, trusted_proxies="testclient") as client:
+    app = create_app(settings.model_copy(update={"rate_limit": 1, "trusted_proxies": "10.0.0.0/8"}), embedder=FakeEmbedder())
+    with TestClient(app, client=("10.1.2.3", 50000)) as client:
 
         def ask(address: str) -> int:
             return client.get("/api/ask", params={"q": "buss"}, headers={"X-Forwarded-For": address}).status_code
@@ -223,12 +225,12 @@ def test_rate_limiter_forgets_clients_whose_allowance_is_full(monkeypatch):
         ("10.0.0.1", ["203.0.113.5, 10.0.0.2"], {"10.0.0.1", "10.0.0.2"}, "203.0.113.5"),
         ("10.0.0.1", ["1.1.1.1", "203.0.113.5"], {"10.0.0.1"}, "203.0.113.5"),
         ("10.0.0.1", ["10.0.0.2"], {"10.0.0.1", "10.0.0.2"}, "10.0.0.2"),
-        ("10.0.0.1", [" , "], {"10.0.0.1"}, "10.0.0.1"),
+        ("10.0.0.1", [" , "], {"10.0.0.1"}, "unknown"),
         (None, ["203.0.113.5"], set(), "unknown"),
     ],
 )
 def test_client_address_trusts_forwarded_for_only_from_trusted_proxies(peer, forwarded, trusted, client):
-    assert client_address(peer, forwarded, trusted) == client
+    assert client_address(peer, forwarded, proxy_networks(",".join(trusted))) == client
 
 
 def test_retry_message_is_norwegian_and_counts_seconds():

@@ -21,7 +21,7 @@ from fastapi import Depends, HTTPException, Request
 from qa.answer import Answer
 from qa.operations.settings import Settings
 from qa.questionlog.store import QuestionLog
-from web.ratelimit import client_address, is_loopback, too_many_questions
+from web.ratelimit import bucket_of, client_address, is_loopback, too_many_questions
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ def take_question_allowance(request: Request) -> None:
     client = client_of(request)
     if is_loopback(client):  # this machine itself: the operator's own tools (web.ratelimit)
         return
-    wait = limiter.wait(client)
+    wait = limiter.wait(bucket_of(client))
     if wait:
         raise HTTPException(429, too_many_questions(wait), headers={"Retry-After": str(wait)})
 

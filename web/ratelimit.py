@@ -1,13 +1,23 @@
 """Who is asking, and whether they may ask again: per-client rate limiting of questions.
 
-A token bucket per client address: `per_minute` questions a minute, in bursts of up to
-`per_minute`. A client on this machine itself (loopback, with no forwarded address behind it)
-is the operator: health checks, benchmarks, evaluation scripts; it is not limited. A reverse
-proxy on this machine is trusted by default (QA_TRUSTED_PROXIES), so voters behind it are
-limited by their own addresses, and one that forwards no address fails open rather than
-putting every voter in one shared bucket. It lives in memory in one process; with several workers each enforces its own
-limit, so the effective limit is per worker. It does not identify anyone beyond the address
-the request came from, and it forgets a client as soon as its bucket is full again.
+A token bucket per client: `per_minute` questions a minute, in bursts of up to `per_minute`.
+The client is the peer address, or, when the peer is a trusted proxy (QA_TRUSTED_PROXIES:
+addresses and CIDR ranges, matched with `ipaddress`), the nearest forwarded address that is
+not itself a trusted proxy. An IPv4 client is one address; an IPv6 client is its /64, the
+block one household or one virtual machine is given, so cycling through addresses does not
+buy more questions.
+
+A client on this machine itself (loopback, with no forwarded address behind it) is the
+operator: health checks, benchmarks, evaluation scripts; it is not limited. A trusted proxy
+that sends an `X-Forwarded-For` with no usable address in it is forwarding an "unknown"
+client: all of those share one bucket, and are never taken for the machine itself.
+
+Memory is bounded: at most `MAX_CLIENTS` buckets. When the table is full, buckets that have
+refilled are forgotten; if that frees nothing, a new client shares one overflow bucket with
+every other newcomer until room is made, so a flood of distinct addresses fails closed and
+never clears the buckets of the clients already known. It lives in memory in one process;
+with several workers each enforces its own limit, so the effective limit is per worker. It
+does not identify anyone beyond the address the request came from.
 """
 
 from __future__ import annotations
@@ -18,11 +28,17 @@ import threading
 import time
 from collections.abc import Callable, Collection
 
-MAX_CLIENTS = 50_000  # buckets kept before idle ones are dropped
+MAX_CLIENTS = 50_000  # buckets kept at most
+SWEEP_EVERY = 1.0  # seconds between scans of a full table for refilled buckets
+UNKNOWN = "unknown"  # a client whose address no one told us
+OVERFLOW = "overflow"  # the bucket newcomers share while the table is full
+
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class RateLimiter:
-    """Thread-safe token buckets keyed by client address."""
+    """Thread-safe token buckets keyed by client, in bounded memory."""
 
     def __init__(self, per_minute: int, *, clock: Callable[[], float] = time.monotonic) -> None:
         if per_minute < 1:
@@ -31,48 +47,106 @@ class RateLimiter:
         self._refill = per_minute / 60.0  # tokens per second
         self._clock = clock
         self._buckets: dict[str, tuple[float, float]] = {}  # client -> (tokens, at time)
+        self._swept = -math.inf
         self._lock = threading.Lock()
 
     def wait(self, client: str) -> int:
-        """Take one question from `client`'s allowance: 0 if allowed, else whole seconds to wait."""
+        """Take one from `client`'s allowance: 0 if allowed, else whole seconds to wait."""
         now = self._clock()
         with self._lock:
-            tokens, then = self._buckets.get(client, (self._capacity, now))
-            tokens = min(self._capacity, tokens + (now - then) * self._refill)
+            key = self._key(client, now)
+            tokens = self._tokens(key, now)
             if tokens >= 1.0:
-                self._buckets[client] = (tokens - 1.0, now)
-                if len(self._buckets) > MAX_CLIENTS:
-                    self._forget_idle(now)
+                self._buckets[key] = (tokens - 1.0, now)
                 return 0
-            self._buckets[client] = (tokens, now)
-            return max(1, math.ceil((1.0 - tokens) / self._refill))
+            self._buckets[key] = (tokens, now)
+            return self._seconds_until_one(tokens)
 
-    def _forget_idle(self, now: float) -> None:
-        """Drop clients whose bucket has refilled; if that is not enough, start afresh."""
-        full = [
-            c for c, (tokens, then) in self._buckets.items() if tokens + (now - then) * self._refill >= self._capacity
-        ]
-        for client in full:
-            del self._buckets[client]
-        if len(self._buckets) > MAX_CLIENTS // 2:
-            self._buckets.clear()  # a flood of distinct addresses: fail open rather than grow
+    def blocked(self, client: str) -> int:
+        """Whole seconds until `client` may try again (0: now), without taking anything."""
+        now = self._clock()
+        with self._lock:
+            key = client if client in self._buckets else OVERFLOW if self._full() else client
+            tokens = self._tokens(key, now)
+            return 0 if tokens >= 1.0 else self._seconds_until_one(tokens)
+
+    def _tokens(self, key: str, now: float) -> float:
+        tokens, then = self._buckets.get(key, (self._capacity, now))
+        return min(self._capacity, tokens + (now - then) * self._refill)
+
+    def _seconds_until_one(self, tokens: float) -> int:
+        return max(1, math.ceil((1.0 - tokens) / self._refill))
+
+    def _full(self) -> bool:
+        return len(self._buckets) >= MAX_CLIENTS
+
+    def _key(self, client: str, now: float) -> str:
+        """`client`, or the overflow bucket when the table is full and cannot be thinned."""
+        if client in self._buckets or not self._full():
+            return client
+        if now - self._swept >= SWEEP_EVERY:  # a scan is O(n): at most one a second
+            self._swept = now
+            full = [c for c in self._buckets if c != OVERFLOW and self._tokens(c, now) >= self._capacity]
+            for c in full:
+                del self._buckets[c]
+        if not self._full():
+            return client
+        return OVERFLOW
 
 
-def client_address(peer: str | None, forwarded_for: list[str], trusted: Collection[str]) -> str:
+def parse_address(text: str) -> Address | None:
+    """An address from a peer or an `X-Forwarded-For` hop (`[v6]:port`, `v4:port` allowed);
+    IPv4-mapped IPv6 becomes IPv4. None when it is not an address."""
+    text = text.strip()
+    if text.startswith("["):
+        text = text[1:].partition("]")[0]
+    elif text.count(":") == 1:
+        text = text.partition(":")[0]
+    try:
+        address = ipaddress.ip_address(text.partition("%")[0])
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+def _trusted(address: Address | None, trusted: Collection[Network]) -> bool:
+    return address is not None and any(address in network for network in trusted)
+
+
+def client_address(peer: str | None, forwarded_for: list[str], trusted: Collection[Network]) -> str:
     """The client's address: the peer, or, when the peer is a trusted proxy, the nearest
     address in `X-Forwarded-For` that is not itself a trusted proxy.
 
-    Entries further left than that were written by the client and cannot be trusted.
+    Entries further left than that were written by the client and cannot be trusted. A trusted
+    proxy's header with no address in it, or a hop that is not an address, gives `UNKNOWN`.
     """
     if peer is None:
-        return "unknown"
-    if peer not in trusted or not forwarded_for:
-        return peer
+        return UNKNOWN
+    address = parse_address(peer)
+    if address is None:
+        return peer[:64]  # not an IP peer (a Unix socket, a test client): its own name
+    if not _trusted(address, trusted) or not forwarded_for:
+        return str(address)
     hops = [hop.strip() for header in forwarded_for for hop in header.split(",") if hop.strip()]
+    if not hops:
+        return UNKNOWN
     for hop in reversed(hops):
-        if hop not in trusted:
-            return hop[:64]
-    return hops[0][:64] if hops else peer
+        forwarded = parse_address(hop)
+        if forwarded is None:
+            return UNKNOWN
+        if not _trusted(forwarded, trusted):
+            return str(forwarded)
+    return str(parse_address(hops[0]))  # every hop is one of our proxies
+
+
+def bucket_of(client: str) -> str:
+    """The rate-limit key of a client: an IPv4 address as it is, an IPv6 address as its /64."""
+    address = parse_address(client)
+    if isinstance(address, ipaddress.IPv6Address):
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return client
 
 
 def is_loopback(address: str) -> bool:

@@ -27,6 +27,8 @@ def serve(settings: Settings, *, host: str, port: int, workers: int = 1) -> None
     """Run the server in the foreground until interrupted."""
     import uvicorn
 
+    from qa.operations.connections import server_options
+
     if workers < 1:
         raise ConfigError(f"--workers must be at least 1, got {workers}")
     _check_port(host, port)
@@ -38,8 +40,17 @@ def serve(settings: Settings, *, host: str, port: int, workers: int = 1) -> None
         if subprocess.run([sys.executable, "-m", "qa", "build"], check=False).returncode != 0:
             raise ConfigError("the index could not be built (see the line above)") from None
     # No access log: it would pair each client's address with the question in the URL.
+    # Slow and idle clients are bounded and timed out (qa.operations.connections).
     uvicorn.run(
-        APP, factory=True, host=host, port=port, workers=workers, log_level="info", proxy_headers=False, access_log=False
+        APP,
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        proxy_headers=False,
+        access_log=False,
+        **server_options(settings),
     )
 
 

@@ -12,6 +12,7 @@ checkout, else a per-user state folder (`default_var_dir`). This module does not
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from functools import cached_property
 from pathlib import Path
@@ -88,8 +89,11 @@ class Settings(BaseSettings):
     allowed_origins: str = Field("*", description="comma-separated origins allowed to call /api/*")
     rate_limit: int = Field(60, ge=0, description="questions per minute per client; 0 turns it off")
     trusted_proxies: str = Field(
-        "127.0.0.1,::1", description="comma-separated peer addresses whose X-Forwarded-For is trusted"
+        "127.0.0.1,::1",
+        description="comma-separated addresses or CIDR ranges (10.0.0.0/8) whose X-Forwarded-For is trusted",
     )
+    max_connections: int = Field(512, ge=1, description="open connections served at once; more get a quick 503")
+    request_timeout: float = Field(10.0, gt=0, description="seconds a client has to send a whole request")
     db: str = Field(
         default_factory=lambda data: str(_var_dir(data) / "questions.sqlite3"),
         description="question log: a SQLite path, a postgresql:// URL, or 'off'",
@@ -139,6 +143,12 @@ class Settings(BaseSettings):
             raise ValueError(f"must be at least {ADMIN_TOKEN_MIN} characters (value not shown)")
         return value
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_networks(cls, value: str) -> str:
+        proxy_networks(value)  # a mistyped proxy must stop start-up, not be silently ignored
+        return value
+
     @field_validator("author_url")
     @classmethod
     def _author_url_is_http(cls, value: str | None) -> str | None:
@@ -157,8 +167,22 @@ class Settings(BaseSettings):
         return [o.strip() for o in self.allowed_origins.split(",") if o.strip()]
 
     @cached_property
-    def proxies(self) -> frozenset[str]:
-        return frozenset(p.strip() for p in self.trusted_proxies.split(",") if p.strip())
+    def proxies(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """The trusted proxies as networks; a single address is a /32 or /128."""
+        return proxy_networks(self.trusted_proxies)
+
+
+def proxy_networks(text: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """Parse comma-separated addresses and CIDR ranges; `ValueError` names the first bad one."""
+    networks = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(part, strict=False))
+        except ValueError:
+            raise ValueError(f"{part!r} is not an IP address or CIDR range (e.g. 10.0.0.1, 172.17.0.0/16)") from None
+    return tuple(networks)
 
 
 def load_settings(**overrides) -> Settings:

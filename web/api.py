@@ -34,19 +34,29 @@ _ASK_PARAMETERS = [
         "description": f"how many pledges to return, 1-{MAX_K}",
         "schema": {"type": "integer", "minimum": 1, "maximum": MAX_K, "default": 5},
     },
+    {
+        "name": "prev",
+        "in": "query",
+        "required": False,
+        "description": f"the voter's previous question, 1-{MAX_QUESTION} characters; a follow-up that cannot "
+        "stand alone is answered with it in mind, and the answer's `interpreted_as` says what was answered",
+        "schema": {"type": "string"},
+    },
 ]
 
 
 def ask_checked(answerer: Answerer, params: QuestionParams) -> Answer:
     """Ask the core; a question it rejects becomes a 422 with a Norwegian `detail`."""
     try:
-        return answerer.ask(params.q, params.k)
+        if params.prev is None:
+            return answerer.ask(params.q, params.k)
+        return answerer.ask(params.q, params.k, prev=params.prev)
     except BadQuestion as exc:
         raise HTTPException(422, explain(exc)) from None
 
 
 def question_params(request: Request) -> QuestionParams:
-    """`q` and `k` from the raw query string; anything unusable is a 422."""
+    """`q`, `k` and `prev` from the raw query string; anything unusable is a 422."""
     try:
         return parse_question(request.scope["query_string"])
     except InvalidQuery as exc:

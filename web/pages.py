@@ -72,6 +72,7 @@ class Reply:
     smalltalk: str | None = None  # "greeting" or "thanks" when kind is "smalltalk"
     groups: tuple[Group, ...] = ()  # results by section: the answer, or the nearest ones
     nearest: tuple[Group, ...] = ()  # the sections to read on in, when the programme seems silent
+    interpreted_as: str | None = None  # what was answered, when the previous question was used
 
 
 def group_by_section(results: list[dict]) -> tuple[Group, ...]:
@@ -86,13 +87,22 @@ def reply_for(body: dict) -> Reply:
     """The kind of reply an answer's JSON gets, and what it shows (widget.js `render` alike)."""
     if body["smalltalk"]:
         return Reply("smalltalk", smalltalk=body["smalltalk"])
-    results = body["results"]
+    results, shown = body["results"], body.get("interpreted_as")
     if body["coverage"] == "answered":
-        return Reply("answered", groups=group_by_section(results))
+        return Reply("answered", groups=group_by_section(results), interpreted_as=shown)
     closest = group_by_section(results[:RELATED_SHOWN])
     if body["coverage"] == "related":
-        return Reply("related", groups=closest)
-    return Reply("not_covered", groups=closest, nearest=group_by_section(results)[:NEAREST_SHOWN])
+        return Reply("related", groups=closest, interpreted_as=shown)
+    return Reply("not_covered", groups=closest, nearest=group_by_section(results)[:NEAREST_SHOWN], interpreted_as=shown)
+
+
+def next_prev(answer: Answer, prev: str | None) -> str:
+    """The previous question the form carries to the next one (widget.js `nextPrev` alike): what
+    was answered when it fits the limit, else the question; after small talk, `prev` unchanged."""
+    if answer.smalltalk:
+        return prev or ""
+    shown = answer.interpreted_as
+    return shown if shown is not None and len(shown) <= limits.MAX_QUESTION else answer.question
 
 
 def make_environment(static: dict[str, Blob]) -> Environment:
@@ -134,11 +144,15 @@ class Pages:
         question: str = "",
         error: str | None = None,
         ask_id: str | None = None,
+        prev: str | None = None,
     ) -> bytes:
+        """The chat page; `prev` is the previous question the request carried (the form's hidden field)."""
         reply = None
+        carried = _printable(prev or "")  # on an error page the conversation's context stays
         if answer is not None:
             question = answer.question
             reply = reply_for(answer.as_dict())
+            carried = next_prev(answer, prev)
         return self._render(
             "chat.html",
             page="chat",
@@ -148,6 +162,7 @@ class Pages:
             error=error,
             ask_id=ask_id,
             stored=self._stored,
+            prev=carried,
         )
 
     def error(self, title: str, message: str) -> bytes:
@@ -174,17 +189,19 @@ async def chat_page(request: Request) -> Response:
         # Answering (and the question log's write) happen in the thread pool, off the event loop.
         return await run_in_threadpool(_answer_page, request, pages, params)
     except HTTPException as exc:
-        return _chat_error(pages, exc.status_code, exc.detail, _printable(params.q), exc.headers)
+        return _chat_error(pages, exc.status_code, exc.detail, _printable(params.q), exc.headers, params.prev)
 
 
 def _answer_page(request: Request, pages: Pages, params: QuestionParams) -> Response:
     answer = ask_checked(request.app.state.answerer, params)
     ask_id = record_answer(request, answer)
-    return HTMLResponse(pages.chat(answer, ask_id=ask_id), headers={"Cache-Control": "no-store"})
+    return HTMLResponse(pages.chat(answer, ask_id=ask_id, prev=params.prev), headers={"Cache-Control": "no-store"})
 
 
-def _chat_error(pages: Pages, status: int, message: str, question: str = "", headers: dict | None = None) -> Response:
-    body = pages.chat(question=question, error=message)
+def _chat_error(
+    pages: Pages, status: int, message: str, question: str = "", headers: dict | None = None, prev: str | None = None
+) -> Response:
+    body = pages.chat(question=question, error=message, prev=prev)
     return HTMLResponse(body, status_code=status, headers={"Cache-Control": "no-store", **(headers or {})})
 
 

@@ -171,10 +171,10 @@ def _fit(observed: list[Observed]) -> followup.Decision:
 
 def run_tune(settings, file: Path, out: Path | None = None) -> str:
     """`python -m qa tune-followups FILE`: fit on FILE, write the decision, return the report."""
-    from qa.answering.startup import load_answerer
+    from qa.answering.startup import load_answerer, load_programme
 
+    exchanges = load_exchanges(file, load_programme(settings.corpus, settings.ids))  # before the model
     answerer = load_answerer(settings, progress=True)
-    exchanges = load_exchanges(file, answerer.programme)
     decision, text = tune(answerer.ranker, exchanges)
     out = out or followup.FITTED
     try:

@@ -224,11 +224,12 @@ def _tune(args) -> None:
 
 
 def _eval_followups(args) -> None:
-    from qa.answering.startup import load_answerer
+    from qa.answering.startup import load_answerer, load_programme
     from qa.measuring.followups import evaluate, load_exchanges
 
-    answerer = load_answerer(_settings(), progress=True)
-    print(evaluate(answerer, load_exchanges(args.file, answerer.programme)))
+    settings = _settings()
+    exchanges = load_exchanges(args.file, load_programme(settings.corpus, settings.ids))  # before the model
+    print(evaluate(load_answerer(settings, progress=True), exchanges))
 
 
 def _tune_followups(args) -> None:

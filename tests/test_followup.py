@@ -106,7 +106,7 @@ def test_the_chat_page_carries_the_question_asked_when_prev_was_not_used(client)
     html = client.get("/", params={"q": "sone 1", "prev": "karakterer"}).text
     assert "Tolket som" not in html
     assert '<input type="hidden" id="prev" name="prev" value="sone 1">' in html
-    assert '<input type="hidden" id="prev" name="prev" value="">' in client.get("/").text
+    assert '<input type="hidden" id="prev" name="prev" value="" disabled>' in client.get("/").text  # not sent
 
 
 def test_the_chat_page_keeps_prev_when_the_question_is_refused(client):

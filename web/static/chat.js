@@ -27,6 +27,7 @@ customElements.whenDefined('mdg-sporsmal').then((Widget) => {
       const prev = prevField.value;
       const data = await ask(q, base, t, undefined, prev);
       prevField.value = nextPrev(data, q, prev);
+      prevField.disabled = !prevField.value;
       one.done(render(data, t, base));
       const used = data.interpreted_as ? '&prev=' + encodeURIComponent(prev) : '';
       history.replaceState(null, '', '?q=' + encodeURIComponent(q) + used);

@@ -32,6 +32,7 @@ class Answer:
     coverage: str
     hits: tuple[Hit, ...]
     smalltalk: str | None = None
+    interpreted_as: str | None = None  # the text answered, when the previous question was used
 
     @property
     def answered(self) -> bool:
@@ -40,7 +41,7 @@ class Answer:
     def as_dict(self) -> dict:
         """The API's JSON: each result is its pledge's `as_dict` (with `section_id` and `part_id`,
         by which renderers group and link: titles may repeat) plus `score` and `url`."""
-        return {
+        body = {
             "question": self.question,
             "coverage": self.coverage,
             "answered": self.answered,
@@ -49,3 +50,6 @@ class Answer:
                 {**h.pledge.as_dict(), "score": round(h.score, 4), "url": f"/program#{h.pledge.id}"} for h in self.hits
             ],
         }
+        if self.interpreted_as is not None:  # only when the previous question was used
+            body["interpreted_as"] = self.interpreted_as
+        return body

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from qa.answering import followup
 from qa.answering.answerer import Answerer
 from qa.answering.startup import load_answerer
 from qa.operations.settings import (
@@ -37,7 +38,8 @@ from qa.operations.settings import (
 REAL_CORPUS = Path(__file__).resolve().parent.parent / "corpus" / "mdg-baerum-program.txt"
 REAL_MODEL_FIXTURES = frozenset({"real_index_dir", "real_settings", "real_answerer"})
 PRODUCTION_DATA = frozenset(
-    os.path.abspath(p) for p in (DEFAULT_EXPANSIONS, DEFAULT_TOPICS, DEFAULT_BACKGROUND, DEFAULT_QUESTIONS, DEFAULT_FITTED)
+    os.path.abspath(p)
+    for p in (DEFAULT_EXPANSIONS, DEFAULT_TOPICS, DEFAULT_BACKGROUND, DEFAULT_QUESTIONS, DEFAULT_FITTED, followup.FITTED)
 )
 ALLOWED_PRODUCTION_DATA = ("model", "browser", "production_data")  # markers of tests that may read it
 

@@ -37,6 +37,14 @@ _ASK_PARAMETERS = [
         "schema": {"type": "integer", "minimum": 1, "maximum": MAX_K, "default": 5},
     },
     {
+        "name": "prev",
+        "in": "query",
+        "required": False,
+        "description": f"the voter's previous question, 1-{MAX_QUESTION} characters; a follow-up that cannot "
+        "stand alone is answered with it in mind, and the answer's `interpreted_as` says what was answered",
+        "schema": {"type": "string"},
+    },
+    {
         "name": "programme",
         "in": "query",
         "required": False,
@@ -59,7 +67,9 @@ _COMPARE_PARAMETERS = [
 def ask_checked(answerer: Answerer, params: QuestionParams) -> Answer:
     """Ask the core; a question it rejects becomes a 422 with a Norwegian `detail`."""
     try:
-        return answerer.ask(params.q, params.k)
+        if params.prev is None:
+            return answerer.ask(params.q, params.k)
+        return answerer.ask(params.q, params.k, prev=params.prev)
     except BadQuestion as exc:
         raise HTTPException(422, explain(exc)) from None
 
@@ -67,7 +77,7 @@ def ask_checked(answerer: Answerer, params: QuestionParams) -> Answer:
 def ask_library(library: Library, params: QuestionParams) -> Asked:
     """Ask the asked programme (with its fallback); an unknown one is a 404, a bad question a 422."""
     try:
-        return library.ask(params.q, params.k, params.programme)
+        return library.ask(params.q, params.k, params.programme, prev=params.prev)
     except UnknownProgramme as exc:
         raise HTTPException(404, f"Ukjent program: {params.programme!r}. Se /api/programmes.") from exc
     except BadQuestion as exc:
@@ -101,7 +111,7 @@ def asked_body(library: Library, asked: Asked) -> dict:
 
 
 def question_params(request: Request) -> QuestionParams:
-    """`q` and `k` from the raw query string; anything unusable is a 422."""
+    """`q`, `k` and `prev` from the raw query string; anything unusable is a 422."""
     try:
         return parse_question(request.scope["query_string"])
     except InvalidQuery as exc:

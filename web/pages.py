@@ -93,6 +93,7 @@ class Reply:
     smalltalk: str | None = None  # "greeting" or "thanks" when kind is "smalltalk"
     groups: tuple[Group, ...] = ()  # results by section: the answer, or the nearest ones
     nearest: tuple[Group, ...] = ()  # the sections to read on in, when the programme seems silent
+    interpreted_as: str | None = None  # what was answered, when the previous question was used
     fallback: Fallback | None = None  # a broader programme's answer, when this one does not answer
 
 
@@ -116,15 +117,27 @@ def reply_for(body: dict) -> Reply:
     """The kind of reply an answer's JSON gets, and what it shows (widget.js `render` alike)."""
     if body["smalltalk"]:
         return Reply("smalltalk", smalltalk=body["smalltalk"])
-    results = body["results"]
+    results, shown = body["results"], body.get("interpreted_as")
     if body["coverage"] == "answered":
-        return Reply("answered", groups=group_by_section(results))
+        return Reply("answered", groups=group_by_section(results), interpreted_as=shown)
     closest = group_by_section(results[:RELATED_SHOWN])
     broader = body.get("fallback")
     fallback = Fallback(broader["title"], group_by_section(broader["results"])) if broader else None
     if body["coverage"] == "related":
-        return Reply("related", groups=closest, fallback=fallback)
-    return Reply("not_covered", groups=closest, nearest=group_by_section(results)[:NEAREST_SHOWN], fallback=fallback)
+        return Reply("related", groups=closest, fallback=fallback, interpreted_as=shown)
+    return Reply(
+        "not_covered", groups=closest, nearest=group_by_section(results)[:NEAREST_SHOWN], fallback=fallback, interpreted_as=shown
+    )
+
+
+def next_prev(body: dict, prev: str | None) -> str:
+    """The previous question the form carries to the next one (widget.js `nextPrev` alike): what
+    was answered when it fits the limit, else the question; after small talk, `prev` unchanged.
+    `body` is the answer's JSON."""
+    if body["smalltalk"]:
+        return prev or ""
+    shown = body.get("interpreted_as")
+    return shown if shown is not None and len(shown) <= limits.MAX_QUESTION else body["question"]
 
 
 def make_environment(static: dict[str, Blob]) -> Environment:
@@ -168,12 +181,16 @@ class Pages:
         question: str = "",
         error: str | None = None,
         ask_id: str | None = None,
+        prev: str | None = None,
     ) -> bytes:
+        """The chat page; `prev` is the previous question the request carried (the form's hidden field)."""
         reply = None
+        carried = _printable(prev or "")  # on an error page the conversation's context stays
         if answer is not None:
             body = answer if isinstance(answer, dict) else answer.as_dict()  # the API's JSON, or the answer
             question = body["question"]
             reply = reply_for(body)
+            carried = next_prev(body, prev)
         return self._render(
             "chat.html",
             page="chat",
@@ -183,6 +200,7 @@ class Pages:
             error=error,
             ask_id=ask_id,
             stored=self._stored,
+            prev=carried,
         )
 
     def compare(self, question: str = "", columns: list[dict] = (), slugs: str = "", error: str | None = None) -> bytes:
@@ -242,14 +260,14 @@ async def _chat(request: Request, pages: Pages) -> Response:
         # Answering (and the question log's write) happen in the thread pool, off the event loop.
         return await run_in_threadpool(_answer_page, request, pages, params)
     except HTTPException as exc:
-        return _chat_error(pages, exc.status_code, exc.detail, _printable(params.q), exc.headers)
+        return _chat_error(pages, exc.status_code, exc.detail, _printable(params.q), exc.headers, params.prev)
 
 
 def _answer_page(request: Request, pages: Pages, params: QuestionParams) -> Response:
     library = request.app.state.library
     asked = ask_library(library, params)
     ask_id = record_answer(request, asked.answer) if asked.entry.default else None
-    return HTMLResponse(pages.chat(asked_body(library, asked), ask_id=ask_id), headers={"Cache-Control": "no-store"})
+    return HTMLResponse(pages.chat(asked_body(library, asked), ask_id=ask_id, prev=params.prev), headers={"Cache-Control": "no-store"})
 
 
 @router.api_route("/compare", methods=["GET", "HEAD"])
@@ -279,8 +297,10 @@ def _page(body: bytes, status: int, headers: dict | None = None) -> Response:
     return HTMLResponse(body, status_code=status, headers={"Cache-Control": "no-store", **(headers or {})})
 
 
-def _chat_error(pages: Pages, status: int, message: str, question: str = "", headers: dict | None = None) -> Response:
-    body = pages.chat(question=question, error=message)
+def _chat_error(
+    pages: Pages, status: int, message: str, question: str = "", headers: dict | None = None, prev: str | None = None
+) -> Response:
+    body = pages.chat(question=question, error=message, prev=prev)
     return HTMLResponse(body, status_code=status, headers={"Cache-Control": "no-store", **(headers or {})})
 
 

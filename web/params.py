@@ -1,4 +1,4 @@
-"""Read `q` and `k` from a raw query string, strictly, and say in Norwegian what is wrong.
+"""Read `q`, `k` and `prev` from a raw query string, strictly, and say in Norwegian what is wrong.
 
 The question endpoints parse their own query string instead of letting the framework do it:
 the framework silently replaces invalid UTF-8, keeps only the last of repeated parameters and
@@ -38,17 +38,20 @@ class QuestionParams:
     q: str
     k: int
     programme: str | None = None  # a programme's slug (qa.programmes); None for the default one
+    prev: str | None = None  # the previous question of the conversation; checked by the core
 
 
 def parse_question(query_string: bytes, *, k_default: int = DEFAULT_K) -> QuestionParams:
-    """Parse `q` (required, once) and `k` (optional, once, 1..`limits.MAX_K`) from a raw query string."""
+    """Parse `q` (required, once), `k` (optional, once, 1..`limits.MAX_K`) and `prev` (optional,
+    once; empty means none, as the chat form sends it before its first answer) from a raw query string."""
     values = _parse_pairs(query_string)
     q = _single(values, "q")
     if q is None:
         raise MissingQuestion("Spørsmålet mangler: oppgi det som parameteren q, for eksempel ?q=sykkel.")
     raw_k = _single(values, "k")
     programme = _single(values, "programme") or None
-    return QuestionParams(q, k_default if raw_k is None else _parse_k(raw_k), programme)
+    prev = _single(values, "prev") or None
+    return QuestionParams(q, k_default if raw_k is None else _parse_k(raw_k), programme=programme, prev=prev)
 
 
 def parse_compare(query_string: bytes) -> tuple[QuestionParams, list[str]]:

@@ -18,10 +18,12 @@ from dataclasses import replace
 
 from corpus.model import Programme, Section
 from qa.answer import Answer, Hit
+from qa.answering import followup
 from qa.answering.bands import NOT_COVERED
 from qa.answering.limits import check_k, clean_question
 from qa.answering.ranking import Ranker
 from qa.answering.smalltalk import smalltalk
+from qa.errors import BadQuestion
 
 
 class Answerer:
@@ -31,11 +33,12 @@ class Answerer:
         self.programme = programme
         self.model_id = model_id
         self.ranker = ranker
-        self._cache: OrderedDict[tuple[str, int], Answer] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, int, str], Answer] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
         self._generation = 0
         self.refresh: Callable[[], object] | None = None  # called before each question (qa.curation.sync)
+        self.followup: followup.Decision | None = None  # None: the shipped one (followup.json), on first use
 
     def clear_cache(self) -> None:
         """Forget every cached answer: the ranking has changed."""
@@ -43,24 +46,28 @@ class Answerer:
             self._cache.clear()
             self._generation += 1  # an answer ranked before this is not cached after it
 
-    def ask(self, question: str, k: int = 5) -> Answer:
+    def ask(self, question: str, k: int = 5, prev: str | None = None) -> Answer:
         """Answer `question` with up to `k` pledges.
 
         Args:
             question: the voter's words; surrounding whitespace is ignored.
             k: how many pledges to return, 1 to `MAX_K` (qa/answering/limits.py).
+            prev: the voter's previous question, if any (same limits as `question`); a follow-up
+                that cannot stand alone is then answered with it in mind (qa.answering.followup),
+                and the answer's `interpreted_as` says what was answered.
 
         Returns:
             An `Answer`; its `coverage` says how well the programme covers the question.
 
         Raises:
-            BadQuestion: the question is empty or too long, or `k` is out of range.
+            BadQuestion: the question (or `prev`) is empty or too long, or `k` is out of range.
         """
         question = clean_question(question)
         check_k(k)
+        prev = None if prev is None else clean_prev(prev)
         if self.refresh is not None:
             self.refresh()
-        key = (question.casefold(), k)
+        key = (question.casefold(), k, "" if prev is None else prev.casefold())
         with self._lock:
             generation = self._generation
             cached = self._cache.get(key)
@@ -68,10 +75,16 @@ class Answerer:
                 self._cache.move_to_end(key)
         if cached is not None:
             return cached if cached.question == question else replace(cached, question=question)
-        ranking = self.ranker.rank(question)
-        hits = tuple(Hit(self.programme.by_id[pid], s) for pid, s in ranking.top(k))
         chatter = smalltalk(question)
-        answer = Answer(question, NOT_COVERED if chatter else ranking.coverage, hits, chatter)
+        interpreted_as = None
+        if prev is None or chatter:
+            ranking = self.ranker.rank(question)
+        else:
+            decision = self.followup or followup.load()
+            resolved = followup.resolve(self.ranker, decision, prev, question)
+            ranking, interpreted_as = resolved.ranking, resolved.interpreted_as
+        hits = tuple(Hit(self.programme.by_id[pid], s) for pid, s in ranking.top(k))
+        answer = Answer(question, NOT_COVERED if chatter else ranking.coverage, hits, chatter, interpreted_as)
         if self._cache_size:
             with self._lock:
                 if generation != self._generation:
@@ -89,3 +102,11 @@ class Answerer:
         sections = self.programme.sections_by_id
         seen = dict.fromkeys(hit.pledge.section_id for hit in answer.hits)
         return [sections[sid] for sid in seen][:n]
+
+
+def clean_prev(prev: str) -> str:
+    """Check the previous question by the question's limits; the message says it is `prev`."""
+    try:
+        return clean_question(prev)
+    except BadQuestion as exc:
+        raise BadQuestion(f"prev: {exc}", f"Forrige spørsmål (prev): {exc.voter_message}") from None

@@ -12,6 +12,8 @@
     serve                the web app (chat page, programme, API, widget)
     alternates export|import   staff-curated alternate phrasings as JSON lines (qa.curation.cli)
     import PROGRAMME.pdf the programme text of a PDF, with a report to check [--out FILE]
+    eval-followups FILE  Hit@5 of two-turn exchanges, with the previous question and alone
+    tune-followups FILE  fit the follow-up decision; writes qa/answering/followup.json
 
 Errors are printed as one line on stderr with a non-zero exit code, never a traceback.
 """
@@ -75,6 +77,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--check", type=Path, action="append", help="also report on this file (never fitted on)")
     p.add_argument("--out", type=Path, help="where to write the fitted file (default: QA_FITTED)")
     p.set_defaults(run=_tune)
+
+    p = sub.add_parser("eval-followups", help="Hit@5 of follow-up questions, with prev and alone")
+    p.add_argument("file", type=Path)
+    p.set_defaults(run=_eval_followups)
+
+    p = sub.add_parser("tune-followups", help="fit the follow-up decision; writes qa/answering/followup.json")
+    p.add_argument("file", type=Path)
+    p.add_argument("--out", type=Path, help="where to write it (default: qa/answering/followup.json)")
+    p.set_defaults(run=_tune_followups)
 
     p = sub.add_parser("bench", help="measure speed and memory of a real server on loopback")
     p.add_argument("--questions", type=int, default=200, help="distinct questions for latency (default 200)")
@@ -211,6 +222,21 @@ def _tune(args) -> None:
     except OSError as exc:
         raise QAError(f"cannot write {out}: {exc}") from None
     print(f"\nwrote {out}")
+
+
+def _eval_followups(args) -> None:
+    from qa.answering.startup import load_answerer, load_programme
+    from qa.measuring.followups import evaluate, load_exchanges
+
+    settings = _settings()
+    exchanges = load_exchanges(args.file, load_programme(settings.corpus, settings.ids))  # before the model
+    print(evaluate(load_answerer(settings, progress=True), exchanges))
+
+
+def _tune_followups(args) -> None:
+    from qa.measuring.followups import run_tune
+
+    print(run_tune(_settings(), args.file, args.out))
 
 
 def _bench(args) -> None:

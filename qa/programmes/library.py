@@ -72,17 +72,18 @@ class Library:
     def answerer(self, slug: str | None = None) -> Answerer:
         return self._by_slug[self.entry(slug).slug][1]
 
-    def ask(self, question: str, k: int = 5, slug: str | None = None) -> Asked:
-        """Answer from programme `slug`, with a fallback answer when it does not answer."""
+    def ask(self, question: str, k: int = 5, slug: str | None = None, *, prev: str | None = None) -> Asked:
+        """Answer from programme `slug` (with the conversation's previous question `prev`, if any),
+        with a fallback answer when it does not answer."""
         entry = self.entry(slug)
-        answer = self._by_slug[entry.slug][1].ask(question, k)
+        answer = _ask(self._by_slug[entry.slug][1], question, k, prev)
         if answer.coverage == ANSWERED or answer.smalltalk:
             return Asked(entry, answer)
         seen, at = {entry.slug}, entry.fallback
         while at is not None and at not in seen:
             seen.add(at)
             broader, answerer = self._by_slug[at]
-            other = answerer.ask(question, k)
+            other = _ask(answerer, question, k, prev)
             if other.coverage == ANSWERED:
                 return Asked(entry, answer, (broader, other))
             at = broader.fallback
@@ -96,6 +97,11 @@ class Library:
             raise TooManyProgrammes(f"høyst {MAX_COMPARED} programmer kan sammenlignes om gangen")
         wanted = {self.entry(s).slug for s in slugs}
         return [(e, self._by_slug[e.slug][1].ask(question, k)) for e in self.entries if e.slug in wanted]
+
+
+def _ask(answerer: Answerer, question: str, k: int, prev: str | None) -> Answer:
+    # Only with a previous question is `prev` passed, so answerers that take none still work.
+    return answerer.ask(question, k) if prev is None else answerer.ask(question, k, prev=prev)
 
 
 def load_library(settings: Settings, *, embedder: Embedder | None = None, progress: bool = False) -> Library:

@@ -3,11 +3,14 @@
  * Fetching and rendering are the widget's (widget.js, loaded with data-mount="none"). */
 customElements.whenDefined('mdg-sporsmal').then((Widget) => {
   'use strict';
-  const { TEXT, ask, render, turn, feedback } = Widget.kit;
+  const { TEXT, ask, render, turn, feedback, nextPrev } = Widget.kit;
   const t = TEXT.nb;
   const base = new URL('/', location.href);
   const form = document.getElementById('ask');
   const input = document.getElementById('q');
+  // The previous question travels in the form (a hidden field, so it works without JavaScript
+  // too); it is kept nowhere else.
+  const prevField = document.getElementById('prev');
   const log = document.getElementById('log');
   const calm = matchMedia('(prefers-reduced-motion: reduce)');
   let busy = false;
@@ -21,8 +24,13 @@ customElements.whenDefined('mdg-sporsmal').then((Widget) => {
     const one = turn(q, t);
     log.append(one.node);
     try {
-      one.done(render(await ask(q, base, t, undefined, form.dataset.programme), t, base));
-      history.replaceState(null, '', '?q=' + encodeURIComponent(q));
+      const prev = prevField.value;
+      const data = await ask(q, base, t, undefined, prev, form.dataset.programme);
+      prevField.value = nextPrev(data, q, prev);
+      prevField.disabled = !prevField.value;
+      one.done(render(data, t, base));
+      const used = data.interpreted_as ? '&prev=' + encodeURIComponent(prev) : '';
+      history.replaceState(null, '', '?q=' + encodeURIComponent(q) + used);
     } catch (e) {
       one.fail(e.message);
       if (!input.value) input.value = q;

@@ -17,7 +17,7 @@
       greeting: 'Hei! Spør om hva MDG Bærum vil gjøre, så svarer jeg med punkter fra programmet.',
       examples: ['Hva vil MDG med Oslofjorden?', 'Vil dere gjøre bussen billigere?', 'Hva vil dere gjøre for barnehagene?'],
       label: 'Ditt spørsmål', placeholder: 'Skriv et spørsmål …', send: 'Spør',
-      you: 'Du spurte:', busy: 'Leter i programmet …', weWill: 'Vi vil:',
+      you: 'Du spurte:', busy: 'Leter i programmet …', weWill: 'Vi vil:', interpreted: 'Tolket som:',
       cite: (s, n, p) => `${s} · punkt ${n} · s. ${p}`,
       none: 'Programmet ser ikke ut til å si noe om dette.', near: 'Nærmeste tema i programmet:',
       anyway: 'Vis de nærmeste punktene likevel', closest: 'Nærmeste treff', broader: 'Bredere program', says: 'sier:',
@@ -38,7 +38,7 @@
       greeting: 'Hi! Ask what MDG Bærum wants to do; I answer with pledges from the programme (in Norwegian).',
       examples: ['What will MDG do about the Oslofjord?', 'Will you make the bus cheaper?', 'What about kindergartens?'],
       label: 'Your question', placeholder: 'Type a question …', send: 'Ask',
-      you: 'You asked:', busy: 'Searching the programme …', weWill: 'We will:',
+      you: 'You asked:', busy: 'Searching the programme …', weWill: 'We will:', interpreted: 'Understood as:',
       cite: (s, n, p) => `${s} · item ${n} · p. ${p}`,
       none: 'The programme does not seem to say anything about this.', near: 'Closest topics in the programme:',
       anyway: 'Show the nearest pledges anyway', closest: 'Closest match', broader: 'Broader programme', says: 'says:',
@@ -71,14 +71,17 @@
   };
   const pageOf = (r) => r.url.split('#')[0]; // the programme page a result links into
 
-  /** Fetch an answer; on failure throw an Error whose message a voter can read. */
-  async function ask(q, base, t, timeout = 15000, programme = '') {
+  /** Fetch an answer, with the conversation's previous question if any (`prev`, see `nextPrev`);
+   * on failure throw an Error whose message a voter can read. */
+  async function ask(q, base, t, timeout = 15000, prev = '', programme = '') {
     const ctl = new AbortController();
     const timer = setTimeout(() => ctl.abort(), timeout);
     try {
       let res, body = null;
       try {
-        res = await fetch(new URL('api/ask?q=' + encodeURIComponent(q) + (programme ? '&programme=' + encodeURIComponent(programme) : ''), base), { signal: ctl.signal, credentials: 'omit' });
+        const query = 'api/ask?q=' + encodeURIComponent(q) + (prev ? '&prev=' + encodeURIComponent(prev) : '') +
+          (programme ? '&programme=' + encodeURIComponent(programme) : '');
+        res = await fetch(new URL(query, base), { signal: ctl.signal, credentials: 'omit' });
         body = await res.json().catch(() => null);
       } catch (e) {
         throw new Error(e.name === 'AbortError' ? t.slow : t.offline);
@@ -105,12 +108,18 @@
     h('ul', { class: 'pledges' }, null, ...rs.map((r) => h('li', {}, null,
       h('blockquote', {}, r.text), link(base, r.id, t.cite(r.section, r.number, r.page), 'cite', pageOf(r)))))));
 
+  /** The previous question to send with the next one: what was answered (`interpreted_as`, when
+   * the one before was used and it fits the limit), else the question; after small talk, unchanged. */
+  const nextPrev = (data, q, prev) => data.smalltalk ? prev
+    : data.interpreted_as && data.interpreted_as.length <= SERVER.limits.question ? data.interpreted_as : q;
+
   /** The answer as DOM by its kind (answered, related, not_covered, smalltalk): the chat page's
    * template (_answer.html) draws the same markup from the same JSON. */
   function render(data, t, base) {
     const kind = data.smalltalk ? 'smalltalk' : data.coverage || (data.answered ? 'answered' : 'not_covered');
     const box = h('div', { class: 'reply ' + kind });
     const nearest = data.results.slice(0, 3);
+    if (data.interpreted_as) box.append(h('p', { class: 'interpreted' }, t.interpreted + ' ', h('q', {}, data.interpreted_as)));
     if (kind === 'smalltalk') box.append(h('p', { class: 'courtesy' }, data.smalltalk === 'thanks' ? t.welcome : t.hello));
     else if (kind === 'answered') box.append(...groups(data.results, t, base));
     else if (kind === 'related') {
@@ -177,7 +186,7 @@ ul{margin:0;padding:0;list-style:none}
 .ex{display:flex;flex-wrap:wrap;gap:8px;margin:10px 0 8px}
 .ex button{background:#fff;border:1px solid var(--l);color:var(--l);border-radius:99px;padding:6px 12px;font-size:14px}
 .you{margin:18px 0 10px auto;width:fit-content;max-width:85%;background:var(--a);color:var(--i);padding:8px 14px;border-radius:16px 16px 4px 16px}
-.group{margin:0 0 14px}.part,.vivil,.fb,.status,.note{font-size:14px;color:var(--m)}
+.group{margin:0 0 14px}.part,.vivil,.fb,.status,.note,.interpreted{font-size:14px;color:var(--m)}.interpreted{margin-bottom:8px}
 .pledges li{margin:4px 0 10px;padding-left:12px;border-left:3px solid var(--a)}
 blockquote{margin:0}.cite{font-size:13px}.none,.band{font-weight:600;margin-bottom:8px}.near li{margin:2px 0}
 .related,.anyway{border:1px dashed #767f79;border-radius:10px;padding:10px}.anyway{margin-top:10px}
@@ -249,6 +258,7 @@ input{flex:1;min-width:0;font-size:16px;padding:10px 12px;border:1px solid #767f
       w.append(panel, launch);
 
       let busy = false;
+      let prev = ''; // the conversation's previous question, kept only while the page is open
       const send = async (q) => {
         q = q.trim();
         if (!q || busy) return;
@@ -257,7 +267,9 @@ input{flex:1;min-width:0;font-size:16px;padding:10px 12px;border:1px solid #767f
         log.append(one.node);
         log.scrollTop = one.node.offsetTop - 8;
         try {
-          one.done(render(await ask(q, BASE, t, Number(c.timeout) || undefined, c.programme), t, BASE));
+          const data = await ask(q, BASE, t, Number(c.timeout) || undefined, prev, c.programme);
+          prev = nextPrev(data, q, prev);
+          one.done(render(data, t, BASE));
         } catch (e) {
           one.fail(e.message);
           if (!input.value) input.value = q;
@@ -281,7 +293,7 @@ input{flex:1;min-width:0;font-size:16px;padding:10px 12px;border:1px solid #767f
       };
     }
   }
-  Widget.kit = { TEXT, ask, render, turn, feedback };
+  Widget.kit = { TEXT, ask, render, turn, feedback, nextPrev };
 
   if (!customElements.get(TAG)) customElements.define(TAG, Widget);
   if (script && script.dataset.mount !== 'none') {

@@ -32,6 +32,8 @@ class Answer:
     coverage: str
     hits: tuple[Hit, ...]
     smalltalk: str | None = None
+    corrected: str | None = None  # the question as answered, when its spelling was mended
+
 
     @property
     def answered(self) -> bool:
@@ -45,6 +47,7 @@ class Answer:
             "coverage": self.coverage,
             "answered": self.answered,
             "smalltalk": self.smalltalk,
+            "corrected": self.corrected,
             "results": [
                 {**h.pledge.as_dict(), "score": round(h.score, 4), "url": f"/program#{h.pledge.id}"} for h in self.hits
             ],

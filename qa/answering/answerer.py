@@ -67,11 +67,13 @@ class Answerer:
             if cached is not None:
                 self._cache.move_to_end(key)
         if cached is not None:
-            return cached if cached.question == question else replace(cached, question=question)
+            if cached.question == question:
+                return cached
+            return replace(cached, question=question, corrected=self.ranker.mended(question))
         ranking = self.ranker.rank(question)
         hits = tuple(Hit(self.programme.by_id[pid], s) for pid, s in ranking.top(k))
         chatter = smalltalk(question)
-        answer = Answer(question, NOT_COVERED if chatter else ranking.coverage, hits, chatter)
+        answer = Answer(question, NOT_COVERED if chatter else ranking.coverage, hits, chatter, self.ranker.mended(question))
         if self._cache_size:
             with self._lock:
                 if generation != self._generation:

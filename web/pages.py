@@ -35,6 +35,7 @@ from qa.answering import limits
 from web.api import ask_checked
 from web.assets import Blob, browser_limits, static_url
 from web.deps import record_answer, take_question_allowance
+from web.highlight import pieces, terms
 from web.params import InvalidQuery, MissingQuestion, QuestionParams, parse_question
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -72,6 +73,9 @@ class Reply:
     smalltalk: str | None = None  # "greeting" or "thanks" when kind is "smalltalk"
     groups: tuple[Group, ...] = ()  # results by section: the answer, or the nearest ones
     nearest: tuple[Group, ...] = ()  # the sections to read on in, when the programme seems silent
+    words: tuple[str, ...] = ()  # the question's terms, marked in the quoted pledges (web.highlight)
+    question: str = ""  # what the voter typed
+    corrected: str | None = None  # what was answered, when the spelling was mended
 
 
 def group_by_section(results: list[dict]) -> tuple[Group, ...]:
@@ -84,15 +88,20 @@ def group_by_section(results: list[dict]) -> tuple[Group, ...]:
 
 def reply_for(body: dict) -> Reply:
     """The kind of reply an answer's JSON gets, and what it shows (widget.js `render` alike)."""
+    asked = {
+        "question": body["question"],
+        "corrected": body.get("corrected"),
+        "words": terms(body.get("corrected") or body["question"]),
+    }
     if body["smalltalk"]:
-        return Reply("smalltalk", smalltalk=body["smalltalk"])
+        return Reply("smalltalk", smalltalk=body["smalltalk"], **asked)
     results = body["results"]
     if body["coverage"] == "answered":
-        return Reply("answered", groups=group_by_section(results))
+        return Reply("answered", groups=group_by_section(results), **asked)
     closest = group_by_section(results[:RELATED_SHOWN])
     if body["coverage"] == "related":
-        return Reply("related", groups=closest)
-    return Reply("not_covered", groups=closest, nearest=group_by_section(results)[:NEAREST_SHOWN])
+        return Reply("related", groups=closest, **asked)
+    return Reply("not_covered", groups=closest, nearest=group_by_section(results)[:NEAREST_SHOWN], **asked)
 
 
 def make_environment(static: dict[str, Blob]) -> Environment:
@@ -106,6 +115,7 @@ def make_environment(static: dict[str, Blob]) -> Environment:
     )
     env.globals["static"] = lambda name: static_url(static, name)
     env.globals["limits"] = browser_limits()  # the server's own limits (qa.answering.limits)
+    env.filters["marks"] = pieces  # a pledge's text in runs, the question's words marked
     for name in TEMPLATE_NAMES:
         env.get_template(name)
     return env
@@ -134,7 +144,9 @@ class Pages:
         question: str = "",
         error: str | None = None,
         ask_id: str | None = None,
+        origin: str = "",
     ) -> bytes:
+        """The chat page; `origin` ("https://host") makes the links it prints and shares absolute."""
         reply = None
         if answer is not None:
             question = answer.question
@@ -148,6 +160,7 @@ class Pages:
             error=error,
             ask_id=ask_id,
             stored=self._stored,
+            origin=origin,
         )
 
     def error(self, title: str, message: str) -> bytes:
@@ -180,7 +193,8 @@ async def chat_page(request: Request) -> Response:
 def _answer_page(request: Request, pages: Pages, params: QuestionParams) -> Response:
     answer = ask_checked(request.app.state.answerer, params)
     ask_id = record_answer(request, answer)
-    return HTMLResponse(pages.chat(answer, ask_id=ask_id), headers={"Cache-Control": "no-store"})
+    origin = str(request.base_url).rstrip("/")
+    return HTMLResponse(pages.chat(answer, ask_id=ask_id, origin=origin), headers={"Cache-Control": "no-store"})
 
 
 def _chat_error(pages: Pages, status: int, message: str, question: str = "", headers: dict | None = None) -> Response:

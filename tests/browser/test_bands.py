@@ -24,7 +24,7 @@ from tests.browser.test_browser import QUESTION, open_widget, violations
 from tests.test_web_sections import BUS, GREEN, ROADS, SAFE
 
 VERBATIM = "forby all form for tråling i Oslofjorden"  # pledge oslofjorden-3, word for word
-FIELDS = {"question", "coverage", "answered", "smalltalk", "results"}
+FIELDS = {"question", "coverage", "answered", "smalltalk", "corrected", "results"}
 RESULT_FIELDS = {"id", "text", "part", "part_id", "section", "section_id", "number", "page", "score", "url"}
 # The twin programme's answer: both sections titled "Samferdsel", interleaved, then another.
 TWIN_HITS = [f"{ROADS}-1", "samferdsel-1", f"{ROADS}-2", "samferdsel-2", "skole-1"]

@@ -20,6 +20,7 @@ customElements.whenDefined('mdg-sporsmal').then((Widget) => {
   const exchanges = []; // [question, node], in order: history entries point here by index
   let queue = Promise.resolve();
   let waiting = 0;
+  history.scrollRestoration = 'manual'; // Back scrolls to the answer it returns to (popstate below)
 
   const scroll = (node, block) => node.scrollIntoView({ block, behavior: calm.matches ? 'auto' : 'smooth' });
   const named = (q) => { document.title = q ? `${q} – ${NAME}` : NAME; };

@@ -27,7 +27,7 @@
       note: 'Svarene velges automatisk av et søkeprogram fra programmets egen tekst; ingenting er skrevet av en maskin.',
       whole: 'Les hele programmet',
       offline: 'Får ikke kontakt med tjenesten. Sjekk nettforbindelsen og prøv igjen.',
-      down: 'Tjenesten svarer ikke akkurat nå. Feilen er hos oss, ikke hos deg: prøv igjen om litt.',
+      gone: 'Tjenesten svarer ikke akkurat nå. Feilen er hos oss, ikke hos deg: prøv igjen om litt.',
       retry: 'Prøv igjen', unsaved: 'Tilbakemeldingen ble ikke lagret.',
       shownFor: 'Viser svar for:', typed: 'Spør om nøyaktig det du skrev:',
       copyLink: 'Kopier lenke', copyQuote: 'Kopier sitat', copied: 'Kopiert', uncopied: 'Kunne ikke kopiere',
@@ -53,7 +53,7 @@
       note: 'Answers are picked automatically by a search program from the programme’s own text; nothing is machine-written.',
       whole: 'Read the whole programme',
       offline: 'Cannot reach the service. Check your connection and try again.',
-      down: 'The service is not answering right now. The fault is ours, not yours: please try again shortly.',
+      gone: 'The service is not answering right now. The fault is ours, not yours: please try again shortly.',
       retry: 'Try again', unsaved: 'The feedback was not saved.',
       shownFor: 'Showing answers for:', typed: 'Ask exactly what you typed:',
       copyLink: 'Copy link', copyQuote: 'Copy quote', copied: 'Copied', uncopied: 'Could not copy',
@@ -112,7 +112,7 @@
         body = await res.json().catch(() => null);
       } catch (e) {
         // Unreachable while the device is online: the service is down, not the voter's connection.
-        throw Object.assign(new Error(e.name === 'AbortError' ? t.slow : navigator.onLine === false ? t.offline : t.down), { retry: true });
+        throw Object.assign(new Error(e.name === 'AbortError' ? t.slow : navigator.onLine === false ? t.offline : t.gone), { retry: true });
       }
       if (res.ok && body && Array.isArray(body.results)) return body;
       const detail = body && typeof body.detail === 'string' ? body.detail : null;
@@ -194,7 +194,7 @@
       if (how === 'ok') return say(h('p', {}, t.thanks));
       const retry = h('button', { type: 'button', class: 'retry' }, t.retry);
       retry.onclick = again;
-      say(h('p', { role: 'alert' }, how === 'down' ? t.down : t.unsaved + ' ' + t.failed, ' ', retry));
+      say(h('p', { role: 'alert' }, how === 'down' ? t.gone : t.unsaved + ' ' + t.failed, ' ', retry));
     };
     const up = h('button', { type: 'button' }, null, thumb(false), h('span', {}, t.up));
     const down = h('button', { type: 'button' }, null, thumb(true), h('span', {}, t.down));

@@ -33,6 +33,8 @@ class Answer:
     hits: tuple[Hit, ...]
     smalltalk: str | None = None
     interpreted_as: str | None = None  # the text answered, when the previous question was used
+    corrected: str | None = None  # the question as answered, when its spelling was mended
+
 
     @property
     def answered(self) -> bool:
@@ -46,6 +48,7 @@ class Answer:
             "coverage": self.coverage,
             "answered": self.answered,
             "smalltalk": self.smalltalk,
+            "corrected": self.corrected,
             "results": [
                 {**h.pledge.as_dict(), "score": round(h.score, 4), "url": f"/program#{h.pledge.id}"} for h in self.hits
             ],

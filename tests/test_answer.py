@@ -21,7 +21,8 @@ def test_question_brings_back_the_pledge_that_answers_it(answerer: Answerer):
 
 def test_answer_json_has_exactly_the_api_fields(answerer: Answerer):
     data = answerer.ask("sone 1 i kollektivtrafikken", k=2).as_dict()
-    assert set(data) == {"question", "coverage", "answered", "smalltalk", "results"}
+    assert set(data) == {"question", "coverage", "answered", "smalltalk", "corrected", "results"}
+    assert data["corrected"] is None  # every word is the programme's own
     assert data["coverage"] in {"answered", "related", "not_covered"}
     assert data["answered"] == (data["coverage"] == "answered")
     assert data["smalltalk"] is None
@@ -33,6 +34,15 @@ def test_answer_json_has_exactly_the_api_fields(answerer: Answerer):
     assert first["url"] == "/program#samferdsel-1"
     assert (first["section"], first["number"], first["part"]) == ("Samferdsel", 1, "Et grønt Bærum")
     assert (first["section_id"], first["part_id"]) == ("samferdsel", "et-gront-baerum")
+
+
+def test_answer_says_what_it_answered_when_the_spelling_was_mended(answerer: Answerer):
+    answer = answerer.ask("sone 1 i kollektivtrafiken")  # one letter missing
+    assert answer.question == "sone 1 i kollektivtrafiken"
+    assert answer.corrected == "sone 1 i kollektivtrafikken"
+    assert answer.as_dict()["corrected"] == "sone 1 i kollektivtrafikken"
+    # From the cache, in other letters' case, it still names its own words.
+    assert answerer.ask("Sone 1 i kollektivtrafiken").corrected == "Sone 1 i kollektivtrafikken"
 
 
 def test_k_is_clamped_to_the_number_of_pledges(answerer: Answerer):

@@ -176,7 +176,7 @@ def test_each_programme_has_its_own_chat_page_and_programme_page(client):
     page = client.get(f"/p/{OTHER}/")
     assert page.status_code == 200
     assert "<h1>Spør om Blått Testpartis program for Eksempelby</h1>" in page.text
-    assert f'action="/p/{OTHER}/"' in page.text and f'data-programme="{OTHER}"' in page.text
+    assert f'action="/p/{OTHER}/#svar"' in page.text and f'data-programme="{OTHER}"' in page.text
     programme = client.get(f"/p/{OTHER}/program")
     assert programme.status_code == 200 and "fjerne eiendomsskatten i Eksempelby." in programme.text
     assert client.get("/p/ukjent/").status_code == 404

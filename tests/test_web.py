@@ -94,7 +94,7 @@ def test_api_answer_has_exactly_the_documented_fields(client):
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/json"
     body = response.json()
-    assert set(body) == {"question", "coverage", "answered", "smalltalk", "results", "programme"}
+    assert set(body) == {"question", "coverage", "answered", "smalltalk", "corrected", "results", "programme"}
     assert body["programme"] == "mdg-baerum"  # the one programme of a service without QA_PROGRAMMES
     assert body["question"] == "tråling i Oslofjorden"
     assert body["coverage"] in ("answered", "related", "not_covered")
@@ -259,10 +259,10 @@ def test_chat_page_offers_a_question_box_examples_and_says_answers_are_picked_by
     assert response.headers["content-type"] == "text/html; charset=utf-8"
     html = response.text
     assert '<html lang="nb">' in html
-    assert '<form class="ask" id="ask" action="/" method="get"' in html
+    assert '<form class="ask" id="ask" action="/#svar" method="get"' in html
     assert '<label for="q" class="vh">Ditt spørsmål</label>' in html
     assert f'<span class="badge">Sitater</span> {TRANSPARENCY_NB}</p>' in html
-    assert '<a href="/?q=Hva%20vil%20MDG%20med%20Oslofjorden%3F" data-example="Hva vil MDG med Oslofjorden?">' in html
+    assert '<a href="/?q=Hva%20vil%20MDG%20med%20Oslofjorden%3F#svar" data-example="Hva vil MDG med Oslofjorden?">' in html
     assert 'class="exchange"' not in html
 
 

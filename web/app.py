@@ -26,6 +26,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.gzip import GZipMiddleware
 
 from index.embedders import Embedder
 from qa.curation.sync import attach
@@ -93,6 +94,9 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_middleware(ApiCORS, origins=settings.origins)
+    # Answer pages and API answers are rendered per request: compress them on the way out.
+    # Static files and the fixed pages are gzipped once (web.assets) and pass through untouched.
+    app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
     app.add_middleware(SecurityHeaders)
     return app
 

@@ -41,6 +41,7 @@ from qa.programmes.registry import DEFAULT_SLUG, Entry
 from web.api import ask_library, asked_body, compare_body
 from web.assets import Blob, browser_limits, static_url
 from web.deps import record_answer, take_question_allowance
+from web.highlight import pieces, terms
 from web.params import InvalidQuery, MissingQuestion, QuestionParams, parse_compare, parse_question
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -95,6 +96,9 @@ class Reply:
     nearest: tuple[Group, ...] = ()  # the sections to read on in, when the programme seems silent
     interpreted_as: str | None = None  # what was answered, when the previous question was used
     fallback: Fallback | None = None  # a broader programme's answer, when this one does not answer
+    words: tuple[str, ...] = ()  # the question's terms, marked in the quoted pledges (web.highlight)
+    question: str = ""  # what the voter typed
+    corrected: str | None = None  # what was answered, when the spelling was mended
 
 
 @dataclass(frozen=True)
@@ -115,18 +119,24 @@ def group_by_section(results: list[dict]) -> tuple[Group, ...]:
 
 def reply_for(body: dict) -> Reply:
     """The kind of reply an answer's JSON gets, and what it shows (widget.js `render` alike)."""
+    asked = {
+        "question": body["question"],
+        "corrected": body.get("corrected"),
+        "words": terms(body.get("corrected") or body["question"]),
+    }
     if body["smalltalk"]:
-        return Reply("smalltalk", smalltalk=body["smalltalk"])
+        return Reply("smalltalk", smalltalk=body["smalltalk"], **asked)
     results, shown = body["results"], body.get("interpreted_as")
+    asked["interpreted_as"] = shown
     if body["coverage"] == "answered":
-        return Reply("answered", groups=group_by_section(results), interpreted_as=shown)
+        return Reply("answered", groups=group_by_section(results), **asked)
     closest = group_by_section(results[:RELATED_SHOWN])
     broader = body.get("fallback")
     fallback = Fallback(broader["title"], group_by_section(broader["results"])) if broader else None
     if body["coverage"] == "related":
-        return Reply("related", groups=closest, fallback=fallback, interpreted_as=shown)
+        return Reply("related", groups=closest, fallback=fallback, **asked)
     return Reply(
-        "not_covered", groups=closest, nearest=group_by_section(results)[:NEAREST_SHOWN], fallback=fallback, interpreted_as=shown
+        "not_covered", groups=closest, nearest=group_by_section(results)[:NEAREST_SHOWN], fallback=fallback, **asked
     )
 
 
@@ -151,6 +161,7 @@ def make_environment(static: dict[str, Blob]) -> Environment:
     )
     env.globals["static"] = lambda name: static_url(static, name)
     env.globals["limits"] = browser_limits()  # the server's own limits (qa.answering.limits)
+    env.filters["marks"] = pieces  # a pledge's text in runs, the question's words marked
     for name in TEMPLATE_NAMES:
         env.get_template(name)
     return env
@@ -182,8 +193,10 @@ class Pages:
         error: str | None = None,
         ask_id: str | None = None,
         prev: str | None = None,
+        origin: str = "",
     ) -> bytes:
-        """The chat page; `prev` is the previous question the request carried (the form's hidden field)."""
+        """The chat page; `prev` is the previous question the request carried (the form's hidden
+        field); `origin` ("https://host") makes the links it prints and shares absolute."""
         reply = None
         carried = _printable(prev or "")  # on an error page the conversation's context stays
         if answer is not None:
@@ -201,6 +214,7 @@ class Pages:
             ask_id=ask_id,
             stored=self._stored,
             prev=carried,
+            origin=origin,
         )
 
     def compare(self, question: str = "", columns: list[dict] = (), slugs: str = "", error: str | None = None) -> bytes:
@@ -267,7 +281,9 @@ def _answer_page(request: Request, pages: Pages, params: QuestionParams) -> Resp
     library = request.app.state.library
     asked = ask_library(library, params)
     ask_id = record_answer(request, asked.answer) if asked.entry.default else None
-    return HTMLResponse(pages.chat(asked_body(library, asked), ask_id=ask_id, prev=params.prev), headers={"Cache-Control": "no-store"})
+    origin = str(request.base_url).rstrip("/")
+    body = pages.chat(asked_body(library, asked), ask_id=ask_id, prev=params.prev, origin=origin)
+    return HTMLResponse(body, headers={"Cache-Control": "no-store"})
 
 
 @router.api_route("/compare", methods=["GET", "HEAD"])

@@ -74,7 +74,9 @@ class Answerer:
             if cached is not None:
                 self._cache.move_to_end(key)
         if cached is not None:
-            return cached if cached.question == question else replace(cached, question=question)
+            if cached.question == question:
+                return cached
+            return replace(cached, question=question, corrected=self.ranker.mended(question))
         chatter = smalltalk(question)
         interpreted_as = None
         if prev is None or chatter:
@@ -84,7 +86,8 @@ class Answerer:
             resolved = followup.resolve(self.ranker, decision, prev, question)
             ranking, interpreted_as = resolved.ranking, resolved.interpreted_as
         hits = tuple(Hit(self.programme.by_id[pid], s) for pid, s in ranking.top(k))
-        answer = Answer(question, NOT_COVERED if chatter else ranking.coverage, hits, chatter, interpreted_as)
+        coverage = NOT_COVERED if chatter else ranking.coverage
+        answer = Answer(question, coverage, hits, chatter, interpreted_as, self.ranker.mended(question))
         if self._cache_size:
             with self._lock:
                 if generation != self._generation:

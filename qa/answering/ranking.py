@@ -295,6 +295,11 @@ class Ranker:
             words=len(words),
         )
 
+    def mended(self, question: str) -> str | None:
+        """The question as ranked when its spelling was mended (`Speller.correct`), else None."""
+        corrected = self._speller.correct(question)
+        return corrected if corrected != question else None
+
     def rank(self, question: str) -> Ranking:
         return self.decide(self.signals(question), self.weights, self.bands)
 

@@ -24,7 +24,7 @@ from tests.browser.test_browser import QUESTION, open_widget, violations
 from tests.test_web_sections import BUS, GREEN, ROADS, SAFE
 
 VERBATIM = "forby all form for tråling i Oslofjorden"  # pledge oslofjorden-3, word for word
-FIELDS = {"question", "coverage", "answered", "smalltalk", "results", "programme"}
+FIELDS = {"question", "coverage", "answered", "smalltalk", "corrected", "results", "programme"}
 RESULT_FIELDS = {"id", "text", "part", "part_id", "section", "section_id", "number", "page", "score", "url", "programme"}
 # The twin programme's answer: both sections titled "Samferdsel", interleaved, then another.
 TWIN_HITS = [f"{ROADS}-1", "samferdsel-1", f"{ROADS}-2", "samferdsel-2", "skole-1"]
@@ -194,7 +194,7 @@ def test_chat_page_without_javascript_draws_each_kind_of_reply(open_page, server
     page = open_page(java_script_enabled=False)
     page.goto(server)
     ask_chat(page, question)
-    page.wait_for_url(f"{server}/?q={quote_plus(question)}")
+    page.wait_for_url(f"{server}/?q={quote_plus(question)}#svar")  # the form targets the answer
     reply = page.locator("#log .reply")
     check_reply(reply, body, "nb", server)  # the <details> opens without JavaScript too
 

@@ -193,7 +193,8 @@ def test_host_page_css_and_widget_css_do_not_leak_into_each_other(open_page, hos
             {"status": 422, "body": {"detail": "Spørsmålet må inneholde bokstaver eller tall."}},
             "Spørsmålet må inneholde bokstaver eller tall.",
         ),
-        ("abort", "Får ikke kontakt med tjenesten. Sjekk nettforbindelsen og prøv igjen."),
+        # Unreachable while online: the service is down, not the voter's connection (issue 14).
+        ("abort", "Tjenesten svarer ikke akkurat nå. Feilen er hos oss, ikke hos deg: prøv igjen om litt."),
         ("slow", "Tjenesten bruker for lang tid på å svare. Prøv igjen om litt."),
     ],
     ids=["429", "429-without-detail", "503", "422", "unreachable", "slow"],

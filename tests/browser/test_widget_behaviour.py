@@ -150,7 +150,8 @@ def test_widget_answers_and_failures_arrive_in_a_polite_live_region(open_page, h
 @pytest.mark.parametrize(
     ("reply", "message"),
     [
-        ("abort", "Cannot reach the service. Check your connection and try again."),
+        # Unreachable while online: the service is down, not the voter's connection (issue 14).
+        ("abort", "The service is not answering right now. The fault is ours, not yours: please try again shortly."),
         ("slow", "The service is too slow to answer right now. Please try again shortly."),
         ({"status": 429, "body": "Too Many Requests"}, "Many are asking right now. Please wait a moment and try again."),
         ({"status": 503, "body": "Service Unavailable"}, "Something went wrong on our side. Please try again shortly."),

@@ -27,6 +27,11 @@
       note: 'Svarene velges automatisk av et søkeprogram fra programmets egen tekst; ingenting er skrevet av en maskin.',
       whole: 'Les hele programmet',
       offline: 'Får ikke kontakt med tjenesten. Sjekk nettforbindelsen og prøv igjen.',
+      gone: 'Tjenesten svarer ikke akkurat nå. Feilen er hos oss, ikke hos deg: prøv igjen om litt.',
+      retry: 'Prøv igjen', unsaved: 'Tilbakemeldingen ble ikke lagret.',
+      shownFor: 'Viser svar for:', typed: 'Spør om nøyaktig det du skrev:',
+      copyLink: 'Kopier lenke', copyQuote: 'Kopier sitat', copied: 'Kopiert', uncopied: 'Kunne ikke kopiere',
+      source: 'MDG Bærum, valgprogrammet',
       slow: 'Tjenesten bruker for lang tid på å svare. Prøv igjen om litt.',
       many: 'Mange spør akkurat nå. Vent litt og prøv igjen.',
       failed: 'Noe gikk galt hos oss. Prøv igjen om litt.',
@@ -48,6 +53,11 @@
       note: 'Answers are picked automatically by a search program from the programme’s own text; nothing is machine-written.',
       whole: 'Read the whole programme',
       offline: 'Cannot reach the service. Check your connection and try again.',
+      gone: 'The service is not answering right now. The fault is ours, not yours: please try again shortly.',
+      retry: 'Try again', unsaved: 'The feedback was not saved.',
+      shownFor: 'Showing answers for:', typed: 'Ask exactly what you typed:',
+      copyLink: 'Copy link', copyQuote: 'Copy quote', copied: 'Copied', uncopied: 'Could not copy',
+      source: 'MDG Bærum, party programme',
       slow: 'The service is too slow to answer right now. Please try again shortly.',
       many: 'Many are asking right now. Please wait a moment and try again.',
       failed: 'Something went wrong on our side. Please try again shortly.',
@@ -64,10 +74,31 @@
     e.append(...kids);
     return e;
   };
-  const link = (base, id, text, cls, page) => {
+  const link = (base, id, text, cls, away, page) => {
     const a = h('a', cls ? { class: cls } : {}, text);
     a.href = new URL((page || 'program') + (id ? '#' + encodeURIComponent(id) : ''), base).href;
+    if (away) { a.target = '_blank'; a.rel = 'noopener'; } // the widget: never lead the voter off the host's page
+    if (cls === 'cite') a.dataset.url = a.href; // printed after it (site.css)
     return a;
+  };
+  // The words of a question that a quoted pledge is searched for (web/highlight.py alike).
+  const STOP = new Set('hvordan hvorfor hvilke hvilken hvem dere deres gjøre gjør noen noe eller også mener synes tenker være blir kommer sier skal ville vil hva med for what about will your does mdg bærum partiet programmet'.split(' '));
+  const WORD = /[\p{L}\p{N}_]+|[^\p{L}\p{N}_]+/gu;
+  const terms = (q) => (q.toLowerCase().match(WORD) || []).filter((w) => /^[\p{L}\p{N}_]/u.test(w) && w.length >= 4 && !STOP.has(w)).map((w) => w.slice(0, 5));
+  /** A pledge's text, verbatim, with the words that match `words` in <mark>. */
+  const marked = (text, words) => {
+    const q = h('blockquote');
+    let plain = '';
+    for (const w of text.match(WORD) || []) {
+      const lw = w.toLowerCase();
+      if (words.some((s) => lw.startsWith(s))) {
+        if (plain) q.append(plain);
+        q.append(h('mark', {}, w));
+        plain = '';
+      } else plain += w;
+    }
+    if (plain) q.append(plain);
+    return q;
   };
   const pageOf = (r) => r.url.split('#')[0]; // the programme page a result links into
 
@@ -84,11 +115,14 @@
         res = await fetch(new URL(query, base), { signal: ctl.signal, credentials: 'omit' });
         body = await res.json().catch(() => null);
       } catch (e) {
-        throw new Error(e.name === 'AbortError' ? t.slow : t.offline);
+        // Unreachable while the device is online: the service is down, not the voter's connection.
+        throw Object.assign(new Error(e.name === 'AbortError' ? t.slow : navigator.onLine === false ? t.offline : t.gone), { retry: true });
       }
       if (res.ok && body && Array.isArray(body.results)) return body;
       const detail = body && typeof body.detail === 'string' ? body.detail : null;
-      throw new Error(res.status === 429 ? detail || t.many : res.status < 500 && detail ? detail : t.failed);
+      const e = new Error(res.status === 429 ? detail || t.many : res.status < 500 && detail ? detail : t.failed);
+      e.retry = res.status === 429 || res.status >= 500;
+      throw e;
     } finally {
       clearTimeout(timer);
     }
@@ -101,12 +135,12 @@
     for (const r of results) (by.get(r.section_id) || by.set(r.section_id, []).get(r.section_id)).push(r);
     return [...by.values()];
   };
-  const groups = (results, t, base) => bySection(results).map((rs) => h('section', { class: 'group' }, null,
+  const groups = (results, t, base, words, away) => bySection(results).map((rs) => h('section', { class: 'group' }, null,
     h('p', { class: 'part' }, rs[0].part),
-    h('h3', { class: 'sec' }, null, link(base, rs[0].section_id, rs[0].section, '', pageOf(rs[0]))),
+    h('h3', { class: 'sec' }, null, link(base, rs[0].section_id, rs[0].section, null, away, pageOf(rs[0]))),
     h('p', { class: 'vivil' }, t.weWill),
     h('ul', { class: 'pledges' }, null, ...rs.map((r) => h('li', {}, null,
-      h('blockquote', {}, r.text), link(base, r.id, t.cite(r.section, r.number, r.page), 'cite', pageOf(r)))))));
+      marked(r.text, words), link(base, r.id, t.cite(r.section, r.number, r.page), 'cite', away, pageOf(r)))))));
 
   /** The previous question to send with the next one: what was answered (`interpreted_as`, when
    * the one before was used and it fits the limit), else the question; after small talk, unchanged. */
@@ -115,47 +149,80 @@
 
   /** The answer as DOM by its kind (answered, related, not_covered, smalltalk): the chat page's
    * template (_answer.html) draws the same markup from the same JSON. */
-  function render(data, t, base) {
+  function render(data, t, base, away) {
     const kind = data.smalltalk ? 'smalltalk' : data.coverage || (data.answered ? 'answered' : 'not_covered');
     const box = h('div', { class: 'reply ' + kind });
     const nearest = data.results.slice(0, 3);
     if (data.interpreted_as) box.append(h('p', { class: 'interpreted' }, t.interpreted + ' ', h('q', {}, data.interpreted_as)));
+    const words = terms(data.corrected || data.question || '');
     if (kind === 'smalltalk') box.append(h('p', { class: 'courtesy' }, data.smalltalk === 'thanks' ? t.welcome : t.hello));
-    else if (kind === 'answered') box.append(...groups(data.results, t, base));
+    else if (kind === 'answered') box.append(...groups(data.results, t, base, words, away));
     else if (kind === 'related') {
-      box.append(h('p', { class: 'band' }, null, h('span', { class: 'label' }, t.closest), ' ' + t.related), ...groups(nearest, t, base));
+      box.append(h('p', { class: 'band' }, null, h('span', { class: 'label' }, t.closest), ' ' + t.related), ...groups(nearest, t, base, words, away));
     } else {
       box.append(h('p', { class: 'none' }, t.none));
       const near = bySection(data.results).slice(0, 3).map((rs) => rs[0]);
-      if (near.length) box.append(h('p', { class: 'near-label' }, t.near), h('ul', { class: 'near' }, null, ...near.map((r) => h('li', {}, null, link(base, r.section_id, r.section, '', pageOf(r))))));
-      if (nearest.length) box.append(h('details', { class: 'anyway' }, null, h('summary', {}, t.anyway), ...groups(nearest, t, base)));
+      if (near.length) box.append(h('p', { class: 'near-label' }, t.near), h('ul', { class: 'near' }, null, ...near.map((r) => h('li', {}, null, link(base, r.section_id, r.section, null, away, pageOf(r))))));
+      if (nearest.length) box.append(h('details', { class: 'anyway' }, null, h('summary', {}, t.anyway), ...groups(nearest, t, base, words, away)));
     }
     const fb = data.fallback; // a broader programme's answer, attributed, never mixed in
-    if (fb) box.append(h('div', { class: 'reply fallback answered' }, null, h('p', { class: 'band' }, null, h('span', { class: 'label' }, t.broader), ' ' + fb.title + ' ' + t.says), ...groups(fb.results, t, base)));
+    if (fb) box.append(h('div', { class: 'reply fallback answered' }, null, h('p', { class: 'band' }, null, h('span', { class: 'label' }, t.broader), ' ' + fb.title + ' ' + t.says), ...groups(fb.results, t, base, words, away)));
     if (data.ask_id && kind !== 'smalltalk') box.append(feedback(data.ask_id, t, base));
     return box;
   }
 
-  /** 👍/👎 on a logged answer; after 👎 an optional comment. */
+  /** "Showing answers for: ..." when the server mended the spelling, with a link to what was typed. */
+  function mended(data, t, base) {
+    if (!data.corrected) return null;
+    const a = h('a', {}, data.question);
+    a.href = new URL('?q=' + encodeURIComponent(data.question), base).href;
+    return h('p', { class: 'mended' }, null, t.shownFor + ' ', h('strong', {}, data.corrected), h('br'), t.typed + ' ', a);
+  }
+
+  /** A thumb as a small inline SVG: it draws without an emoji font. */
+  const thumb = (down) => {
+    const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+    svg.setAttribute('viewBox', '0 0 24 24');
+    svg.setAttribute('aria-hidden', 'true');
+    svg.setAttribute('focusable', 'false');
+    const p = document.createElementNS('http://www.w3.org/2000/svg', 'path');
+    p.setAttribute('d', 'M2 10h4v11H2zM8 21h9.5a2 2 0 0 0 2-1.6l1.4-7A2 2 0 0 0 19 10h-5.2l.8-4.2A2 2 0 0 0 12.6 3L8 9.5z');
+    p.setAttribute('fill', 'currentColor');
+    if (down) svg.setAttribute('transform', 'rotate(180)');
+    svg.append(p);
+    return svg;
+  };
+
+  /** Yes/no on a logged answer, then an optional comment after "no". "Thanks" only once the
+   * server has stored it; when it cannot be reached, say so and offer to send it again. */
   function feedback(id, t, base) {
     const post = (helpful, comment) => fetch(new URL('api/feedback', base), {
       method: 'POST', credentials: 'omit', headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify({ ask_id: id, helpful, comment }),
-    }).catch(() => {});
-    const thank = () => {
-      const p = h('p', { tabindex: '-1' }, t.thanks);
-      row.replaceChildren(p);
-      p.focus();
+    }).then((r) => (r.ok ? 'ok' : 'bad'), () => 'down');
+    const say = (p) => { p.tabIndex = -1; row.replaceChildren(p); p.focus(); };
+    const settle = async (sent, again) => {
+      const how = await sent;
+      if (how === 'ok') return say(h('p', {}, t.thanks));
+      const retry = h('button', { type: 'button', class: 'retry' }, t.retry);
+      retry.onclick = again;
+      say(h('p', { role: 'alert' }, how === 'down' ? t.gone : t.unsaved + ' ' + t.failed, ' ', retry));
     };
-    const up = h('button', { type: 'button', 'aria-label': t.up }, '👍');
-    const down = h('button', { type: 'button', 'aria-label': t.down }, '👎');
+    const up = h('button', { type: 'button' }, null, thumb(false), h('span', {}, t.up));
+    const down = h('button', { type: 'button' }, null, thumb(true), h('span', {}, t.down));
     const row = h('div', { class: 'fb' }, null, h('span', {}, t.useful), up, down);
-    up.onclick = () => { post(true); thank(); };
+    const yes = () => settle(post(true), yes);
+    up.onclick = yes;
     down.onclick = () => {
-      post(false);
+      const verdict = post(false);
       const why = h('input', { type: 'text', maxlength: String(SERVER.limits.comment), 'aria-label': t.why, placeholder: t.why });
       const form = h('form', {}, null, why, h('button', {}, 'OK'));
-      form.onsubmit = (e) => { e.preventDefault(); if (why.value.trim()) post(false, why.value.trim()); thank(); };
+      form.onsubmit = (e) => {
+        e.preventDefault();
+        const c = why.value.trim();
+        const again = () => settle(c ? post(false, c) : post(false), again);
+        settle(c ? verdict.then((how) => (how === 'ok' ? post(false, c) : how)) : verdict, again);
+      };
       row.replaceChildren(form);
       why.focus();
     };
@@ -166,7 +233,19 @@
   function turn(q, t) {
     const wait = h('p', { class: 'status' }, t.busy);
     const node = h('article', { class: 'exchange' }, null, h('p', { class: 'you' }, null, h('span', { class: 'vh' }, t.you + ' '), h('span', {}, q)), wait);
-    return { node, done: (reply) => wait.replaceWith(reply), fail: (msg) => wait.replaceWith(h('p', { class: 'err' }, msg)) };
+    return {
+      node,
+      done: (...reply) => wait.replaceWith(...reply.filter(Boolean)),
+      /** The error in words; with `again`, a button that asks once more. */
+      fail: (msg, again) => {
+        const err = h('p', { class: 'err' }, msg);
+        if (!again) return wait.replaceWith(err);
+        const retry = h('button', { type: 'button', class: 'retry' }, t.retry);
+        retry.onclick = () => { err.remove(); retry.replaceWith(wait); again(); };
+        wait.replaceWith(err, retry);
+      },
+      wait,
+    };
   }
 
   const STYLE = `:host{all:initial}*{box-sizing:border-box}
@@ -192,8 +271,9 @@ blockquote{margin:0}.cite{font-size:13px}.none,.band{font-weight:600;margin-bott
 .related,.anyway{border:1px dashed #767f79;border-radius:10px;padding:10px}.anyway{margin-top:10px}
 .related .pledges li,.anyway .pledges li{border-left-color:#767f79}summary{cursor:pointer;color:var(--l);font-weight:600}
 .label{display:inline-block;margin-right:6px;padding:0 8px;border:1px solid;border-radius:99px;font-size:12px;color:var(--m)}
-.fb{display:flex;align-items:center;gap:6px}.fb form{display:flex;flex:1;gap:6px}
-.fb button{background:#fff;border:1px solid #767f79;border-radius:8px;padding:2px 10px}
+.fb{display:flex;align-items:center;flex-wrap:wrap;gap:6px}.fb form{display:flex;flex:1;gap:6px}
+.fb button,.retry{display:inline-flex;align-items:center;gap:6px;min-width:44px;min-height:44px;background:#fff;color:#1b1f1c;border:1px solid #767f79;border-radius:8px;padding:2px 10px}
+.fb svg{width:18px;height:18px}.retry{margin-top:8px}mark{background:#fff3bf;color:inherit}.mended{font-size:14px;margin-bottom:8px}
 .err{color:#a4161a;background:#fdecec;padding:8px 12px;border-radius:8px}
 .panel>form{display:flex;gap:8px;padding:12px;border-top:1px solid #e2e8e4}
 input{flex:1;min-width:0;font-size:16px;padding:10px 12px;border:1px solid #767f79;border-radius:10px;color:inherit;background:#fff;cursor:text}
@@ -257,34 +337,57 @@ input{flex:1;min-width:0;font-size:16px;padding:10px 12px;border:1px solid #767f
           (SERVER.stored ? ' ' + t.stored : '') + ' ', link(BASE, '', t.whole)));
       w.append(panel, launch);
 
-      let busy = false;
+      // Questions asked while one is loading wait their turn: none is dropped.
+      let queue = Promise.resolve(), waiting = 0;
       let prev = ''; // the conversation's previous question, kept only while the page is open
-      const send = async (q) => {
-        q = q.trim();
-        if (!q || busy) return;
-        busy = true;
-        const one = turn(q, t);
-        log.append(one.node);
-        log.scrollTop = one.node.offsetTop - 8;
+      const answer = async (one, q) => {
         try {
           const data = await ask(q, BASE, t, Number(c.timeout) || undefined, prev, c.programme);
           prev = nextPrev(data, q, prev);
-          one.done(render(data, t, BASE));
+          one.done(mended(data, t, BASE), render(data, t, BASE, true));
         } catch (e) {
-          one.fail(e.message);
+          one.fail(e.message, e.retry ? () => answer(one, q) : null);
           if (!input.value) input.value = q;
         }
         log.scrollTop = one.node.offsetTop - 8;
-        busy = false;
       };
+      const send = (q) => {
+        q = q.trim();
+        if (!q) return;
+        const one = turn(q, t);
+        log.append(one.node);
+        log.scrollTop = one.node.offsetTop - 8;
+        waiting += 1;
+        log.setAttribute('aria-busy', 'true');
+        queue = queue.then(() => answer(one, q)).then(() => {
+          if (!(waiting -= 1)) log.setAttribute('aria-busy', 'false');
+        });
+      };
+      // On a phone the panel fills the screen: a modal dialog, the page behind it held still.
+      const phone = matchMedia('(max-width:600px)');
+      const page = document.documentElement;
+      let overflow = '';
       const open = (yes) => {
         panel.hidden = !yes;
         launch.setAttribute('aria-expanded', String(yes));
+        const modal = yes && phone.matches;
+        panel.setAttribute('aria-modal', String(modal));
+        if (modal) [overflow, page.style.overflow] = [page.style.overflow, 'hidden'];
+        else page.style.overflow = overflow;
         (yes ? input : launch).focus();
+      };
+      const trap = (e) => {
+        const all = [...panel.querySelectorAll('a[href],button,input,summary')].filter((el) => el.getClientRects().length);
+        const at = all.indexOf(root.activeElement);
+        const to = e.shiftKey ? (at <= 0 ? all.length - 1 : null) : (at === all.length - 1 || at < 0 ? 0 : null);
+        if (to !== null) { e.preventDefault(); all[to].focus(); }
       };
       launch.onclick = () => open(panel.hidden);
       close.onclick = () => open(false);
-      root.addEventListener('keydown', (e) => { if (e.key === 'Escape' && !panel.hidden) open(false); });
+      root.addEventListener('keydown', (e) => {
+        if (e.key === 'Escape' && !panel.hidden) open(false);
+        else if (e.key === 'Tab' && !panel.hidden && phone.matches) trap(e);
+      });
       form.onsubmit = (e) => {
         e.preventDefault();
         const q = input.value;
@@ -293,7 +396,7 @@ input{flex:1;min-width:0;font-size:16px;padding:10px 12px;border:1px solid #767f
       };
     }
   }
-  Widget.kit = { TEXT, ask, render, turn, feedback, nextPrev };
+  Widget.kit = { TEXT, ask, render, mended, turn, feedback, terms, nextPrev };
 
   if (!customElements.get(TAG)) customElements.define(TAG, Widget);
   if (script && script.dataset.mount !== 'none') {

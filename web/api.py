@@ -64,15 +64,6 @@ _COMPARE_PARAMETERS = [
 ]
 
 
-def ask_checked(answerer: Answerer, params: QuestionParams) -> Answer:
-    """Ask the core; a question it rejects becomes a 422 with a Norwegian `detail`."""
-    try:
-        if params.prev is None:
-            return answerer.ask(params.q, params.k)
-        return answerer.ask(params.q, params.k, prev=params.prev)
-    except BadQuestion as exc:
-        raise HTTPException(422, explain(exc)) from None
-
 
 def ask_library(library: Library, params: QuestionParams) -> Asked:
     """Ask the asked programme (with its fallback); an unknown one is a 404, a bad question a 422."""

@@ -107,7 +107,7 @@ def _ask(answerer: Answerer, question: str, k: int, prev: str | None) -> Answer:
 def load_library(settings: Settings, *, embedder: Embedder | None = None, progress: bool = False) -> Library:
     """One answerer per programme of `QA_PROGRAMMES` (or the one of `QA_CORPUS` when it is unset)."""
     if settings.programmes is None:
-        entry = single(settings.corpus)[0]
+        entry = single(settings.corpus)
         return Library({entry.slug: (entry, load_answerer(settings, embedder=embedder, progress=progress))})
     entries = load_registry(settings.programmes)
     try:

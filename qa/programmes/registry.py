@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from qa.errors import ConfigError
@@ -62,10 +62,9 @@ class Entry:
         return {name: getattr(self, name) for name in (*FIELDS, "fallback")}
 
 
-def single(corpus: Path) -> tuple[Entry, ...]:
-    """The registry of a service with one programme, `QA_CORPUS` (the service as it always was)."""
-    entry = Entry(DEFAULT_SLUG, "MDG Bærums program", "MDG", "Bærum", "municipality", "", "", corpus, None, True)
-    return (entry,)
+def single(corpus: Path) -> Entry:
+    """The one programme of a service without a registry, `QA_CORPUS` (the service as it always was)."""
+    return Entry(DEFAULT_SLUG, "MDG Bærums program", "MDG", "Bærum", "municipality", "", "", corpus, None, True)
 
 
 def load_registry(folder: Path) -> tuple[Entry, ...]:
@@ -99,14 +98,8 @@ def load_registry(folder: Path) -> tuple[Entry, ...]:
         named = ", ".join(e.slug for e in defaults) or "none"
         raise ConfigError(f"QA_PROGRAMMES: exactly one programme must say default = true (found: {named})")
     if len(entries) == 1 and not defaults:
-        entries = [_replace_default(entries[0])]
+        entries = [replace(entries[0], default=True)]  # the only one is the default
     return tuple(entries)
-
-
-def _replace_default(e: Entry) -> Entry:
-    from dataclasses import replace
-
-    return replace(e, default=True)
 
 
 def _entry(folder: Path) -> Entry:

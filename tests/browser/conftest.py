@@ -213,36 +213,22 @@ input { font-size: 9px !important; display: none !important; }
 """
 
 
-@pytest.fixture(scope="session")
-def host_site(server, twin_server) -> Iterator[str]:
-    """The party's website on another origin; yields its base URL (pages at /plain etc.)."""
-    servers = {"real": server, "twin": twin_server}
+@contextlib.contextmanager
+def serving_pages(page_for: Callable[[str], tuple[bytes, str] | None]) -> Iterator[str]:
+    """A static site on loopback, another origin than the app's: `page_for(path)` gives (body,
+    content type), an empty body for 204, or None for 404. Yields its base URL."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):
-            name = self.path.strip("/")
-            if name == "favicon.ico":
-                self.send_response(204)
-                self.end_headers()
-                return
-            if name == "hostile.css":
-                body, kind = HOSTILE_CSS, "text/css"
-            elif name in HOST_VARIANTS:
-                v = HOST_VARIANTS[name]
-                origin = servers[v.get("server", "real")]
-                page = HOST_PAGE.format(
-                    lang=v.get("lang", "nb"),
-                    head=v.get("head", "").replace("{server}", origin),
-                    server=origin,
-                    attrs=v.get("attrs", ""),
-                )
-                body, kind = page.encode(), "text/html; charset=utf-8"
-            else:
+            page = page_for(self.path.strip("/"))
+            if page is None:
                 self.send_error(404)
                 return
-            self.send_response(200)
-            self.send_header("Content-Type", kind)
-            self.send_header("Content-Length", str(len(body)))
+            body, kind = page
+            self.send_response(200 if body else 204)
+            if body:
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
 
@@ -252,9 +238,37 @@ def host_site(server, twin_server) -> Iterator[str]:
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@pytest.fixture(scope="session")
+def host_site(server, twin_server) -> Iterator[str]:
+    """The party's website on another origin; yields its base URL (pages at /plain etc.)."""
+    servers = {"real": server, "twin": twin_server}
+
+    def page_for(name: str) -> tuple[bytes, str] | None:
+        if name == "favicon.ico":
+            return b"", ""
+        if name == "hostile.css":
+            return HOSTILE_CSS, "text/css"
+        if name not in HOST_VARIANTS:
+            return None
+        v = HOST_VARIANTS[name]
+        origin = servers[v.get("server", "real")]
+        page = HOST_PAGE.format(
+            lang=v.get("lang", "nb"),
+            head=v.get("head", "").replace("{server}", origin),
+            server=origin,
+            attrs=v.get("attrs", ""),
+        )
+        return page.encode(), "text/html; charset=utf-8"
+
+    with serving_pages(page_for) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -5,13 +5,11 @@ tests/fixtures/programmes (fake embedder, the band model of tests/test_programme
 from __future__ import annotations
 
 import shutil
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from tests.browser.conftest import HOST_PAGE, PHONE, serving
+from tests.browser.conftest import HOST_PAGE, PHONE, serving, serving_pages
 from tests.browser.test_browser import ask_widget, open_widget, serious_violations
 from tests.test_programmes import BANDS, FIXTURES, NATIONAL, OIL, OTHER
 
@@ -43,27 +41,11 @@ def party_site(programmes_server) -> Iterator[str]:
     """The party's own site on another loopback port: /local has the widget's one script tag,
     /national the same with data-programme naming the national programme."""
     pages = {
-        "/local": HOST_PAGE.format(lang="nb", head="", server=programmes_server, attrs=""),
-        "/national": HOST_PAGE.format(lang="nb", head="", server=programmes_server, attrs=f' data-programme="{NATIONAL}"'),
+        "local": HOST_PAGE.format(lang="nb", head="", server=programmes_server, attrs=""),
+        "national": HOST_PAGE.format(lang="nb", head="", server=programmes_server, attrs=f' data-programme="{NATIONAL}"'),
     }
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):
-            body = pages.get(self.path, "").encode()
-            self.send_response(200 if body else 404)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    with serving_pages(lambda name: (pages[name].encode(), "text/html; charset=utf-8") if name in pages else None) as url:
+        yield url
 
 
 @pytest.mark.parametrize("viewport", [None, PHONE], ids=["desktop", "phone"])

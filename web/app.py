@@ -16,6 +16,7 @@ handlers then only read `app.state`. Importing this module loads nothing heavy.
     web.deps        what handlers share; the Annotated dependencies
     web.security    security headers everywhere, CORS on /api/*
     web.ratelimit   questions per minute per client
+    web.rootpath    serving under a sub-path (QA_ROOT_PATH), trailing-slash redirects
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from qa.programmes.library import load_library
 from qa.questionlog.store import QuestionLog
 from web import admin, api, assets, curate_page, curation, feedback, pages
 from web.ratelimit import RateLimiter
+from web.rootpath import PerRoot, RootPath, SlashRedirect, route_path
 from web.security import ApiCORS, SecurityHeaders
 
 
@@ -43,7 +45,8 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     settings = settings or load_settings()
     static = assets.load_static()
     widget_source = static["widget.js"]
-    static["widget.js"] = assets.serve_widget(widget_source, stored=False)
+    root = settings.root_path  # the server's own root path, when it has one, wins (web.rootpath)
+    static["widget.js"] = assets.serve_widget(widget_source, stored=False, root=root)
     env = pages.make_environment(static)
 
     @asynccontextmanager
@@ -58,13 +61,20 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         # Staff curation lives in the same database: load it, and follow changes (web.curation).
         app.state.curation = attach(app.state.answerer, questionlog.target) if questionlog.enabled else None
         stored = app.state.recorder is not None
-        static["widget.js"] = assets.serve_widget(widget_source, stored=stored)
+        app.state.widgets = PerRoot(lambda root: assets.serve_widget(widget_source, stored=stored, root=root))
+        static["widget.js"] = app.state.widgets.at(root)  # the version in the pages' script URLs
         library = app.state.library
-        app.state.pages_by_slug = {
-            e.slug: pages.Pages(env, library.answerer(e.slug).programme, stored=stored and e.default, site=pages.site_of(e, e.default))
-            for e in library.entries
-        }
-        app.state.pages = app.state.pages_by_slug[library.default.slug]  # also at / and /program
+
+        def site(root: str) -> dict[str | None, pages.Pages]:
+            """Each programme's pages under `root`, by slug; the default one's also under None (/ and /program)."""
+            by_slug = {
+                e.slug: pages.Pages(env, library.answerer(e.slug).programme, stored=stored and e.default, site=pages.site_of(e, e.default, root))
+                for e in library.entries
+            }
+            return {None: by_slug[library.default.slug], **by_slug}
+
+        app.state.sites = PerRoot(site)
+        app.state.sites.at(root)  # rendered now, not on the first request
         yield
         questionlog.close()
         if app.state.curation is not None:
@@ -79,6 +89,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     )
     app.state.settings = settings
     app.state.static = static
+    app.state.widgets = PerRoot(lambda root: assets.serve_widget(widget_source, stored=False, root=root))
     app.state.limiter = RateLimiter(settings.rate_limit) if settings.rate_limit else None
     app.state.recorder = None  # the question log's hook; see the lifespan
     app.state.curation = None  # staff curation (qa.curation.sync); see the lifespan
@@ -98,11 +109,13 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     # Static files and the fixed pages are gzipped once (web.assets) and pass through untouched.
     app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(RootPath, root=root)  # outermost: every layer below sees the root path
+    SlashRedirect(app.router)  # /p/x -> /p/x/ as a path, never with the request's Host
     return app
 
 
 def _wants_html(request: Request) -> bool:
-    return not request.url.path.startswith("/api/") and "text/html" in request.headers.get("accept", "")
+    return not route_path(request.scope).startswith("/api/") and "text/html" in request.headers.get("accept", "")
 
 
 _TITLES = {404: "Siden finnes ikke", 405: "Metoden er ikke tillatt"}
@@ -114,9 +127,10 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> Response
     if exc.status_code == 404 and detail == "Not Found":
         detail = "Siden finnes ikke."
     headers = getattr(exc, "headers", None)
-    if _wants_html(request) and getattr(request.app.state, "pages", None) is not None:
+    site = pages.pages_for(request)
+    if _wants_html(request) and site is not None:
         title = _TITLES.get(exc.status_code, "Noe gikk galt")
-        body = request.app.state.pages.error(title, str(detail))
+        body = site.error(title, str(detail))
         return HTMLResponse(body, status_code=exc.status_code, headers=headers)
     return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=headers)
 

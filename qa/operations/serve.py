@@ -49,6 +49,8 @@ def serve(settings: Settings, *, host: str, port: int, workers: int = 1) -> None
         workers=workers,
         log_level="info",
         proxy_headers=False,
+        # Under a sub-path the server puts it in every request's scope (web.rootpath reads it).
+        root_path=settings.root_path,
         access_log=False,
         **server_options(settings),
     )

@@ -38,9 +38,13 @@ def links(html: str) -> list[str]:
     return [u for u in found if not u.startswith("#")]
 
 
-def outside(urls: list[str], root: str = ROOT) -> list[str]:
-    """The URLs that do not stay under `root` on this server (a path, or the test server's origin)."""
-    return [u for u in urls if not u.removeprefix("http://testserver").startswith(root + "/")]
+def outside(urls: list[str], root: str = ROOT, origins: tuple[str, ...] = ("http://testserver",)) -> list[str]:
+    """The URLs that do not stay under `root` on this server (a path, or one of its `origins`)."""
+
+    def path(url: str) -> str:
+        return next((url.removeprefix(o) for o in origins if url.startswith(o + "/")), url)
+
+    return [u for u in urls if not path(u).startswith(root + "/")]
 
 
 @pytest.fixture

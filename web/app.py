@@ -2,7 +2,8 @@
 
 `create_app()` wires the parts; the work happens in the lifespan, once: parse the programme,
 load the model and the index of each programme (`qa.programmes.library.load_library`), pre-render the fixed pages. Request
-handlers then only read `app.state`. Importing this module loads nothing heavy.
+handlers then only read `app.state`. Importing this module loads nothing heavy; `web.app:app`, the
+app made from the QA_* settings for `uvicorn web.app:app` started directly, is made on first access.
 
     web.api         GET /api/ask, GET /healthz
     web.pages       GET /, GET /program
@@ -21,6 +22,7 @@ handlers then only read `app.state`. Importing this module loads nothing heavy.
 
 from __future__ import annotations
 
+import sys
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
@@ -31,6 +33,7 @@ from starlette.middleware.gzip import GZipMiddleware
 
 from index.embedders import Embedder
 from qa.curation.sync import attach
+from qa.errors import ConfigError
 from qa.operations.settings import Settings, load_settings
 from qa.programmes.library import load_library
 from qa.questionlog.store import QuestionLog
@@ -42,7 +45,7 @@ from web.security import ApiCORS, SecurityHeaders
 
 def create_app(settings: Settings | None = None, *, embedder: Embedder | None = None) -> FastAPI:
     """Build the app. `embedder` replaces the configured model (tests pass a fake one)."""
-    settings = settings or load_settings()
+    settings = settings or _settings_from_environment()
     static = assets.load_static()
     widget_source = static["widget.js"]
     root = settings.root_path  # the server's own root path, when it has one, wins (web.rootpath)
@@ -112,6 +115,25 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     app.add_middleware(RootPath, root=root)  # outermost: every layer below sees the root path
     SlashRedirect(app.router)  # /p/x -> /p/x/ as a path, never with the request's Host
     return app
+
+
+def _settings_from_environment() -> Settings:
+    """The QA_* settings; a bad value ends the process with one line. Exit code 3 is uvicorn's
+    "failed to start": its supervisor (--workers) then stops instead of restarting the worker."""
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(3) from None
+
+
+def __getattr__(name: str) -> FastAPI:
+    """`web.app:app`, for `uvicorn web.app:app`: the app from the QA_* settings, made on first
+    access (so importing this module stays instant)."""
+    if name != "app":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()["app"] = made = create_app()
+    return made
 
 
 def _wants_html(request: Request) -> bool:

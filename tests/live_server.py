@@ -1,8 +1,9 @@
 """A real server process for the tests that need one (nginx in front, `uvicorn --workers` directly).
 
-`fake_server_env` is the environment of a server on the fake embedder and the small programme
-of the `settings` fixture, as tests/test_slow_clients.py starts one (tests/serve_guarded.py, the
-uvicorn options of `python -m qa serve`); `running` starts a command, waits until `/healthz`
+`small_server_env` is the environment of a server on the small programme of the `settings`
+fixture, as tests/test_slow_clients.py starts one: on the fake embedder with `serve_fake`
+(tests/serve_guarded.py, the uvicorn options of `python -m qa serve`), or on the configured model
+with `python -m qa serve` itself; `running` starts a command, waits until `/healthz`
 answers and stops it afterwards, its output in a log file for the failure message. Not a test
 module itself.
 """
@@ -24,9 +25,9 @@ from qa.operations.settings import Settings
 CHECKOUT = Path(__file__).resolve().parent.parent
 
 
-def fake_server_env(settings: Settings, folder: Path, **qa: str) -> dict[str, str]:
-    """`QA_*` variables for tests.serve_guarded over the `settings` fixture's programme; `qa`
-    adds or replaces some (`ROOT_PATH="/sporsmal"`)."""
+def small_server_env(settings: Settings, folder: Path, **qa: str) -> dict[str, str]:
+    """`QA_*` variables for a server over the `settings` fixture's programme, writing into
+    `folder`; `qa` adds or replaces some (`root_path="/sporsmal"`)."""
     env = {
         **os.environ,
         "QA_CORPUS": str(settings.corpus),

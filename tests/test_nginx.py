@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import sys
 
 import httpx
 import pytest
 
-from tests.live_server import fake_server_env, running, serve_fake
+from tests.live_server import running, serve_fake, small_server_env
 from tests.nginx import PREFIX, Nginx, free_port, need_nginx
 from tests.test_root_path import links, outside
 from tests.test_web import served_facts
@@ -39,7 +40,7 @@ def local_address() -> str | None:
 def proxy(settings, tmp_path):
     need_nginx()
     port = free_port()
-    env = fake_server_env(settings, tmp_path, root_path=PREFIX, trusted_proxies="127.0.0.1", rate_limit=str(RATE_LIMIT))
+    env = small_server_env(settings, tmp_path, root_path=PREFIX, trusted_proxies="127.0.0.1", rate_limit=str(RATE_LIMIT))
     (tmp_path / "nginx").mkdir()
     with running(serve_fake(port), env, tmp_path / "server.log", port), Nginx(tmp_path / "nginx", port) as nginx:
         yield nginx
@@ -91,3 +92,19 @@ def test_nginx_turns_away_a_burst_before_it_reaches_the_app(proxy):
     assert refused, codes
     assert all("nginx" in r.text and "detail" not in r.text for r in refused)  # nginx's page, not the app's JSON
     assert set(codes) == {200, 429}
+
+
+@pytest.mark.model
+def test_python_m_qa_serve_with_a_root_path_answers_behind_nginx(settings, tmp_path):
+    """The real command, on the real model: `python -m qa serve --root-path /sporsmal`."""
+    need_nginx()
+    port = free_port()
+    env = small_server_env(settings, tmp_path, trusted_proxies="127.0.0.1")
+    env.pop("QA_MODEL", None)
+    command = [sys.executable, "-m", "qa", "serve", "--root-path", PREFIX, "--port", str(port)]
+    (tmp_path / "nginx").mkdir()
+    with running(command, env, tmp_path / "server.log", port, wait=180), Nginx(tmp_path / "nginx", port) as nginx:
+        body = httpx.get(f"{nginx.url}{PREFIX}/api/ask", params={"q": QUESTION}, timeout=30).json()
+        assert body["results"] and all(r["url"].startswith(f"{PREFIX}/program#") for r in body["results"])
+        page = httpx.get(f"{nginx.url}{PREFIX}/", timeout=30)
+        assert page.status_code == 200 and outside(links(page.text)) == []

@@ -15,7 +15,7 @@ import urllib.request
 
 import pytest
 
-from tests.live_server import CHECKOUT, fake_server_env, running
+from tests.live_server import CHECKOUT, running, small_server_env
 from tests.nginx import free_port
 
 DIRECT = [sys.executable, "-m", "uvicorn", "web.app:app", "--workers", "2"]
@@ -23,7 +23,7 @@ GUARDED = ["--http", "qa.operations.connections:GuardedH11Protocol", "--no-proxy
 
 
 def direct_env(settings, tmp_path, **qa: str) -> dict[str, str]:
-    env = fake_server_env(settings, tmp_path, **qa)
+    env = small_server_env(settings, tmp_path, **qa)
     env.pop("QA_MODEL", None)  # the configured model: the real bundled one
     return env
 

@@ -9,6 +9,7 @@ or stale index is built in a child process before the server starts, so workers 
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import subprocess
 import sys
@@ -37,6 +38,8 @@ def serve(settings: Settings, *, host: str, port: int, workers: int = 1) -> None
         log.warning("building the index in %s: %s", settings.index_dir, exc)
         if subprocess.run([sys.executable, "-m", "qa", "build"], check=False).returncode != 0:
             raise ConfigError("the index could not be built (see the line above)") from None
+    # Spawned workers read their settings from the environment: `--root-path` goes there too.
+    os.environ["QA_ROOT_PATH"] = settings.root_path
     uvicorn.run(APP, factory=True, host=host, port=port, workers=workers, **uvicorn_options(settings))
 
 

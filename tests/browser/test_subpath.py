@@ -11,7 +11,7 @@ import pytest
 
 from tests.browser.conftest import HOST_PAGE, serving_pages
 from tests.browser.test_browser import ask_widget, open_widget
-from tests.live_server import fake_server_env, running, serve_fake
+from tests.live_server import running, serve_fake, small_server_env
 from tests.nginx import PREFIX, Nginx, free_port, need_nginx
 
 QUESTION = "Hva vil dere med bussen?"
@@ -22,7 +22,7 @@ def proxied(chromium_present, settings, tmp_path) -> Iterator[str]:
     """The app under nginx at http://127.0.0.1:PORT/sporsmal; yields that URL."""
     need_nginx()
     port = free_port()
-    env = fake_server_env(settings, tmp_path, root_path=PREFIX, rate_limit="0")
+    env = small_server_env(settings, tmp_path, root_path=PREFIX, rate_limit="0")
     (tmp_path / "nginx").mkdir()
     with running(serve_fake(port), env, tmp_path / "server.log", port), Nginx(tmp_path / "nginx", port) as nginx:
         yield nginx.url + PREFIX

@@ -11,7 +11,7 @@ import sys
 
 import uvicorn
 
-from qa.operations.connections import server_options
+from qa.operations.serve import uvicorn_options
 from qa.operations.settings import load_settings
 from tests.conftest import FakeEmbedder
 from web.app import create_app
@@ -29,4 +29,4 @@ if __name__ == "__main__":
     if workers > 1:  # spawned workers, each configuring the guard from the environment
         target = "tests.serve_guarded:app"
     options = {"factory": True, "workers": workers} if workers > 1 else {}
-    uvicorn.run(target, host="127.0.0.1", port=port, log_level="info", access_log=False, **options, **server_options(settings))
+    uvicorn.run(target, host="127.0.0.1", port=port, **options, **uvicorn_options(settings))

@@ -15,7 +15,7 @@ from web.app import create_app
 from web.assets import STATIC
 
 WIDGET = (STATIC / "widget.js").read_text(encoding="utf-8")
-FACTS = {"stored": False, "limits": {"question": 500, "comment": 500}}  # this server's, as README says
+FACTS = {"stored": False, "limits": {"question": 500, "comment": 500}, "base": "/"}  # this server's, as README says
 
 
 def as_served(facts: dict = FACTS) -> bytes:

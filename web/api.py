@@ -18,6 +18,7 @@ from qa.programmes.library import MAX_COMPARED, Asked, Library, TooManyProgramme
 from qa.programmes.registry import Entry
 from web.deps import record_answer, take_question_allowance
 from web.params import InvalidQuery, QuestionParams, explain, parse_compare, parse_question
+from web.rootpath import root_of
 
 router = APIRouter()
 
@@ -75,28 +76,30 @@ def ask_library(library: Library, params: QuestionParams) -> Asked:
         raise HTTPException(422, explain(exc)) from None
 
 
-def attributed(library: Library, entry: Entry, answer: Answer) -> dict:
-    """An answer's JSON naming its programme, in the answer and in each result, with links into it."""
+def attributed(library: Library, entry: Entry, answer: Answer, root: str = "") -> dict:
+    """An answer's JSON naming its programme, in the answer and in each result, with links into it
+    under the root path `root` (web.rootpath)."""
     body = answer.as_dict()
     body["programme"] = entry.slug
-    page = programme_path(library, entry)
+    page = programme_path(library, entry, root)
     for result in body["results"]:
         result["programme"] = entry.slug
         result["url"] = f"{page}#{result['id']}"
     return body
 
 
-def programme_path(library: Library, entry: Entry) -> str:
-    """Where a programme's page is: `/program` for the default one, `/p/SLUG/program` for the others."""
-    return "/program" if entry.slug == library.default.slug else f"/p/{entry.slug}/program"
+def programme_path(library: Library, entry: Entry, root: str = "") -> str:
+    """Where a programme's page is: `/program` for the default one, `/p/SLUG/program` for the others,
+    under the root path `root`."""
+    return root + ("/program" if entry.slug == library.default.slug else f"/p/{entry.slug}/program")
 
 
-def asked_body(library: Library, asked: Asked) -> dict:
+def asked_body(library: Library, asked: Asked, root: str = "") -> dict:
     """The JSON of an answer with its fallback, attributed; never mixed into the local results."""
-    body = attributed(library, asked.entry, asked.answer)
+    body = attributed(library, asked.entry, asked.answer, root)
     if asked.fallback is not None:
         entry, answer = asked.fallback
-        other = attributed(library, entry, answer)
+        other = attributed(library, entry, answer, root)
         body["fallback"] = {"programme": entry.slug, "title": entry.title, "coverage": other["coverage"], "results": other["results"]}
     return body
 
@@ -131,7 +134,7 @@ def answer_body(request: Request, params: QuestionParams) -> dict:
     """The API's JSON for a question, with the question log's `ask_id` when there is a log."""
     library: Library = request.app.state.library
     asked = ask_library(library, params)
-    body = asked_body(library, asked)
+    body = asked_body(library, asked, root_of(request))
     # The log and its report know one programme's pledges: the default one's.
     ask_id = record_answer(request, asked.answer) if asked.entry.default else None
     if ask_id is not None:
@@ -151,10 +154,11 @@ async def compare(request: Request) -> JSONResponse:
         params, slugs = parse_compare(request.scope["query_string"])
     except InvalidQuery as exc:
         raise HTTPException(422, str(exc)) from None
-    return JSONResponse(await run_in_threadpool(compare_body, request.app.state.library, params, slugs))
+    body = await run_in_threadpool(compare_body, request.app.state.library, params, slugs, root_of(request))
+    return JSONResponse(body)
 
 
-def compare_body(library: Library, params: QuestionParams, slugs: list[str]) -> dict:
+def compare_body(library: Library, params: QuestionParams, slugs: list[str], root: str = "") -> dict:
     """Every named programme's own answer and band, in the registry's order (never by score)."""
     try:
         answers = library.compare(params.q, slugs, params.k)
@@ -167,7 +171,7 @@ def compare_body(library: Library, params: QuestionParams, slugs: list[str]) -> 
     return {
         "question": answers[0][1].question,
         # Each programme as /api/programmes names it (less its fallback: compare asks none), with its own answer.
-        "programmes": [{**_described(entry), **attributed(library, entry, answer)} for entry, answer in answers],
+        "programmes": [{**_described(entry), **attributed(library, entry, answer, root)} for entry, answer in answers],
     }
 
 
@@ -178,8 +182,9 @@ def _described(entry: Entry) -> dict:
 @router.get("/api/programmes", summary="The programmes this service answers from, in the registry's order")
 async def programmes(request: Request) -> JSONResponse:
     library: Library = request.app.state.library
+    root = root_of(request)
     return JSONResponse(
-        {"default": library.default.slug, "programmes": [{**e.as_dict(), "url": programme_path(library, e)} for e in library.entries]}
+        {"default": library.default.slug, "programmes": [{**e.as_dict(), "url": programme_path(library, e, root)} for e in library.entries]}
     )
 
 

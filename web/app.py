@@ -2,7 +2,8 @@
 
 `create_app()` wires the parts; the work happens in the lifespan, once: parse the programme,
 load the model and the index of each programme (`qa.programmes.library.load_library`), pre-render the fixed pages. Request
-handlers then only read `app.state`. Importing this module loads nothing heavy.
+handlers then only read `app.state`. Importing this module loads nothing heavy; `web.app:app`, the
+app made from the QA_* settings for `uvicorn web.app:app` started directly, is made on first access.
 
     web.api         GET /api/ask, GET /healthz
     web.pages       GET /, GET /program
@@ -16,10 +17,12 @@ handlers then only read `app.state`. Importing this module loads nothing heavy.
     web.deps        what handlers share; the Annotated dependencies
     web.security    security headers everywhere, CORS on /api/*
     web.ratelimit   questions per minute per client
+    web.rootpath    serving under a sub-path (QA_ROOT_PATH), trailing-slash redirects
 """
 
 from __future__ import annotations
 
+import sys
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
@@ -30,20 +33,23 @@ from starlette.middleware.gzip import GZipMiddleware
 
 from index.embedders import Embedder
 from qa.curation.sync import attach
+from qa.errors import ConfigError
 from qa.operations.settings import Settings, load_settings
 from qa.programmes.library import load_library
 from qa.questionlog.store import QuestionLog
 from web import admin, api, assets, curate_page, curation, feedback, pages
 from web.ratelimit import RateLimiter
+from web.rootpath import PerRoot, RootPath, SlashRedirect, route_path
 from web.security import ApiCORS, SecurityHeaders
 
 
 def create_app(settings: Settings | None = None, *, embedder: Embedder | None = None) -> FastAPI:
     """Build the app. `embedder` replaces the configured model (tests pass a fake one)."""
-    settings = settings or load_settings()
+    settings = settings or _settings_from_environment()
     static = assets.load_static()
     widget_source = static["widget.js"]
-    static["widget.js"] = assets.serve_widget(widget_source, stored=False)
+    root = settings.root_path  # the server's own root path, when it has one, wins (web.rootpath)
+    static["widget.js"] = assets.serve_widget(widget_source, stored=False, root=root)
     env = pages.make_environment(static)
 
     @asynccontextmanager
@@ -58,13 +64,20 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         # Staff curation lives in the same database: load it, and follow changes (web.curation).
         app.state.curation = attach(app.state.answerer, questionlog.target) if questionlog.enabled else None
         stored = app.state.recorder is not None
-        static["widget.js"] = assets.serve_widget(widget_source, stored=stored)
+        app.state.widgets = PerRoot(lambda root: assets.serve_widget(widget_source, stored=stored, root=root))
+        static["widget.js"] = app.state.widgets.at(root)  # the version in the pages' script URLs
         library = app.state.library
-        app.state.pages_by_slug = {
-            e.slug: pages.Pages(env, library.answerer(e.slug).programme, stored=stored and e.default, site=pages.site_of(e, e.default))
-            for e in library.entries
-        }
-        app.state.pages = app.state.pages_by_slug[library.default.slug]  # also at / and /program
+
+        def site(root: str) -> dict[str | None, pages.Pages]:
+            """Each programme's pages under `root`, by slug; the default one's also under None (/ and /program)."""
+            by_slug = {
+                e.slug: pages.Pages(env, library.answerer(e.slug).programme, stored=stored and e.default, site=pages.site_of(e, e.default, root))
+                for e in library.entries
+            }
+            return {None: by_slug[library.default.slug], **by_slug}
+
+        app.state.sites = PerRoot(site)
+        app.state.sites.at(root)  # rendered now, not on the first request
         yield
         questionlog.close()
         if app.state.curation is not None:
@@ -79,6 +92,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     )
     app.state.settings = settings
     app.state.static = static
+    app.state.widgets = PerRoot(lambda root: assets.serve_widget(widget_source, stored=False, root=root))
     app.state.limiter = RateLimiter(settings.rate_limit) if settings.rate_limit else None
     app.state.recorder = None  # the question log's hook; see the lifespan
     app.state.curation = None  # staff curation (qa.curation.sync); see the lifespan
@@ -98,11 +112,32 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     # Static files and the fixed pages are gzipped once (web.assets) and pass through untouched.
     app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(RootPath, root=root)  # outermost: every layer below sees the root path
+    SlashRedirect(app.router)  # /p/x -> /p/x/ as a path, never with the request's Host
     return app
 
 
+def _settings_from_environment() -> Settings:
+    """The QA_* settings; a bad value ends the process with one line. Exit code 3 is uvicorn's
+    "failed to start": its supervisor (--workers) then stops instead of restarting the worker."""
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(3) from None
+
+
+def __getattr__(name: str) -> FastAPI:
+    """`web.app:app`, for `uvicorn web.app:app`: the app from the QA_* settings, made on first
+    access (so importing this module stays instant)."""
+    if name != "app":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()["app"] = made = create_app()
+    return made
+
+
 def _wants_html(request: Request) -> bool:
-    return not request.url.path.startswith("/api/") and "text/html" in request.headers.get("accept", "")
+    return not route_path(request.scope).startswith("/api/") and "text/html" in request.headers.get("accept", "")
 
 
 _TITLES = {404: "Siden finnes ikke", 405: "Metoden er ikke tillatt"}
@@ -114,9 +149,10 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> Response
     if exc.status_code == 404 and detail == "Not Found":
         detail = "Siden finnes ikke."
     headers = getattr(exc, "headers", None)
-    if _wants_html(request) and getattr(request.app.state, "pages", None) is not None:
+    site = pages.pages_for(request)
+    if _wants_html(request) and site is not None:
         title = _TITLES.get(exc.status_code, "Noe gikk galt")
-        body = request.app.state.pages.error(title, str(detail))
+        body = site.error(title, str(detail))
         return HTMLResponse(body, status_code=exc.status_code, headers=headers)
     return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=headers)
 

@@ -6,7 +6,8 @@ lookup, never a file read, and a name that is not one of those files is a 404 (s
 
 widget.js is served with what it must know about its server written in (`serve_widget`): the
 limits it shares with the server and the templates (`browser_limits`, read from
-qa/answering/limits.py and the question log's comment limit), and whether questions are stored.
+qa/answering/limits.py and the question log's comment limit), whether questions are stored, and
+its API base (the root path, web.rootpath), once per root path.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from fastapi.responses import Response
 
 from qa.answering import limits
 from qa.questionlog import store
+from web.rootpath import root_of
 
 STATIC = Path(__file__).parent / "static"
 
@@ -89,19 +91,21 @@ def browser_limits() -> dict[str, int]:
     return {"question": limits.MAX_QUESTION, "comment": store.MAX_COMMENT}
 
 
-def serve_widget(source: Blob, *, stored: bool) -> Blob:
+def serve_widget(source: Blob, *, stored: bool, root: str = "") -> Blob:
     """widget.js as this server serves it: `source` with its SERVER line filled in with the
-    limits and whether questions are stored (the widget then says so)."""
+    limits, whether questions are stored (the widget then says so) and its API base: the root
+    path the server is under, "/" or "/sporsmal/" (web.rootpath), which the widget resolves
+    against its own script's origin."""
     if WIDGET_FACTS not in source.body:
         raise RuntimeError(f"widget.js has no line {WIDGET_FACTS.decode()!r} to fill in")
-    facts = json.dumps({"stored": stored, "limits": browser_limits()}, separators=(",", ":"))
+    facts = json.dumps({"stored": stored, "limits": browser_limits(), "base": root + "/"}, separators=(",", ":"))
     filled = source.body.replace(WIDGET_FACTS, f"const SERVER = {facts};".encode())
     return Blob.of(filled, source.media_type)
 
 
-def static_url(blobs: dict[str, Blob], name: str) -> str:
-    """The URL of a static file, versioned by its content so it can be cached for a year."""
-    return f"/static/{name}?v={blobs[name].version}"
+def static_url(blobs: dict[str, Blob], name: str, root: str = "") -> str:
+    """The URL of a static file under `root`, versioned by its content so it can be cached for a year."""
+    return f"{root}/static/{name}?v={blobs[name].version}"
 
 
 router = APIRouter(include_in_schema=False)
@@ -109,7 +113,7 @@ router = APIRouter(include_in_schema=False)
 
 @router.api_route("/static/{name}", methods=["GET", "HEAD"])
 async def static_file(name: str, request: Request) -> Response:
-    blob = request.app.state.static.get(name)
+    blob = _widget(request) if name == "widget.js" else request.app.state.static.get(name)
     if blob is None:
         raise HTTPException(404, "Filen finnes ikke.")
     return blob.respond(request, LONG if "v" in request.query_params else SHORT)
@@ -118,5 +122,9 @@ async def static_file(name: str, request: Request) -> Response:
 @router.api_route("/widget.js", methods=["GET", "HEAD"])
 async def widget(request: Request) -> Response:
     """The embed: any site may load it (it then talks only to this server)."""
-    blob = request.app.state.static["widget.js"]
-    return blob.respond(request, SHORT, {"Access-Control-Allow-Origin": "*"})
+    return _widget(request).respond(request, SHORT, {"Access-Control-Allow-Origin": "*"})
+
+
+def _widget(request: Request) -> Blob:
+    """widget.js filled in for the root path this request came in under."""
+    return request.app.state.widgets.at(root_of(request))

@@ -30,7 +30,7 @@ from pathlib import Path
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
 from starlette.concurrency import run_in_threadpool
 
 from corpus.model import Programme
@@ -43,6 +43,7 @@ from web.assets import Blob, browser_limits, static_url
 from web.deps import record_answer, take_question_allowance
 from web.highlight import pieces, terms
 from web.params import InvalidQuery, MissingQuestion, QuestionParams, parse_compare, parse_question
+from web.rootpath import root_of
 
 TEMPLATES = Path(__file__).parent / "templates"
 HTML = "text/html; charset=utf-8"
@@ -70,6 +71,11 @@ class Site:
     title: str  # the programme, in "Spør om {title}" ("MDG Bærums program")
     home: str = "/"
     program: str = "/program"
+    root: str = ""  # the root path the pages are served under ("/sporsmal"), in every URL they print
+
+    def under(self, root: str) -> Site:
+        """The same pages, served under the root path `root` (web.rootpath)."""
+        return replace(self, root=root, home=root + self.home, program=root + self.program)
 
 
 DEFAULT_SITE = Site(None, "MDG Bærum", "MDG Bærums program")
@@ -159,7 +165,7 @@ def make_environment(static: dict[str, Blob]) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.globals["static"] = lambda name: static_url(static, name)
+    env.globals["static"] = pass_context(lambda context, name: static_url(static, name, context["site"].root))
     env.globals["limits"] = browser_limits()  # the server's own limits (qa.answering.limits)
     env.filters["marks"] = pieces  # a pledge's text in runs, the question's words marked
     for name in TEMPLATE_NAMES:
@@ -227,17 +233,25 @@ class Pages:
 router = APIRouter(include_in_schema=False)
 
 
-def site_of(entry: Entry, default: bool) -> Site:
-    """Where the pages of a programme of the registry are."""
+def site_of(entry: Entry, default: bool, root: str = "") -> Site:
+    """Where the pages of a programme of the registry are, under the root path `root`."""
     if default:
-        return DEFAULT_SITE if entry.slug == DEFAULT_SLUG else Site(None, f"{entry.party} {entry.place}", entry.title)
-    return Site(entry.slug, f"{entry.party} {entry.place}", entry.title, f"/p/{entry.slug}/", f"/p/{entry.slug}/program")
+        site = DEFAULT_SITE if entry.slug == DEFAULT_SLUG else Site(None, f"{entry.party} {entry.place}", entry.title)
+    else:
+        site = Site(entry.slug, f"{entry.party} {entry.place}", entry.title, f"/p/{entry.slug}/", f"/p/{entry.slug}/program")
+    return site.under(root)
+
+
+def pages_for(request: Request, slug: str | None = None) -> Pages | None:
+    """The pages of programme `slug` (None: the default one) as served under this request's root
+    path; None for a slug the registry does not have, or before start-up has made them."""
+    sites = getattr(request.app.state, "sites", None)
+    return None if sites is None else sites.at(root_of(request)).get(slug)
 
 
 def _pages_of(request: Request, slug: str) -> Pages:
-    """The pages of programme `slug`; a 404 for one the registry does not have (or the default's slug:
-    its pages are / and /program)."""
-    pages = request.app.state.pages_by_slug.get(slug)
+    """The pages of programme `slug`; a 404 for one the registry does not have."""
+    pages = pages_for(request, slug)
     if pages is None:
         raise HTTPException(404, f"Ukjent program: {slug!r}.")
     return pages
@@ -245,7 +259,7 @@ def _pages_of(request: Request, slug: str) -> Pages:
 
 @router.api_route("/", methods=["GET", "HEAD"])
 async def chat_page(request: Request) -> Response:
-    return await _chat(request, request.app.state.pages)
+    return await _chat(request, pages_for(request))
 
 
 @router.api_route("/p/{slug}/", methods=["GET", "HEAD"])
@@ -281,8 +295,8 @@ def _answer_page(request: Request, pages: Pages, params: QuestionParams) -> Resp
     library = request.app.state.library
     asked = ask_library(library, params)
     ask_id = record_answer(request, asked.answer) if asked.entry.default else None
-    origin = str(request.base_url).rstrip("/")
-    body = pages.chat(asked_body(library, asked), ask_id=ask_id, prev=params.prev, origin=origin)
+    origin = f"{request.url.scheme}://{request.url.netloc}"  # the pages' links carry the root path already
+    body = pages.chat(asked_body(library, asked, pages.site.root), ask_id=ask_id, prev=params.prev, origin=origin)
     return HTMLResponse(body, headers={"Cache-Control": "no-store"})
 
 
@@ -290,7 +304,7 @@ def _answer_page(request: Request, pages: Pages, params: QuestionParams) -> Resp
 async def compare_page(request: Request) -> Response:
     """Each programme's answer side by side (`GET /api/compare`'s answers), with JavaScript off too.
     `programmes=a,b` names them; without it, the registry's first `MAX_COMPARED`."""
-    pages: Pages = request.app.state.pages
+    pages: Pages = pages_for(request)
     library = request.app.state.library
     query = request.scope["query_string"]
     slugs = ",".join(e.slug for e in library.entries[:MAX_COMPARED])
@@ -302,7 +316,7 @@ async def compare_page(request: Request) -> Response:
         return _page(pages.compare(error=str(exc)), 422)
     try:
         take_question_allowance(request)
-        body = await run_in_threadpool(compare_body, library, params, named)
+        body = await run_in_threadpool(compare_body, library, params, named, pages.site.root)
     except HTTPException as exc:
         return _page(pages.compare(_printable(params.q), error=exc.detail), exc.status_code, exc.headers)
     columns = [{**p, "reply": reply_for(p)} for p in body["programmes"]]
@@ -327,4 +341,4 @@ def _printable(text: str) -> str:
 
 @router.api_route("/program", methods=["GET", "HEAD"])
 async def programme_page(request: Request) -> Response:
-    return request.app.state.pages.programme.respond(request, "public, max-age=300")
+    return pages_for(request).programme.respond(request, "public, max-age=300")

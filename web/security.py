@@ -13,6 +13,8 @@ from starlette.datastructures import MutableHeaders
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from web.rootpath import route_path
+
 CONTENT_SECURITY_POLICY = "; ".join(
     [
         "default-src 'self'",
@@ -76,7 +78,7 @@ class ApiCORS:
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"].startswith(self.prefix):
+        if scope["type"] == "http" and route_path(scope).startswith(self.prefix):
             await self.cors(scope, receive, send)
         else:
             await self.app(scope, receive, send)

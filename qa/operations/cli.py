@@ -109,6 +109,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--workers", type=int, default=1, help="server processes (default 1)")
+    p.add_argument("--root-path", help="the sub-path a proxy serves it under and strips, e.g. /sporsmal (QA_ROOT_PATH)")
     p.set_defaults(run=_serve)
 
     from qa.curation.cli import register as register_alternates
@@ -276,8 +277,10 @@ def _ids(args) -> None:
 
 def _serve(args) -> None:
     from qa.operations.serve import serve
+    from qa.operations.settings import load_settings
 
-    serve(_settings(), host=args.host, port=args.port, workers=args.workers)
+    settings = _settings() if args.root_path is None else load_settings(root_path=args.root_path)
+    serve(settings, host=args.host, port=args.port, workers=args.workers)
 
 
 def _import(args) -> None:

@@ -77,6 +77,7 @@ class GuardedH11Protocol(H11Protocol):
     def connection_made(self, transport) -> None:  # type: ignore[override]
         if GuardedH11Protocol.max_connections is None:
             GuardedH11Protocol.configure(load_settings())
+            install_accept_filter()  # uvicorn started directly has not had log_config()
         super().connection_made(transport)
         self._deadline = None
         self._opened = time.monotonic()
@@ -154,6 +155,13 @@ class AcceptErrorFilter(logging.Filter):
             record.msg = f"{record.msg}\n(the same error {self._suppressed} more times since the last report)"
         self._last, self._suppressed = now, 0
         return True
+
+
+def install_accept_filter() -> None:
+    """Put `AcceptErrorFilter` on the `asyncio` logger, unless log_config() already has."""
+    asyncio_log = logging.getLogger("asyncio")
+    if not any(isinstance(f, AcceptErrorFilter) for f in asyncio_log.filters):
+        asyncio_log.addFilter(AcceptErrorFilter())
 
 
 def log_config() -> dict:

@@ -9,6 +9,7 @@ or stale index is built in a child process before the server starts, so workers 
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import subprocess
 import sys
@@ -27,8 +28,6 @@ def serve(settings: Settings, *, host: str, port: int, workers: int = 1) -> None
     """Run the server in the foreground until interrupted."""
     import uvicorn
 
-    from qa.operations.connections import server_options
-
     if workers < 1:
         raise ConfigError(f"--workers must be at least 1, got {workers}")
     _check_port(host, port)
@@ -39,19 +38,26 @@ def serve(settings: Settings, *, host: str, port: int, workers: int = 1) -> None
         log.warning("building the index in %s: %s", settings.index_dir, exc)
         if subprocess.run([sys.executable, "-m", "qa", "build"], check=False).returncode != 0:
             raise ConfigError("the index could not be built (see the line above)") from None
-    # No access log: it would pair each client's address with the question in the URL.
-    # Slow and idle clients are bounded and timed out (qa.operations.connections).
-    uvicorn.run(
-        APP,
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="info",
-        proxy_headers=False,
-        access_log=False,
+    # Spawned workers read their settings from the environment: `--root-path` goes there too.
+    os.environ["QA_ROOT_PATH"] = settings.root_path
+    uvicorn.run(APP, factory=True, host=host, port=port, workers=workers, **uvicorn_options(settings))
+
+
+def uvicorn_options(settings: Settings) -> dict:
+    """The uvicorn options every server of the app runs with (tests start theirs with them too)."""
+    from qa.operations.connections import server_options
+
+    return {
+        "log_level": "info",
+        # The client's address comes from X-Forwarded-For of a trusted proxy only (web.ratelimit).
+        "proxy_headers": False,
+        # Under a sub-path the server puts it in every request's scope (web.rootpath reads it).
+        "root_path": settings.root_path,
+        # No access log: it would pair each client's address with the question in the URL.
+        "access_log": False,
+        # Slow and idle clients are bounded and timed out (qa.operations.connections).
         **server_options(settings),
-    )
+    }
 
 
 def _check_port(host: str, port: int) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from functools import cached_property
 from pathlib import Path
 
@@ -92,6 +93,7 @@ class Settings(BaseSettings):
         "127.0.0.1,::1",
         description="comma-separated addresses or CIDR ranges (10.0.0.0/8) whose X-Forwarded-For is trusted",
     )
+    root_path: str = Field("", description="the sub-path the service is served under behind a proxy (/sporsmal); '' for /")
     max_connections: int = Field(512, ge=1, description="open connections served at once; more get a quick 503")
     request_timeout: float = Field(10.0, gt=0, description="seconds a client has to send a whole request")
     db: str = Field(
@@ -149,6 +151,11 @@ class Settings(BaseSettings):
         proxy_networks(value)  # a mistyped proxy must stop start-up, not be silently ignored
         return value
 
+    @field_validator("root_path")
+    @classmethod
+    def _root_path_is_a_path(cls, value: str) -> str:
+        return clean_root_path(value)
+
     @field_validator("author_url")
     @classmethod
     def _author_url_is_http(cls, value: str | None) -> str | None:
@@ -183,6 +190,22 @@ def proxy_networks(text: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Net
         except ValueError:
             raise ValueError(f"{part!r} is not an IP address or CIDR range (e.g. 10.0.0.1, 172.17.0.0/16)") from None
     return tuple(networks)
+
+
+_ROOT_SEGMENT = re.compile(r"[A-Za-z0-9._~!$&'()*+,;=:@-]+")
+
+
+def clean_root_path(text: str) -> str:
+    """A root path as the app uses it: "" or "/a/b", no trailing slash; `ValueError` says what is wrong."""
+    value = text.strip().rstrip("/")
+    if not value:
+        return ""
+    if not value.startswith("/"):
+        raise ValueError("must start with / (e.g. /sporsmal), or be empty for /")
+    segments = value[1:].split("/")
+    if any(not _ROOT_SEGMENT.fullmatch(s) or s in (".", "..") for s in segments):
+        raise ValueError("must be a plain path such as /sporsmal: letters, digits and -._~ between single slashes")
+    return value
 
 
 def load_settings(**overrides) -> Settings:

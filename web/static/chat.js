@@ -9,9 +9,9 @@
  * - Each answer offers "copy link", each quoted pledge "copy quote". */
 customElements.whenDefined('mdg-sporsmal').then((Widget) => {
   'use strict';
-  const { TEXT, ask, render, mended, turn, feedback, nextPrev } = Widget.kit;
+  const { TEXT, ask, render, mended, turn, feedback, nextPrev, BASE } = Widget.kit;
   const t = TEXT.nb;
-  const base = new URL('/', location.href);
+  const base = BASE; // the server's root, "/sporsmal/" behind a proxy (written into widget.js)
   const form = document.getElementById('ask');
   const input = document.getElementById('q');
   // The previous question travels in the form (a hidden field, so it works without JavaScript

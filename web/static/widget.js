@@ -6,10 +6,13 @@
   'use strict';
   const TAG = 'mdg-sporsmal';
   const script = document.currentScript;
-  const BASE = new URL('.', script ? script.src : location.href);
   // What the serving server is like, written in as it serves this file (web/assets.py):
-  // { stored: it keeps the anonymous question log, limits: { question, comment } in characters }.
+  // { stored: it keeps the anonymous question log, limits: { question, comment } in characters,
+  //   base: the path it is served under, "/" or "/sporsmal/" behind a proxy }.
   const SERVER = {};
+  // The server's API base: its path on the origin this script came from (a page may load the
+  // script from /widget.js or /static/widget.js?v=..., under any root path).
+  const BASE = new URL(SERVER.base || '.', script ? script.src : location.href);
 
   const TEXT = {
     nb: {
@@ -396,7 +399,7 @@ input{flex:1;min-width:0;font-size:16px;padding:10px 12px;border:1px solid #767f
       };
     }
   }
-  Widget.kit = { TEXT, ask, render, mended, turn, feedback, terms, nextPrev };
+  Widget.kit = { TEXT, ask, render, mended, turn, feedback, terms, nextPrev, BASE };
 
   if (!customElements.get(TAG)) customElements.define(TAG, Widget);
   if (script && script.dataset.mount !== 'none') {

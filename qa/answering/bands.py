@@ -88,7 +88,7 @@ class Logistic:
 
     def probabilities(self, x: np.ndarray) -> np.ndarray:
         z = self.bias + ((x - np.array(self.mean)) / np.array(self.scale)) @ np.array(self.coef)
-        return 1 / (1 + np.exp(-z))
+        return 1 / (1 + np.exp(-np.clip(z, -50, 50)))  # saturated either way; no overflow on wild inputs
 
     @classmethod
     def fit(cls, x: np.ndarray, y: np.ndarray, ridge: float = 1.0) -> Logistic:

@@ -280,7 +280,7 @@ async def _chat(request: Request, pages: Pages) -> Response:
 def _answer_page(request: Request, pages: Pages, params: QuestionParams) -> Response:
     library = request.app.state.library
     asked = ask_library(library, params)
-    ask_id = record_answer(request, asked.answer) if asked.entry.default else None
+    ask_id = record_answer(request, asked.answer, asked.entry.slug)
     origin = str(request.base_url).rstrip("/")
     body = pages.chat(asked_body(library, asked), ask_id=ask_id, prev=params.prev, origin=origin)
     return HTMLResponse(body, headers={"Cache-Control": "no-store"})

@@ -244,6 +244,18 @@ def test_feedback_on_a_non_default_programmes_answer_is_in_its_report(client):
     assert "<dt>Ikke nyttige svar</dt><dd>0</dd>" in other
 
 
+def test_the_terminal_report_names_each_questions_programme(psettings, client):
+    from qa.questionlog.report import report
+
+    ask(client, OIL, NATIONAL)
+    ask(client, "fjerne eiendomsskatten", OTHER)
+    lines = report(psettings, days=7).splitlines()
+    asked = lines[lines.index("Mest stilte spørsmål") :]
+    assert asked[2].split()[:3] == ["Spørsmål", "Program", "Antall"]
+    after = {q: line[len(q) :].split()[0] for line in asked[4:6] for q in (OIL, "fjerne eiendomsskatten") if line.startswith(q)}
+    assert after == {OIL: NATIONAL, "fjerne eiendomsskatten": OTHER}  # the column after the question
+
+
 # --- /admin/curate -----------------------------------------------------------------------------
 
 

@@ -250,7 +250,10 @@ def report(settings: Settings, days: int = 30) -> str:
     try:
         if not qlog.enabled:
             return "Spørsmålsloggen er slått av (QA_DB=off).\n"
-        return render_text(qlog, days, _programme(settings))
+        if settings.programmes is None:
+            return render_text(qlog, days, _programme(settings))
+        programmes = _programmes(settings)
+        return render_text(qlog, days, programmes=programmes, by_programme=len(programmes) > 1)
     finally:
         qlog.close()
 
@@ -264,9 +267,30 @@ def _programme(settings: Settings) -> Programme | None:
         return None
 
 
-def render_text(qlog: QuestionLog, days: int, programme: Programme | None = None) -> str:
-    """The report of an open log as plain-text tables."""
-    all_tables = tables(qlog, days, programme)
+def _programmes(settings: Settings) -> dict[str, Programme]:
+    """Every programme of the registry `QA_PROGRAMMES` that can be read, by slug (a bad registry
+    is a `ConfigError`, as at start-up)."""
+    from qa.programmes.library import settings_for
+    from qa.programmes.registry import load_registry
+
+    found = {}
+    for entry in load_registry(settings.programmes):
+        programme = _programme(settings_for(settings, entry))
+        if programme is not None:
+            found[entry.slug] = programme
+    return found
+
+
+def render_text(
+    qlog: QuestionLog,
+    days: int,
+    programme: Programme | None = None,
+    *,
+    programmes: Mapping[str, Programme] | None = None,
+    by_programme: bool = False,
+) -> str:
+    """The report of an open log as plain-text tables (with a "Program" column, `by_programme`)."""
+    all_tables = tables(qlog, days, programme, programmes=programmes, by_programme=by_programme)
     totals = summary(qlog, days, all_tables[-1])
     out = [
         f"Spørsmål fra velgere, siste {days} dager: {totals['questions']} spørsmål – "

@@ -88,3 +88,8 @@ def test_staff_curate_a_question_for_the_national_programme_and_its_chat_page_an
     assert cite.get_attribute("href").endswith(f"/p/{NATIONAL}/program#{WIND}")
     assert "answered" in reply.get_attribute("class")
     assert voter.errors == [] and staff.errors == []
+
+    staff.goto(f"{curated_programmes}/admin")  # every programme's questions, with a Program column and a picker
+    assert staff.get_by_role("navigation", name="Program").get_by_role("link").count() == 4  # all, then each of three
+    assert NATIONAL in staff.locator("#questions").inner_text()
+    assert violations(staff, axe_source) == []

@@ -289,6 +289,7 @@ def test_admin_questions_json_groups_and_filters_by_band(seeded):
             "coverage": "not_covered",
             "smalltalk": None,
             "top_score": 0.214,
+            "programme": "mdg-baerum",
         },
         {
             "question": "Hei!",
@@ -298,6 +299,7 @@ def test_admin_questions_json_groups_and_filters_by_band(seeded):
             "coverage": "not_covered",
             "smalltalk": "greeting",
             "top_score": 0.3,
+            "programme": "mdg-baerum",
         },
         {
             "question": '=HYPERLINK("http://evil")',
@@ -307,6 +309,7 @@ def test_admin_questions_json_groups_and_filters_by_band(seeded):
             "coverage": "not_covered",
             "smalltalk": None,
             "top_score": 0.1,
+            "programme": "mdg-baerum",
         },
     ]
 

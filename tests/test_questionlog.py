@@ -121,6 +121,7 @@ def test_record_stores_normalised_question_hour_band_top_score_and_ids(qlog, db)
             '["oslofjorden-1", "oslofjorden-2"]',
             "answered",
             None,
+            "mdg-baerum",  # the programme asked: the only one, registry.single's
         )
     ]
 
@@ -155,7 +156,7 @@ def test_a_band_the_log_does_not_know_is_refused_by_the_database(qlog, db, caplo
 
 def test_the_table_has_no_column_that_could_identify_a_person(qlog, db):
     assert columns(db, "asks") == [
-        "ask_id", "hour", "question", "text", "answered", "top_score", "shown", "coverage", "smalltalk"
+        "ask_id", "hour", "question", "text", "answered", "top_score", "shown", "coverage", "smalltalk", "programme"
     ]  # fmt: skip
     assert columns(db, "feedback") == ["ask_id", "hour", "helpful", "comment"]
 
@@ -213,6 +214,7 @@ def test_repeats_of_the_same_question_are_grouped_most_asked_first(qlog, clock):
             "coverage": "not_covered",
             "smalltalk": None,
             "top_score": 0.35,
+            "programme": "mdg-baerum",
         },
         {
             "question": "sykkel",
@@ -222,6 +224,7 @@ def test_repeats_of_the_same_question_are_grouped_most_asked_first(qlog, clock):
             "coverage": "answered",
             "smalltalk": None,
             "top_score": 0.9,
+            "programme": "mdg-baerum",
         },
         {
             "question": "Buss",
@@ -231,6 +234,7 @@ def test_repeats_of_the_same_question_are_grouped_most_asked_first(qlog, clock):
             "coverage": "answered",
             "smalltalk": None,
             "top_score": 0.7,
+            "programme": "mdg-baerum",
         },
     ]
     assert [q["question"] for q in qlog.questions(answered=False)] == ["hva med ULV"]
@@ -309,6 +313,7 @@ def test_feedback_round_trip(qlog, clock):
             "smalltalk": None,
             "top_score": 0.2,
             "shown": ["natur-1"],
+            "programme": "mdg-baerum",
         }
     ]
     assert qlog.feedback_counts() == {"helpful": 1, "unhelpful": 1}
@@ -367,7 +372,7 @@ def test_purge_runs_on_open(db, clock):
 
 
 def test_purge_runs_on_writes_at_most_once_an_hour(qlog, db, clock):
-    rows(db, "INSERT INTO asks VALUES ('old', '2025-01-01T00:00:00Z', 'x', 'x', 1, NULL, '[]', 'answered', NULL)")
+    rows(db, "INSERT INTO asks VALUES ('old', '2025-01-01T00:00:00Z', 'x', 'x', 1, NULL, '[]', 'answered', NULL, 'mdg-baerum')")
 
     clock.advance(minutes=30)
     qlog.record(make_answer("buss"))  # opened less than an hour ago: no purge yet

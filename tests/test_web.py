@@ -148,10 +148,10 @@ def test_api_returns_the_question_as_data_not_markup(client):
 
 def test_api_carries_the_ask_id_from_the_question_log_when_one_is_installed(client):
     seen = []
-    client.app.state.recorder = lambda answer: seen.append(answer.question) or "abc123"
+    client.app.state.recorder = lambda answer, programme: seen.append((answer.question, programme)) or "abc123"
     body = client.get("/api/ask", params={"q": "tråling"}).json()
     assert body["ask_id"] == "abc123"
-    assert seen == ["tråling"]
+    assert seen == [("tråling", "mdg-baerum")]
 
 
 def test_with_a_question_log_pages_and_widget_offer_feedback_and_say_questions_are_stored(settings, tmp_path):
@@ -176,7 +176,7 @@ def test_without_a_question_log_nothing_claims_questions_are_stored(client):
 
 
 def test_api_answers_even_when_the_question_log_fails(client):
-    def broken(answer):
+    def broken(answer, programme):
         raise OSError("disk full")
 
     client.app.state.recorder = broken

@@ -135,8 +135,7 @@ def answer_body(request: Request, params: QuestionParams) -> dict:
     library: Library = request.app.state.library
     asked = ask_library(library, params)
     body = asked_body(library, asked, root_of(request))
-    # The log and its report know one programme's pledges: the default one's.
-    ask_id = record_answer(request, asked.answer) if asked.entry.default else None
+    ask_id = record_answer(request, asked.answer, asked.entry.slug)  # logged as the asked programme's
     if ask_id is not None:
         body["ask_id"] = ask_id
     return body

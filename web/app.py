@@ -32,7 +32,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import GZipMiddleware
 
 from index.embedders import Embedder
-from qa.curation.sync import attach
+from qa.curation.sync import attach_library
 from qa.errors import ConfigError
 from qa.operations.settings import Settings, load_settings
 from qa.programmes.library import load_library
@@ -61,8 +61,11 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         questionlog = QuestionLog.open(settings)
         app.state.questionlog = questionlog
         app.state.recorder = questionlog.record if questionlog.enabled else None
-        # Staff curation lives in the same database: load it, and follow changes (web.curation).
-        app.state.curation = attach(app.state.answerer, questionlog.target) if questionlog.enabled else None
+        # Staff curation lives in the same database: each programme's answerer gets its own, and
+        # follows changes (web.curation); `curation` is the default programme's.
+        syncs = attach_library(app.state.library, questionlog.target) if questionlog.enabled else {}
+        app.state.curations = syncs
+        app.state.curation = syncs.get(app.state.library.default.slug)
         stored = app.state.recorder is not None
         app.state.widgets = PerRoot(lambda root: assets.serve_widget(widget_source, stored=stored, root=root))
         static["widget.js"] = app.state.widgets.at(root)  # the version in the pages' script URLs
@@ -71,7 +74,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         def site(root: str) -> dict[str | None, pages.Pages]:
             """Each programme's pages under `root`, by slug; the default one's also under None (/ and /program)."""
             by_slug = {
-                e.slug: pages.Pages(env, library.answerer(e.slug).programme, stored=stored and e.default, site=pages.site_of(e, e.default, root))
+                e.slug: pages.Pages(env, library.answerer(e.slug).programme, stored=stored, site=pages.site_of(e, e.default, root))
                 for e in library.entries
             }
             return {None: by_slug[library.default.slug], **by_slug}
@@ -81,7 +84,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         yield
         questionlog.close()
         if app.state.curation is not None:
-            app.state.curation.curation.close()
+            app.state.curation.curation.close()  # the connections every programme's curation shares
 
     app = FastAPI(
         title="MDG Bærum: spør om programmet",
@@ -96,6 +99,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     app.state.limiter = RateLimiter(settings.rate_limit) if settings.rate_limit else None
     app.state.recorder = None  # the question log's hook; see the lifespan
     app.state.curation = None  # staff curation (qa.curation.sync); see the lifespan
+    app.state.curations = {}  # the same, per programme slug
 
     app.include_router(api.router)
     app.include_router(pages.router)

@@ -1,12 +1,17 @@
 """Staff curation in the admin pages, with plain HTML forms (no script): `/admin/curate`.
 
-    GET  /admin/curate?question=...&find=...   one question: its answer now, the pledges that
-                                               match the search box, and every alternate and mark
+    GET  /admin/curate?question=...&find=...&programme=SLUG
+                                               one question: its answer now from that programme
+                                               (default: the default one), the pledges of it that
+                                               match the search box, and its alternates and marks
     POST /admin/curate/attach                  question + pledge_id: answer it with that pledge
     POST /admin/curate/not-covered             question: the programme does not answer it
     POST /admin/curate/alternates/{id}/edit    question + pledge_id: change an alternate
     POST /admin/curate/alternates/{id}/remove
     POST /admin/curate/marks/{id}/remove
+
+With more than one programme, the page has a picker; every form carries the programme it is
+about, so a change lands in that programme's curation only (`web.curation.curation_of`).
 
 Every route needs the admin token (web.admin_auth). A browser that remembers Basic credentials
 would send them with a form posted from any site, so each form carries a token derived from the
@@ -31,10 +36,11 @@ from starlette.concurrency import run_in_threadpool
 from qa.answering.limits import MAX_QUESTION
 from qa.curation.search import citation, search
 from qa.curation.store import CurationError
+from qa.curation.sync import CurationSync
 from qa.questionlog.store import normalise
 from web.admin import ADMIN_HEADERS
 from web.admin_auth import AdminDep, AdminEnabledDep
-from web.curation import CurationDep, get_curation
+from web.curation import curation_of
 from web.feedback import read_limited
 
 HERE = Path(__file__).resolve().parent
@@ -71,13 +77,16 @@ async def page(
     find: Annotated[str, Query(max_length=200)] = "",
     done: str = "",
     days: Annotated[int, Query(ge=1, le=3650)] = 30,
+    programme: Annotated[str, Query(max_length=100)] = "",
 ) -> HTMLResponse:
-    sync = await get_curation(request)
+    sync = curation_of(request, programme)
     return await run_in_threadpool(render, request, sync, token, question, find, DONE.get(done), None, 200, days)
 
 
 def render(request, sync, token: bytes, question: str, find: str, done, error, status: int, days: int) -> HTMLResponse:
-    """The curation page; `question` is the one being curated (may be empty), `find` the search."""
+    """The curation page of `sync`'s programme; `question` is the one being curated (may be empty), `find` the search."""
+    library = request.app.state.library
+    entry = library.entry(sync.curation.programme)
     answerer = sync.answerer
     programme = answerer.programme
     question = " ".join(question.split())
@@ -115,19 +124,23 @@ def render(request, sync, token: bytes, question: str, find: str, done, error, s
         ],
         "marks": [m.as_dict() for m in (snapshot.marks if snapshot else ())],
         "back": f"{base}/admin?days={days}",
+        "programme": entry.slug,
+        "programme_title": entry.title,
+        "programmes": [{"slug": e.slug, "title": e.title} for e in library.entries] if len(library) > 1 else [],
     }
     html = _templates.get_template("curate.html").render(context)
     return HTMLResponse(html, status_code=status, headers=PAGE_HEADERS)
 
 
-async def _form(request: Request, token: bytes) -> dict[str, str] | Response:
-    """The posted form's fields (one value each), or a 403 page when its form token is wrong."""
+async def _form(request: Request, token: bytes) -> tuple[dict[str, str], CurationSync] | Response:
+    """The posted form's fields (one value each) and the curation of the programme it names,
+    or a 403 page when its form token is wrong."""
     body = await read_limited(request, MAX_FORM)
     fields = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True).items()}
     if not hmac.compare_digest(fields.get("csrf", ""), form_token(token)):
         message = "Skjemaet kommer ikke fra denne siden, eller administratortokenet er byttet. Last siden på nytt."
         return HTMLResponse(message, 403, headers=PAGE_HEADERS)
-    return fields
+    return fields, curation_of(request, fields.get("programme"))
 
 
 async def _act(request: Request, sync, token: bytes, action, done: str, fields: dict[str, str]) -> Response:
@@ -147,46 +160,53 @@ async def _act(request: Request, sync, token: bytes, action, done: str, fields: 
         )
     base = request.scope.get("root_path", "").rstrip("/")
     query = {"question": question, "done": done, "days": days}
+    if sync.curation.programme != request.app.state.library.default.slug:
+        query["programme"] = sync.curation.programme
     return RedirectResponse(f"{base}/admin/curate?{urlencode(query)}", status_code=303)
 
 
 @router.post("/admin/curate/attach")
-async def attach(request: Request, _admin: AdminDep, token: AdminEnabledDep, sync: CurationDep) -> Response:
-    fields = await _form(request, token)
-    if isinstance(fields, Response):
-        return fields
+async def attach(request: Request, _admin: AdminDep, token: AdminEnabledDep) -> Response:
+    form = await _form(request, token)
+    if isinstance(form, Response):
+        return form
+    fields, sync = form
     action = lambda: sync.curation.add(fields.get("pledge_id", ""), fields.get("question", ""))  # noqa: E731
     return await _act(request, sync, token, action, "attached", fields)
 
 
 @router.post("/admin/curate/not-covered")
-async def not_covered(request: Request, _admin: AdminDep, token: AdminEnabledDep, sync: CurationDep) -> Response:
-    fields = await _form(request, token)
-    if isinstance(fields, Response):
-        return fields
+async def not_covered(request: Request, _admin: AdminDep, token: AdminEnabledDep) -> Response:
+    form = await _form(request, token)
+    if isinstance(form, Response):
+        return form
+    fields, sync = form
     return await _act(request, sync, token, lambda: sync.curation.mark_not_covered(fields.get("question", "")), "marked", fields)
 
 
 @router.post("/admin/curate/alternates/{alternate_id}/edit")
-async def edit(alternate_id: int, request: Request, _admin: AdminDep, token: AdminEnabledDep, sync: CurationDep) -> Response:
-    fields = await _form(request, token)
-    if isinstance(fields, Response):
-        return fields
+async def edit(alternate_id: int, request: Request, _admin: AdminDep, token: AdminEnabledDep) -> Response:
+    form = await _form(request, token)
+    if isinstance(form, Response):
+        return form
+    fields, sync = form
     action = lambda: sync.curation.update(alternate_id, fields.get("pledge_id"), fields.get("question"))  # noqa: E731
     return await _act(request, sync, token, action, "edited", fields)
 
 
 @router.post("/admin/curate/alternates/{alternate_id}/remove")
-async def remove(alternate_id: int, request: Request, _admin: AdminDep, token: AdminEnabledDep, sync: CurationDep) -> Response:
-    fields = await _form(request, token)
-    if isinstance(fields, Response):
-        return fields
+async def remove(alternate_id: int, request: Request, _admin: AdminDep, token: AdminEnabledDep) -> Response:
+    form = await _form(request, token)
+    if isinstance(form, Response):
+        return form
+    fields, sync = form
     return await _act(request, sync, token, lambda: sync.curation.remove(alternate_id), "removed", fields)
 
 
 @router.post("/admin/curate/marks/{mark_id}/remove")
-async def unmark(mark_id: int, request: Request, _admin: AdminDep, token: AdminEnabledDep, sync: CurationDep) -> Response:
-    fields = await _form(request, token)
-    if isinstance(fields, Response):
-        return fields
+async def unmark(mark_id: int, request: Request, _admin: AdminDep, token: AdminEnabledDep) -> Response:
+    form = await _form(request, token)
+    if isinstance(form, Response):
+        return form
+    fields, sync = form
     return await _act(request, sync, token, lambda: sync.curation.unmark(mark_id), "removed", fields)

@@ -8,6 +8,11 @@
     POST   /api/admin/not-covered           {"question"} -> 201
     DELETE /api/admin/not-covered/{id}      204
 
+Each programme of the registry has its own alternates and marks: every route takes `programme`
+(a slug; in the query string, or in the JSON body of a POST or PATCH), the default programme when
+it is left out, and every row names its `programme`. A pledge id is checked against that
+programme, and an id of another programme's row is a 404. An unknown slug is a 404 with a detail.
+
 A change is in the answers at once, in this process (`CurationSync.refresh(force=True)`), and in
 every other server process within about a second. Bad input is a 4xx with a Norwegian `detail`:
 an unknown pledge id or an unusable question (the limits of a voter's question) 422, a duplicate
@@ -21,12 +26,13 @@ from __future__ import annotations
 import json
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from qa.curation.store import CurationError
 from qa.curation.sync import CurationSync
+from qa.programmes.library import UnknownProgramme
 from web.admin_auth import AdminDep
 from web.feedback import read_limited
 
@@ -36,15 +42,34 @@ NO_STORE = {"Cache-Control": "no-store"}
 router = APIRouter()
 
 
-async def get_curation(request: Request) -> CurationSync:
-    """The running curation (web.app's lifespan); 503 when the question log is off."""
-    sync = getattr(request.app.state, "curation", None)
-    if sync is None:
+def curation_of(request: Request, programme=None) -> CurationSync:
+    """The running curation of programme `programme` (a slug; the default one for None or "");
+    503 when the question log is off, 404 for a programme the registry does not have."""
+    syncs = getattr(request.app.state, "curations", None)
+    if not syncs:
         raise HTTPException(503, "Kuratering krever spørsmålsloggen (QA_DB er slått av).")
-    return sync
+    if programme is not None and not isinstance(programme, str):
+        raise HTTPException(422, "«programme» må være et programs kortnavn (slug).")
+    try:
+        entry = request.app.state.library.entry(programme or None)
+    except UnknownProgramme:
+        raise HTTPException(404, f"Ukjent program: {programme!r}. Se /api/programmes.") from None
+    return syncs[entry.slug]
+
+
+async def get_curation(
+    request: Request, programme: Annotated[str | None, Query(max_length=100, description="the programme's slug")] = None
+) -> CurationSync:
+    """The curation of the programme in the query string (`?programme=SLUG`; default: the default one)."""
+    return curation_of(request, programme)
 
 
 CurationDep = Annotated[CurationSync, Depends(get_curation)]
+
+
+def of_body(request: Request, body: dict, sync: CurationSync) -> CurationSync:
+    """The curation of the programme the JSON body names, if it names one; else that of the query."""
+    return curation_of(request, body["programme"]) if "programme" in body else sync
 
 
 async def change(sync: CurationSync, action, *args):
@@ -99,6 +124,7 @@ async def list_alternates(_admin: AdminDep, sync: CurationDep) -> JSONResponse:
 async def add_alternate(request: Request, _admin: AdminDep, sync: CurationDep) -> JSONResponse:
     body = await json_object(request)
     _required(body, "pledge_id", "question")
+    sync = of_body(request, body, sync)
     row = await change(sync, sync.curation.add, body["pledge_id"], body["question"])
     return JSONResponse(row.as_dict(), status_code=201, headers=NO_STORE)
 
@@ -108,6 +134,7 @@ async def edit_alternate(alternate_id: int, request: Request, _admin: AdminDep, 
     body = await json_object(request)
     if "pledge_id" not in body and "question" not in body:
         raise HTTPException(422, "Mangler «pledge_id» eller «question».")
+    sync = of_body(request, body, sync)
     row = await change(sync, sync.curation.update, alternate_id, body.get("pledge_id"), body.get("question"))
     return JSONResponse(row.as_dict(), headers=NO_STORE)
 
@@ -128,6 +155,7 @@ async def list_marks(_admin: AdminDep, sync: CurationDep) -> JSONResponse:
 async def add_mark(request: Request, _admin: AdminDep, sync: CurationDep) -> JSONResponse:
     body = await json_object(request)
     _required(body, "question")
+    sync = of_body(request, body, sync)
     row = await change(sync, sync.curation.mark_not_covered, body["question"])
     return JSONResponse(row.as_dict(), status_code=201, headers=NO_STORE)
 

@@ -48,17 +48,17 @@ def take_question_allowance(request: Request) -> None:
         raise HTTPException(429, too_many_questions(wait), headers={"Retry-After": str(wait)})
 
 
-def record_answer(request: Request, answer: Answer) -> str | None:
+def record_answer(request: Request, answer: Answer, programme: str) -> str | None:
     """Hand an answer to the question log, if one is installed, and return its `ask_id`.
 
-    `app.state.recorder` is a callable `(Answer) -> str | None` (issue 6's question log); it is
-    None when logging is off. A failing log never breaks an answer.
+    `app.state.recorder` is a callable `(Answer, programme slug) -> str | None` (issue 6's question
+    log); it is None when logging is off. A failing log never breaks an answer.
     """
     recorder = request.app.state.recorder
     if recorder is None:
         return None
     try:
-        return recorder(answer)
+        return recorder(answer, programme)
     except Exception:  # the log is best effort; the voter still gets the answer
         log.warning("question log failed; answer served without ask_id", exc_info=True)
         return None

@@ -294,7 +294,7 @@ async def _chat(request: Request, pages: Pages) -> Response:
 def _answer_page(request: Request, pages: Pages, params: QuestionParams) -> Response:
     library = request.app.state.library
     asked = ask_library(library, params)
-    ask_id = record_answer(request, asked.answer) if asked.entry.default else None
+    ask_id = record_answer(request, asked.answer, asked.entry.slug)
     origin = f"{request.url.scheme}://{request.url.netloc}"  # the pages' links carry the root path already
     body = pages.chat(asked_body(library, asked, pages.site.root), ask_id=ask_id, prev=params.prev, origin=origin)
     return HTMLResponse(body, headers={"Cache-Control": "no-store"})

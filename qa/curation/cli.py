@@ -1,4 +1,7 @@
-"""`python -m qa alternates export [FILE]` and `python -m qa alternates import FILE [--replace]`.
+"""`python -m qa alternates export [FILE]` and `python -m qa alternates import FILE [--replace]`,
+each with `--programme SLUG` (a programme of `QA_PROGRAMMES`; default: the default one): every
+programme has its own alternates, and a file holds one programme's. A file exported from one
+programme can be imported into another; its pledge ids are checked against the one imported into.
 
 Registered into the main command line by `register`; the work is in `qa.curation.jsonl`. Both read
 the question-log database of `QA_DB` (where the server keeps them) and never load the model: the
@@ -23,25 +26,30 @@ def register(sub) -> None:
     e.set_defaults(run=_export)
     i = inner.add_parser("import", help="check every line of FILE, then add them all (or none)")
     i.add_argument("file", type=Path)
-    i.add_argument("--replace", action="store_true", help="remove alternates that are not in FILE")
+    i.add_argument("--replace", action="store_true", help="remove the programme's alternates that are not in FILE")
     i.set_defaults(run=_import)
+    for command in (e, i):
+        command.add_argument("--programme", metavar="SLUG", help="the programme's slug (QA_PROGRAMMES; default: the default one)")
 
 
-def _curation(pledge_ids=()):
+def _curation(slug: str | None):
+    """The settings of programme `slug` and its curation (no pledge ids yet: they are read only to import)."""
     from qa.curation.store import Curation
     from qa.operations.settings import load_settings
+    from qa.programmes.library import programme_settings
 
     settings = load_settings()
+    entry, own = programme_settings(settings, slug)
     db = settings.db.strip()
     if db.lower() in ("", "off"):
         raise QAError("QA_DB is off: alternates are kept in the question-log database; set QA_DB")
-    return settings, Curation(db, pledge_ids)
+    return own, Curation(db, (), programme=entry.slug)
 
 
 def _export(args: argparse.Namespace) -> None:
     from qa.curation.jsonl import dumps
 
-    _, curation = _curation()
+    _, curation = _curation(args.programme)
     try:
         text = dumps(curation.alternates())
     finally:
@@ -53,17 +61,15 @@ def _export(args: argparse.Namespace) -> None:
         args.file.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise QAError(f"cannot write {args.file}: {exc}") from None
-    print(f"wrote {text.count(chr(10))} alternates to {args.file}", file=sys.stderr)
+    print(f"wrote {text.count(chr(10))} alternates of {curation.programme} to {args.file}", file=sys.stderr)
 
 
 def _import(args: argparse.Namespace) -> None:
     from qa.answering.startup import load_programme
     from qa.curation.jsonl import like_tuning, read_file
-    from qa.curation.store import Curation
 
-    settings, curation = _curation()
-    curation.close()
-    curation = Curation(curation.target, load_programme(settings.corpus).by_id)
+    settings, store = _curation(args.programme)
+    curation = store.for_programme(store.programme, load_programme(settings.corpus, settings.ids).by_id)
     try:
         rows = read_file(args.file, curation)
         for n, question in like_tuning(rows, settings.questions)[:5]:

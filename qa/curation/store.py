@@ -7,11 +7,17 @@ decision compares a question with. Both are staff data: unlike the question log'
 never purged. Every change bumps a version counter (triggers, qa.questionlog.schema migration 4),
 which `version` reads cheaply, so each server process can tell when another one changed something.
 
+Each row belongs to one programme of the registry (its slug; schema migration 5). A `Curation` is
+scoped to one programme: it reads, checks pledge ids against, and changes only that programme's
+rows; `for_programme` gives another programme's scope on the same connections. The version
+counter is shared: a change to any programme's curation moves it.
+
 This module checks and stores rows; it knows nothing of embeddings or HTTP.
 """
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
@@ -20,6 +26,7 @@ from datetime import UTC, datetime
 
 from qa.answering.limits import clean_question
 from qa.errors import BadQuestion, QAError
+from qa.programmes.registry import DEFAULT_SLUG
 from qa.questionlog.backend import ERRORS, SQLITE, Connection, described, shown
 from qa.questionlog.schema import busy_timeout, migrate, open_db, rollback
 from qa.questionlog.store import normalise
@@ -59,6 +66,7 @@ class Alternate:
     pledge_id: str
     question: str
     created: str
+    programme: str
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -69,6 +77,7 @@ class Mark:
     id: int
     question: str
     created: str
+    programme: str
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -92,10 +101,13 @@ def checked_question(question) -> str:
 
 
 class Curation:
-    """The curation tables of one question-log database. Thread-safe."""
+    """One programme's curation in the tables of one question-log database. Thread-safe."""
 
-    def __init__(self, target: str, pledge_ids: Collection[str], *, clock=lambda: datetime.now(UTC)) -> None:
+    def __init__(
+        self, target: str, pledge_ids: Collection[str], *, programme: str = DEFAULT_SLUG, clock=lambda: datetime.now(UTC)
+    ) -> None:
         self.target = target
+        self.programme = programme
         self.pledge_ids = frozenset(pledge_ids)
         self._clock = clock
         # Two connections, each with its lock: in WAL mode (and in PostgreSQL) a read never waits for
@@ -103,7 +115,14 @@ class Curation:
         self._locks = {"read": threading.Lock(), "write": threading.Lock()}
         self._conns: dict[str, Connection] = {}
 
+    def for_programme(self, programme: str, pledge_ids: Collection[str]) -> Curation:
+        """The curation of programme `programme` (with its pledge ids), on this store's connections."""
+        scoped = copy.copy(self)  # shares the connections and their locks
+        scoped.programme, scoped.pledge_ids = programme, frozenset(pledge_ids)
+        return scoped
+
     def close(self) -> None:
+        """Close the connections (those of every `for_programme` scope of this store too)."""
         for role, lock in self._locks.items():
             with lock:
                 conn = self._conns.pop(role, None)
@@ -126,16 +145,27 @@ class Curation:
             return conn.execute("SELECT version FROM curation_version").fetchone()[0]
 
     def snapshot(self) -> Snapshot:
-        """All alternates and marks, oldest first, and the version they belong to."""
+        """All of this programme's alternates and marks, oldest first, and the version they belong to."""
         with self._connection() as conn:
             conn.begin(write=False)  # one read transaction: rows and version agree
             try:
                 version = conn.execute("SELECT version FROM curation_version").fetchone()[0]
-                alternates = tuple(Alternate(*row) for row in conn.execute(_ALTERNATES))
-                marks = tuple(Mark(*row) for row in conn.execute("SELECT id, question, created FROM not_covered_marks ORDER BY id"))
+                alternates = tuple(Alternate(*row) for row in conn.execute(_ALTERNATES, (self.programme,)))
+                marks = tuple(Mark(*row) for row in conn.execute(_MARKS, (self.programme,)))
             finally:
                 rollback(conn)
         return Snapshot(version, alternates, marks)
+
+    def every_mark(self) -> list[Mark]:
+        """The not-covered marks of every programme, oldest first (the staff report's table)."""
+        with self._connection() as conn:
+            return [Mark(*row) for row in conn.execute(_MARKS.replace("WHERE programme = ? ", ""))]
+
+    def programmes(self) -> set[str]:
+        """The slugs of every programme with alternates or marks stored."""
+        with self._connection() as conn:
+            sql = "SELECT programme FROM alternates UNION SELECT programme FROM not_covered_marks"
+            return {row[0] for row in conn.execute(sql)}
 
     def alternates(self) -> list[Alternate]:
         return list(self.snapshot().alternates)
@@ -145,7 +175,7 @@ class Curation:
 
     def alternate(self, alternate_id: int) -> Alternate:
         with self._connection() as conn:
-            row = conn.execute(_ALTERNATES.replace("ORDER BY", "WHERE id = ? ORDER BY"), (alternate_id,)).fetchone()
+            row = conn.execute(_ALTERNATES.replace("ORDER BY", "AND id = ? ORDER BY"), (self.programme, alternate_id)).fetchone()
         if row is None:
             raise NoSuchEntry(f"no alternate with id {alternate_id}", f"Fant ingen alternativ formulering med id {alternate_id}.")
         return Alternate(*row)
@@ -159,10 +189,10 @@ class Curation:
         with self._writing() as conn:
             self._refuse_duplicate(conn, pledge_id, question)
             (new_id,) = conn.execute(
-                "INSERT INTO alternates (pledge_id, question, key, created) VALUES (?, ?, ?, ?) RETURNING id",
-                (pledge_id, question, normalise(question), created),
+                "INSERT INTO alternates (programme, pledge_id, question, key, created) VALUES (?, ?, ?, ?, ?) RETURNING id",
+                (self.programme, pledge_id, question, normalise(question), created),
             ).fetchone()
-        return Alternate(new_id, pledge_id, question, created)
+        return Alternate(new_id, pledge_id, question, created, self.programme)
 
     def update(self, alternate_id: int, pledge_id=None, question=None) -> Alternate:
         """Change an alternate's pledge, its question, or both."""
@@ -173,35 +203,39 @@ class Curation:
         with self._writing() as conn:
             self._refuse_duplicate(conn, pledge_id, question, alternate_id)
             cur = conn.execute(
-                "UPDATE alternates SET pledge_id = ?, question = ?, key = ? WHERE id = ?",
-                (pledge_id, question, normalise(question), alternate_id),
+                "UPDATE alternates SET pledge_id = ?, question = ?, key = ? WHERE id = ? AND programme = ?",
+                (pledge_id, question, normalise(question), alternate_id, self.programme),
             )
             if not cur.rowcount:
                 raise NoSuchEntry(f"no alternate with id {alternate_id}", f"Fant ingen alternativ formulering med id {alternate_id}.")
-        return Alternate(alternate_id, pledge_id, question, old.created)
+        return Alternate(alternate_id, pledge_id, question, old.created, self.programme)
 
     def remove(self, alternate_id: int) -> None:
         with self._writing() as conn:
-            if not conn.execute("DELETE FROM alternates WHERE id = ?", (alternate_id,)).rowcount:
+            if not conn.execute("DELETE FROM alternates WHERE id = ? AND programme = ?", (alternate_id, self.programme)).rowcount:
                 raise NoSuchEntry(f"no alternate with id {alternate_id}", f"Fant ingen alternativ formulering med id {alternate_id}.")
 
     def import_rows(self, rows: Iterable[tuple[str, str, str | None]], *, replace: bool = False) -> tuple[int, int]:
         """Add checked `(pledge_id, question, created)` rows in one transaction; returns (added, already there).
 
-        With `replace`, every alternate not in `rows` is removed first: the rows become the whole set.
+        With `replace`, every alternate of this programme not in `rows` is removed first: the rows
+        become its whole set. Other programmes' alternates are never touched.
         """
         added = kept = 0
         with self._writing() as conn:
             if replace:
-                conn.execute("DELETE FROM alternates")
+                conn.execute("DELETE FROM alternates WHERE programme = ?", (self.programme,))
             for pledge_id, question, created in rows:
                 key = normalise(question)
-                if conn.execute("SELECT 1 FROM alternates WHERE pledge_id = ? AND key = ?", (pledge_id, key)).fetchone():
+                found = conn.execute(
+                    "SELECT 1 FROM alternates WHERE programme = ? AND pledge_id = ? AND key = ?", (self.programme, pledge_id, key)
+                ).fetchone()
+                if found:
                     kept += 1
                     continue
                 conn.execute(
-                    "INSERT INTO alternates (pledge_id, question, key, created) VALUES (?, ?, ?, ?)",
-                    (pledge_id, question, key, created or self._now()),
+                    "INSERT INTO alternates (programme, pledge_id, question, key, created) VALUES (?, ?, ?, ?, ?)",
+                    (self.programme, pledge_id, question, key, created or self._now()),
                 )
                 added += 1
         return added, kept
@@ -211,27 +245,29 @@ class Curation:
         question = checked_question(question)
         created = self._now()
         with self._writing() as conn:
-            if conn.execute("SELECT 1 FROM not_covered_marks WHERE key = ?", (normalise(question),)).fetchone():
+            if conn.execute(
+                "SELECT 1 FROM not_covered_marks WHERE programme = ? AND key = ?", (self.programme, normalise(question))
+            ).fetchone():
                 raise Duplicate(
                     f"{question!r} is marked as not covered already", f"«{question}» er allerede merket som ikke dekket."
                 )
             (new_id,) = conn.execute(
-                "INSERT INTO not_covered_marks (question, key, created) VALUES (?, ?, ?) RETURNING id",
-                (question, normalise(question), created),
+                "INSERT INTO not_covered_marks (programme, question, key, created) VALUES (?, ?, ?, ?) RETURNING id",
+                (self.programme, question, normalise(question), created),
             ).fetchone()
-        return Mark(new_id, question, created)
+        return Mark(new_id, question, created, self.programme)
 
     def unmark(self, mark_id: int) -> None:
         with self._writing() as conn:
-            if not conn.execute("DELETE FROM not_covered_marks WHERE id = ?", (mark_id,)).rowcount:
+            if not conn.execute("DELETE FROM not_covered_marks WHERE id = ? AND programme = ?", (mark_id, self.programme)).rowcount:
                 raise NoSuchEntry(f"no not-covered mark with id {mark_id}", f"Fant ingen merking med id {mark_id}.")
 
     # -- connections ---------------------------------------------------------------------------
 
     def _refuse_duplicate(self, conn, pledge_id: str, question: str, other_than: int | None = None) -> None:
         row = conn.execute(
-            "SELECT id FROM alternates WHERE pledge_id = ? AND key = ? AND id <> ?",
-            (pledge_id, normalise(question), -1 if other_than is None else other_than),
+            "SELECT id FROM alternates WHERE programme = ? AND pledge_id = ? AND key = ? AND id <> ?",
+            (self.programme, pledge_id, normalise(question), -1 if other_than is None else other_than),
         ).fetchone()
         if row is not None:
             raise Duplicate(
@@ -287,4 +323,5 @@ class Curation:
                 raise
 
 
-_ALTERNATES = "SELECT id, pledge_id, question, created FROM alternates ORDER BY id"
+_ALTERNATES = "SELECT id, pledge_id, question, created, programme FROM alternates WHERE programme = ? ORDER BY id"
+_MARKS = "SELECT id, question, created, programme FROM not_covered_marks WHERE programme = ? ORDER BY id"

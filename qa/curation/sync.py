@@ -1,6 +1,7 @@
 """Keep a running `Answerer` in step with the curation stored in the question-log database.
 
-`attach(answerer, target)` loads every alternate and not-covered mark, embeds them
+`attach(answerer, target, programme=SLUG)` loads every alternate and not-covered mark of one
+programme (each programme's answerer gets only its own), embeds them
 (as passages, like expansions and background texts) and installs them in the ranker; then, before
 each question, the answerer calls `CurationSync.refresh`, which at most once a second reads the
 store's version counter (one tiny SELECT) and reloads only when it moved: so with several server
@@ -17,12 +18,17 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from index.embedders import Embedder
 from qa.answering.answerer import Answerer
 from qa.curation.store import Curation, CurationError, Snapshot
+from qa.programmes.registry import DEFAULT_SLUG
+
+if TYPE_CHECKING:
+    from qa.programmes.library import Library
 
 log = logging.getLogger(__name__)
 
@@ -98,9 +104,38 @@ class CurationSync:
         log.info("curation version %d: %d alternates, %d not-covered marks", snapshot.version, len(alternates), len(snapshot.marks))
 
 
-def attach(answerer: Answerer, target: str, **options) -> CurationSync:
-    """Load the curation stored at `target` (a question-log database) into `answerer`, and keep it current."""
-    curation = Curation(target, answerer.programme.by_id)
+def attach_library(library: Library, target: str) -> dict[str, CurationSync]:
+    """Every programme of `library` with its own curation from the database at `target`, by slug,
+    all on one store's connections. Curation stored for a programme the registry does not have
+    (renamed, removed, or rows from before several programmes) is named in a warning, and kept."""
+    entries = library.entries
+    store = Curation(target, (), programme=library.default.slug)
+    syncs = {e.slug: attach(library.answerer(e.slug), target, programme=e.slug, store=store) for e in entries}
+    try:
+        unknown = store.programmes() - set(syncs)
+    except CurationError as exc:
+        log.warning("curation: cannot list its programmes: %s", exc)
+        unknown = set()
+    for slug in sorted(unknown):
+        log.warning(
+            "curation is stored for programme %r, which the registry does not have; no answerer uses it"
+            " (move it with `python -m qa alternates export --programme %s` and `import --programme NEW`)",
+            slug,
+            slug,
+        )
+    return syncs
+
+
+def attach(
+    answerer: Answerer, target: str, *, programme: str = DEFAULT_SLUG, store: Curation | None = None, **options
+) -> CurationSync:
+    """Load programme `programme`'s curation stored at `target` (a question-log database) into
+    `answerer`, that programme's, and keep it current. With `store`, on that store's connections
+    (one pair for every programme of a service), else on a pair of its own."""
+    if store is None:
+        curation = Curation(target, answerer.programme.by_id, programme=programme)
+    else:
+        curation = store.for_programme(programme, answerer.programme.by_id)
     sync = CurationSync(answerer, curation, **options)
     sync.refresh(force=True)
     answerer.refresh = sync.refresh

@@ -66,10 +66,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("question")
     p.add_argument("--k", type=int, default=5, help="number of pledges (1-20, default 5)")
     p.add_argument("--json", action="store_true", help="print the JSON the API serves")
+    p.add_argument("--programme", metavar="SLUG", help="ask this programme of QA_PROGRAMMES (default: the default one)")
     p.set_defaults(run=_ask)
 
     p = sub.add_parser("eval", help="measure ranking on labelled questions")
     p.add_argument("file", type=Path)
+    p.add_argument("--programme", metavar="SLUG", help="measure this programme of QA_PROGRAMMES (default: the default one)")
     p.set_defaults(run=_eval)
 
     p = sub.add_parser("tune", help="fit ranking weights and the band model; writes qa/answering/fitted.json")
@@ -129,6 +131,13 @@ def _settings():
     return load_settings()
 
 
+def _programme_settings(slug: str | None):
+    """The settings of programme `slug` of QA_PROGRAMMES (qa.programmes.library.programme_settings)."""
+    from qa.programmes.library import programme_settings
+
+    return programme_settings(_settings(), slug)[1]
+
+
 def _pledges(args) -> None:
     from qa.answering.startup import load_programme
 
@@ -158,7 +167,7 @@ def _ask(args) -> None:
 
     question = clean_question(args.question)  # refuse bad input before loading anything
     check_k(args.k)
-    answerer = load_answerer(_settings(), progress=True)
+    answerer = load_answerer(_programme_settings(args.programme), progress=True)
     answer = answerer.ask(question, k=args.k)
     if args.json:
         print(json.dumps(answer.as_dict(), ensure_ascii=False, indent=2))
@@ -183,7 +192,7 @@ def _eval(args) -> None:
     from qa.answering.startup import load_answerer
     from qa.measuring.evaluate import Outcome, format_table, load_cases, run
 
-    answerer = load_answerer(_settings(), progress=True)
+    answerer = load_answerer(_programme_settings(args.programme), progress=True)
     cases = load_cases(args.file, answerer.programme)
 
     def ask(question: str) -> Outcome:

@@ -135,3 +135,23 @@ def settings_for(settings: Settings, entry: Entry) -> Settings:
         index_dir=settings.index_dir / entry.slug,
         )
     )
+
+
+def programme_settings(settings: Settings, slug: str | None) -> tuple[Entry, Settings]:
+    """Programme `slug` of the registry (the default one for None) and its own settings, for the
+    command line (`qa ask --programme`, `qa eval --programme`, `qa alternates --programme`).
+    Reads only the registry, never a model; `UnknownProgramme` names the slugs there are."""
+    if settings.programmes is None:
+        entry = single(settings.corpus)
+        if slug not in (None, entry.slug):
+            raise UnknownProgramme(f"unknown programme {slug!r}: QA_PROGRAMMES is not set, so the only one is {entry.slug!r}")
+        return entry, settings
+    entries = load_registry(settings.programmes)
+    by_slug = {e.slug: e for e in entries}
+    if slug is None:
+        entry = next(e for e in entries if e.default)
+    elif slug in by_slug:
+        entry = by_slug[slug]
+    else:
+        raise UnknownProgramme(f"unknown programme {slug!r}; QA_PROGRAMMES has {', '.join(by_slug)}")
+    return entry, settings_for(settings, entry)

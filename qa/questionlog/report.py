@@ -10,6 +10,9 @@ The unhelpful answers name the pledges the voter saw, by the ids logged then. Th
 stable ids of the id ledger (`corpus.ids`), so after a new edition they still name the same
 pledges; an id retired since is shown with where its links land now (`pledge_names`).
 
+With several programmes (qa.programmes) the report covers all of them, each question grouped
+within the programme it was asked of and a "Program" column beside it, or one programme only.
+
 `tables` builds the report's tables from a `QuestionLog` once; the terminal (`report`), the admin
 page and its CSV downloads (in `web/`) all show these same tables and format cells with
 `format_cell`, so the three never disagree. Staff-facing words are Norwegian bokmål.
@@ -17,6 +20,7 @@ page and its CSV downloads (in `web/`) all show these same tables and format cel
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from corpus.ids import with_ledger
@@ -68,38 +72,60 @@ COUNT = Column("count", "Antall", "count")
 LAST_SEEN = Column("last_seen", "Sist stilt (UTC)", "time")
 TOP_SCORE = Column("top_score", "Beste treff", "score")
 REPLY = Column("reply", "Svar", "reply")
+PROGRAMME = Column("programme", "Program")
 
 
-def tables(qlog: QuestionLog, days: int, programme: Programme | None = None) -> list[Table]:
-    """The report's six tables over the last `days` days, every row (callers cut to `SHOWN`);
-    `programme` names the pledges shown in unhelpful answers (`pledge_names`).
+def tables(
+    qlog: QuestionLog,
+    days: int,
+    programme: Programme | None = None,
+    *,
+    only: str | None = None,
+    programmes: Mapping[str, Programme] | None = None,
+    by_programme: bool = False,
+) -> list[Table]:
+    """The report's six tables over the last `days` days, every row (callers cut to `SHOWN`).
+
+    Args:
+        qlog: the open log.
+        days: today (UTC) and the days before it.
+        programme: names the pledges shown in unhelpful answers (`pledge_names`), unless
+            `programmes` has the answer's own programme.
+        only: just the questions asked of (and marks made for) the programme with this slug.
+        programmes: each programme by slug, to name the pledges of its answers.
+        by_programme: add a "Program" column to the tables of questions and marks.
 
     Raises:
         QuestionLogError: the log cannot be read.
     """
+    programmes = programmes or {}
+
+    def cols(*columns: Column) -> tuple[Column, ...]:
+        return (*columns[:1], PROGRAMME, *columns[1:]) if by_programme else columns
+
     return [
         Table(
             "not_covered",
             NOT_COVERED_TITLE,
             "Ingen slike spørsmål i perioden.",
-            (QUESTION, COUNT, LAST_SEEN, TOP_SCORE),
-            qlog.questions(coverage="not_covered", smalltalk=False, days=days),
+            cols(QUESTION, COUNT, LAST_SEEN, TOP_SCORE),
+            qlog.questions(coverage="not_covered", smalltalk=False, days=days, programme=only),
             "Spørsmål der velgeren fikk vite at programmet ikke ser ut til å si noe om saken. " + SMALLTALK_NOTE,
         ),
         Table(
             "related",
             RELATED_TITLE,
             "Ingen slike spørsmål i perioden.",
-            (QUESTION, COUNT, LAST_SEEN, TOP_SCORE),
-            qlog.questions(coverage="related", smalltalk=False, days=days),
+            cols(QUESTION, COUNT, LAST_SEEN, TOP_SCORE),
+            qlog.questions(coverage="related", smalltalk=False, days=days, programme=only),
             "Spørsmål programmet ikke svarer direkte på; velgeren fikk de nærmeste punktene, merket som det.",
         ),
         Table(
             "questions",
             "Mest stilte spørsmål",
             "Ingen spørsmål i perioden.",
-            (QUESTION, COUNT, REPLY, LAST_SEEN, TOP_SCORE),
-            _with_reply(qlog.questions(days=days)),
+            cols(QUESTION, COUNT, REPLY, LAST_SEEN, TOP_SCORE),
+            _with_reply(qlog.questions(days=days, programme=only)),
         ),
         Table(
             "feedback",
@@ -107,22 +133,22 @@ def tables(qlog: QuestionLog, days: int, programme: Programme | None = None) -> 
             "Ingen negative tilbakemeldinger i perioden.",
             (
                 Column("time", "Tidspunkt (UTC)", "time"),
-                QUESTION,
+                *cols(QUESTION),
                 Column("comment", "Kommentar", wrap=True),
                 REPLY,
                 Column("pledges", "Viste punkter", wrap=True),
             ),
             [
-                {**row, "pledges": pledge_names(row["shown"], programme)}
-                for row in _with_reply(qlog.negative_feedback(days=days))
+                {**row, "pledges": pledge_names(row["shown"], programmes.get(row["programme"], programme))}
+                for row in _with_reply(qlog.negative_feedback(days=days, programme=only))
             ],
         ),
         Table(
             "marks",
             "Merket av staben: ikke dekket",
             "Ingen spørsmål er merket som ikke dekket.",
-            (QUESTION, Column("created", "Merket (UTC)", "time")),
-            _marks(qlog),
+            cols(QUESTION, Column("created", "Merket (UTC)", "time")),
+            _marks(qlog, only),
             "Spørsmål staben har merket som noe programmet ikke svarer på (under «Rett opp» på siden). "
             "De lagres til de fjernes og brukes som bakgrunn: et spørsmål som ligner, vurderes lettere som utenfor programmet.",
         ),
@@ -138,20 +164,22 @@ def tables(qlog: QuestionLog, days: int, programme: Programme | None = None) -> 
                 Column("not_covered", "Sier ikke noe", "count"),
                 Column("smalltalk", "Hilsen eller takk", "count"),
             ),
-            qlog.per_day(days=days),
+            qlog.per_day(days=days, programme=only),
         ),
     ]
 
 
-def _marks(qlog: QuestionLog) -> list[dict]:
-    """Every not-covered mark staff made, oldest first (staff data: not limited to the period)."""
+def _marks(qlog: QuestionLog, only: str | None = None) -> list[dict]:
+    """Every not-covered mark staff made (for programme `only`, or for any), oldest first
+    (staff data: not limited to the period)."""
     if not qlog.enabled:
         return []
     from qa.curation.store import Curation, CurationError  # curation builds on this package, not the reverse
 
     curation = Curation(qlog.target, ())
     try:
-        return [{"question": m.question, "created": m.created} for m in curation.marks()]
+        marks = curation.every_mark()
+        return [{"question": m.question, "created": m.created, "programme": m.programme} for m in marks if only in (None, m.programme)]
     except CurationError as exc:
         raise QuestionLogError(str(exc)) from None
     finally:
@@ -192,11 +220,11 @@ def format_cell(column: Column, value) -> str:
     return str(value)
 
 
-def summary(qlog: QuestionLog, days: int, daily: Table) -> dict[str, int]:
-    """Totals for the period: questions, each band, smalltalk, helpful and unhelpful verdicts."""
+def summary(qlog: QuestionLog, days: int, daily: Table, only: str | None = None) -> dict[str, int]:
+    """Totals for the period (of programme `only`, or all): questions, each band, smalltalk, verdicts."""
     keys = ("count", "answered", "related", "not_covered", "smalltalk")
     totals = {key: sum(r[key] for r in daily.rows) for key in keys}
-    return {"questions": totals.pop("count"), **totals, **qlog.feedback_counts(days)}
+    return {"questions": totals.pop("count"), **totals, **qlog.feedback_counts(days, programme=only)}
 
 
 def share(part: int, totals: dict[str, int]) -> int | None:
@@ -222,7 +250,10 @@ def report(settings: Settings, days: int = 30) -> str:
     try:
         if not qlog.enabled:
             return "Spørsmålsloggen er slått av (QA_DB=off).\n"
-        return render_text(qlog, days, _programme(settings))
+        if settings.programmes is None:
+            return render_text(qlog, days, _programme(settings))
+        programmes = _programmes(settings)
+        return render_text(qlog, days, programmes=programmes, by_programme=len(programmes) > 1)
     finally:
         qlog.close()
 
@@ -236,9 +267,30 @@ def _programme(settings: Settings) -> Programme | None:
         return None
 
 
-def render_text(qlog: QuestionLog, days: int, programme: Programme | None = None) -> str:
-    """The report of an open log as plain-text tables."""
-    all_tables = tables(qlog, days, programme)
+def _programmes(settings: Settings) -> dict[str, Programme]:
+    """Every programme of the registry `QA_PROGRAMMES` that can be read, by slug (a bad registry
+    is a `ConfigError`, as at start-up)."""
+    from qa.programmes.library import settings_for
+    from qa.programmes.registry import load_registry
+
+    found = {}
+    for entry in load_registry(settings.programmes):
+        programme = _programme(settings_for(settings, entry))
+        if programme is not None:
+            found[entry.slug] = programme
+    return found
+
+
+def render_text(
+    qlog: QuestionLog,
+    days: int,
+    programme: Programme | None = None,
+    *,
+    programmes: Mapping[str, Programme] | None = None,
+    by_programme: bool = False,
+) -> str:
+    """The report of an open log as plain-text tables (with a "Program" column, `by_programme`)."""
+    all_tables = tables(qlog, days, programme, programmes=programmes, by_programme=by_programme)
     totals = summary(qlog, days, all_tables[-1])
     out = [
         f"Spørsmål fra velgere, siste {days} dager: {totals['questions']} spørsmål – "

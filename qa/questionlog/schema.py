@@ -23,6 +23,10 @@ class QuestionLogError(QAError):
     """The question log cannot be read or written (reports and feedback; never `record`)."""
 
 
+# The programme that rows written before migration 5 belong to: the slug of the service with one
+# programme (qa.programmes.registry.single) when migration 5 was written. Never change it.
+FIRST_PROGRAMME = "mdg-baerum"
+
 # Forward migrations: MIGRATIONS[n] takes a database from schema version n to n + 1. The version
 # lives in PRAGMA user_version; never edit a step that has shipped, append a new one.
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
@@ -81,6 +85,45 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE TABLE curation_version (one INTEGER PRIMARY KEY CHECK (one = 1), version INTEGER NOT NULL)",
         "INSERT INTO curation_version VALUES (1, 0)",
+        *(
+            f"CREATE TRIGGER {table}_{event.lower()} AFTER {event} ON {table}"
+            " BEGIN UPDATE curation_version SET version = version + 1; END"
+            for table in ("alternates", "not_covered_marks")
+            for event in ("INSERT", "UPDATE", "DELETE")
+        ),
+    ),
+    # 5: several programmes (qa.programmes): every question, alternate and mark names the programme
+    # it was asked of or curated for. Rows from before belong to the one programme the service
+    # had, registry.single's slug. SQLite cannot change a UNIQUE constraint, so the two curation
+    # tables are copied into new ones (ids kept) and their triggers made again.
+    (
+        f"ALTER TABLE asks ADD COLUMN programme TEXT NOT NULL DEFAULT '{FIRST_PROGRAMME}'",
+        "CREATE INDEX asks_programme ON asks (programme, hour)",
+        """CREATE TABLE alternates_5 (
+            id        INTEGER PRIMARY KEY,
+            programme TEXT NOT NULL,     -- the slug of the programme whose ranker gets it
+            pledge_id TEXT NOT NULL,
+            question  TEXT NOT NULL,
+            key       TEXT NOT NULL,
+            created   TEXT NOT NULL,
+            UNIQUE (programme, pledge_id, key)
+        )""",
+        "INSERT INTO alternates_5 (id, programme, pledge_id, question, key, created)"
+        f" SELECT id, '{FIRST_PROGRAMME}', pledge_id, question, key, created FROM alternates",
+        "DROP TABLE alternates",
+        "ALTER TABLE alternates_5 RENAME TO alternates",
+        """CREATE TABLE not_covered_marks_5 (
+            id        INTEGER PRIMARY KEY,
+            programme TEXT NOT NULL,
+            question  TEXT NOT NULL,
+            key       TEXT NOT NULL,
+            created   TEXT NOT NULL,
+            UNIQUE (programme, key)
+        )""",
+        "INSERT INTO not_covered_marks_5 (id, programme, question, key, created)"
+        f" SELECT id, '{FIRST_PROGRAMME}', question, key, created FROM not_covered_marks",
+        "DROP TABLE not_covered_marks",
+        "ALTER TABLE not_covered_marks_5 RENAME TO not_covered_marks",
         *(
             f"CREATE TRIGGER {table}_{event.lower()} AFTER {event} ON {table}"
             " BEGIN UPDATE curation_version SET version = version + 1; END"
@@ -156,6 +199,23 @@ PG_MIGRATIONS: tuple[tuple[str | Callable[[Connection], None], ...], ...] = (
             f"CREATE TRIGGER {table}_changed AFTER INSERT OR UPDATE OR DELETE ON {table}"
             f" FOR EACH ROW EXECUTE FUNCTION {_BUMP}()"
             for table in ("alternates", "not_covered_marks")
+        ),
+    ),
+    (
+        f"ALTER TABLE asks ADD COLUMN programme TEXT {_C} NOT NULL DEFAULT '{FIRST_PROGRAMME}'",
+        "CREATE INDEX asks_programme ON asks (programme, hour)",
+        *(
+            statement
+            for table, old, new in (
+                ("alternates", "pledge_id, key", "programme, pledge_id, key"),
+                ("not_covered_marks", "key", "programme, key"),
+            )
+            for statement in (
+                f"ALTER TABLE {table} ADD COLUMN programme TEXT {_C} NOT NULL DEFAULT '{FIRST_PROGRAMME}'",
+                f"ALTER TABLE {table} ALTER COLUMN programme DROP DEFAULT",  # new rows always name theirs
+                f"ALTER TABLE {table} DROP CONSTRAINT {table}_{old.replace(', ', '_')}_key",
+                f"ALTER TABLE {table} ADD UNIQUE ({new})",
+            )
         ),
     ),
 )

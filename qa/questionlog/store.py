@@ -1,7 +1,7 @@
 """The anonymous question log: what voters ask, how it was answered, and their feedback.
 
 Each question becomes one row: its normalised text (for grouping repeats) and the text as asked,
-the hour it was asked (UTC, rounded down), its coverage band (answered, only related, or not
+the programme it was asked of (its slug, `qa.programmes.registry`), the hour it was asked (UTC, rounded down), its coverage band (answered, only related, or not
 covered; `answered` is kept alongside for older readers), whether it was only a greeting or
 thanks, the top score and the pledge ids shown. Nothing about the person is stored: no address, user agent, cookie or any
 id that could follow them; the `ask_id` handed back for feedback is random and used for nothing
@@ -32,6 +32,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from qa.programmes.registry import DEFAULT_SLUG
 from qa.questionlog.backend import ERRORS, SQLITE, Connection, described, shown
 from qa.questionlog.schema import (
     SCHEMA_VERSION,
@@ -101,6 +102,13 @@ def _limit(limit: int | None, params: list) -> str:
     return " LIMIT ?"
 
 
+def _of_programme(programme: str | None, where: list[str], params: list, column: str = "programme") -> None:
+    """Add the condition "asked of `programme`" to a query's `where` and `params`; None adds nothing."""
+    if programme is not None:
+        where.append(f"{column} = ?")
+        params.append(programme)
+
+
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -164,11 +172,12 @@ class QuestionLog:
 
     # -- writing -----------------------------------------------------------------------------
 
-    def record(self, answer: Answer) -> str | None:
+    def record(self, answer: Answer, programme: str = DEFAULT_SLUG) -> str | None:
         """Log one question and how it was answered; never raises and never waits long.
 
         Args:
             answer: what the voter was shown.
+            programme: the slug of the programme that was asked (not its fallback's).
 
         Returns:
             A fresh random `ask_id` for feedback, or None when the log is off or the write failed.
@@ -187,6 +196,7 @@ class QuestionLog:
             json.dumps([hit.pledge.id for hit in answer.hits]),
             answer.coverage,
             answer.smalltalk,
+            programme,
         )
         if not self._lock.acquire(timeout=2 * BUSY_TIMEOUT):
             log.debug("question log busy; question not logged")
@@ -196,8 +206,8 @@ class QuestionLog:
             if conn is None:  # could not be opened a moment ago; the warning has been given
                 return None
             conn.execute(
-                "INSERT INTO asks (ask_id, hour, question, text, answered, top_score, shown, coverage, smalltalk)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO asks (ask_id, hour, question, text, answered, top_score, shown, coverage, smalltalk, programme)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 row,
             )
             if self._next_purge is None or now >= self._next_purge:
@@ -327,8 +337,9 @@ class QuestionLog:
         *,
         coverage: str | None = None,
         smalltalk: bool | None = None,
+        programme: str | None = None,
     ) -> list[dict]:
-        """Questions of the last `days` days, repeats grouped, most asked first.
+        """Questions of the last `days` days, repeats grouped per programme, most asked first.
 
         Args:
             answered: only answered (True) or not answered (False) questions; None for all.
@@ -336,10 +347,11 @@ class QuestionLog:
             limit: at most this many groups.
             coverage: only questions in this band, one of COVERAGES; None for all.
             smalltalk: only greetings and thanks (True), or only real questions (False); None for all.
+            programme: only questions asked of the programme with this slug; None for all.
 
         Returns:
-            `{"question", "count", "last_seen", "answered", "coverage", "smalltalk", "top_score"}` per
-            normalised question; `smalltalk` is "greeting", "thanks" or None. The text and the rest
+            `{"question", "count", "last_seen", "answered", "coverage", "smalltalk", "top_score",
+            "programme"}` per programme and normalised question; `smalltalk` is "greeting", "thanks" or None. The text and the rest
             are those of its latest asking (within the same hour, of the greatest text).
 
         Raises:
@@ -357,14 +369,15 @@ class QuestionLog:
             params.append(coverage)
         if smalltalk is not None:
             where.append("smalltalk IS NOT NULL" if smalltalk else "smalltalk IS NULL")
+        _of_programme(programme, where, params)
         # Each group shows its latest row. Rows within an hour have no order, so the text breaks
         # ties (compared by code point in both databases): the same data, the same report.
-        sql = f"""SELECT text, n, hour, answered, coverage, smalltalk, top_score FROM (
-                      SELECT question, text, hour, answered, coverage, smalltalk, top_score,
-                             count(*) OVER (PARTITION BY question) AS n,
-                             row_number() OVER (PARTITION BY question ORDER BY hour DESC, text DESC) AS latest
+        sql = f"""SELECT text, n, hour, answered, coverage, smalltalk, top_score, programme FROM (
+                      SELECT programme, question, text, hour, answered, coverage, smalltalk, top_score,
+                             count(*) OVER (PARTITION BY programme, question) AS n,
+                             row_number() OVER (PARTITION BY programme, question ORDER BY hour DESC, text DESC) AS latest
                       FROM asks WHERE {" AND ".join(where)}) AS grouped
-                  WHERE latest = 1 ORDER BY n DESC, hour DESC, text DESC, question{_limit(limit, params)}"""
+                  WHERE latest = 1 ORDER BY n DESC, hour DESC, text DESC, question, programme{_limit(limit, params)}"""
         return [
             {
                 "question": t,
@@ -374,48 +387,57 @@ class QuestionLog:
                 "coverage": c,
                 "smalltalk": chat,
                 "top_score": score,
+                "programme": slug,
             }
-            for t, n, hour, a, c, chat, score in self._read(sql, params)
+            for t, n, hour, a, c, chat, score, slug in self._read(sql, params)
         ]
 
-    def negative_feedback(self, days: int = 30, limit: int | None = None) -> list[dict]:
+    def negative_feedback(self, days: int = 30, limit: int | None = None, *, programme: str | None = None) -> list[dict]:
         """Thumbs-down verdicts of the last `days` days, newest first, with the question and comment.
 
         Returns `{"time", "question", "comment", "answered", "coverage", "smalltalk", "top_score",
-        "shown"}` per verdict; `shown` is the list of pledge ids the voter saw.
+        "shown", "programme"}` per verdict; `shown` is the list of pledge ids the voter saw.
+        `programme`: only answers of the programme with this slug; None for all.
         """
-        sql = """SELECT f.hour, a.text, f.comment, a.answered, a.coverage, a.smalltalk, a.top_score, a.shown
-                 FROM feedback f JOIN asks a USING (ask_id)
-                 WHERE f.helpful = 0 AND f.hour >= ?
-                 ORDER BY f.hour DESC, f.comment IS NULL, a.question, f.comment"""
-        params = [self._since(days)]
+        where, params = ["f.helpful = 0", "f.hour >= ?"], [self._since(days)]
+        _of_programme(programme, where, params, "a.programme")
+        sql = f"""SELECT f.hour, a.text, f.comment, a.answered, a.coverage, a.smalltalk, a.top_score, a.shown, a.programme
+                  FROM feedback f JOIN asks a USING (ask_id)
+                  WHERE {" AND ".join(where)}
+                  ORDER BY f.hour DESC, f.comment IS NULL, a.question, f.comment, a.programme"""
         rows = self._read(sql + _limit(limit, params), params)
-        keys = ("time", "question", "comment", "answered", "coverage", "smalltalk", "top_score", "shown")
+        keys = ("time", "question", "comment", "answered", "coverage", "smalltalk", "top_score", "shown", "programme")
         return [
             {**dict(zip(keys, row, strict=True)), "answered": bool(row[3]), "shown": _ids(row[7])} for row in rows
         ]
 
-    def feedback_counts(self, days: int = 30) -> dict[str, int]:
-        """`{"helpful": n, "unhelpful": m}` verdicts in the last `days` days."""
-        sql = "SELECT helpful, count(*) FROM feedback WHERE hour >= ? GROUP BY helpful"
-        counts = dict(self._read(sql, [self._since(days)]))
+    def feedback_counts(self, days: int = 30, *, programme: str | None = None) -> dict[str, int]:
+        """`{"helpful": n, "unhelpful": m}` verdicts in the last `days` days (on one programme's answers)."""
+        where, params = ["hour >= ?"], [self._since(days)]
+        if programme is not None:
+            where.append("ask_id IN (SELECT ask_id FROM asks WHERE programme = ?)")
+            params.append(programme)
+        sql = f"SELECT helpful, count(*) FROM feedback WHERE {' AND '.join(where)} GROUP BY helpful"
+        counts = dict(self._read(sql, params))
         return {"helpful": counts.get(1, 0), "unhelpful": counts.get(0, 0)}
 
-    def per_day(self, days: int = 30) -> list[dict]:
-        """Questions per UTC day, oldest first, every one of the `days` days (zeros included).
+    def per_day(self, days: int = 30, *, programme: str | None = None) -> list[dict]:
+        """Questions per UTC day (to one programme, or all), oldest first, every one of the `days` days.
 
         Returns `{"day": "YYYY-MM-DD", "count", "answered", "related", "not_covered", "smalltalk"}`
         per day: every question counts in `count` and in exactly one of the other four (a greeting
         or thanks only in `smalltalk`, whatever its band).
         """
-        sql = """SELECT substr(hour, 1, 10) AS day, count(*),
+        where, params = ["hour >= ?"], [self._since(days)]
+        _of_programme(programme, where, params)
+        sql = f"""SELECT substr(hour, 1, 10) AS day, count(*),
                         sum(CASE WHEN smalltalk IS NULL AND coverage = 'answered' THEN 1 ELSE 0 END),
                         sum(CASE WHEN smalltalk IS NULL AND coverage = 'related' THEN 1 ELSE 0 END),
                         sum(CASE WHEN smalltalk IS NULL AND coverage = 'not_covered' THEN 1 ELSE 0 END),
                         sum(CASE WHEN smalltalk IS NOT NULL THEN 1 ELSE 0 END)
-                 FROM asks WHERE hour >= ? GROUP BY substr(hour, 1, 10)"""
+                 FROM asks WHERE {" AND ".join(where)} GROUP BY substr(hour, 1, 10)"""
         keys = ("count", *COVERAGES, "smalltalk")
-        found = {day: dict(zip(keys, counts, strict=True)) for day, *counts in self._read(sql, [self._since(days)])}
+        found = {day: dict(zip(keys, counts, strict=True)) for day, *counts in self._read(sql, params)}
         first = self._clock().astimezone(UTC).date() - timedelta(days=days - 1)
         out = []
         for i in range(days):

@@ -147,3 +147,17 @@ def test_the_topic_signal_is_the_best_broad_question_of_each_section(settings, f
     by_section = {p.section: float(signals.topic[i]) for i, p in enumerate(answerer.programme.pledges)}
     assert by_section["Skole"] == pytest.approx(1.0, abs=1e-5)  # the question is the broad text itself
     assert by_section["Samferdsel"] == 0.0 == by_section["Oslofjorden"]  # sections without topics score nothing
+
+
+def test_tuning_can_rank_a_question_without_its_nearest_expansion(settings, fake_embedder, small_expansions):
+    from qa.answering.startup import load_answerer
+
+    answerer = load_answerer(settings.model_copy(update={"expansions": small_expansions}), embedder=fake_embedder)
+    ranker, twin = answerer.ranker, "Skal bunntråling i fjorden stoppes?"  # an expansion, word for word
+    pledge = next(i for i, p in enumerate(answerer.programme.pledges) if "tråling" in p.text)
+    seen = ranker.signals(twin)
+    hidden = ranker.signals(twin, hide_nearest=1)
+    assert seen.expansion[pledge] == pytest.approx(1.0, abs=1e-5)  # its own twin
+    assert hidden.expansion[pledge] == pytest.approx(float(hidden.pledge[pledge]))  # only the pledge itself is left
+    assert hidden.expansion[pledge] < 0.99
+    assert np.array_equal(np.delete(hidden.expansion, pledge), np.delete(seen.expansion, pledge))  # nothing else moves

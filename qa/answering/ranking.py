@@ -256,8 +256,13 @@ class Ranker:
         np.add.at(sums, self._section_of[exp_owners], self._exp)
         return (sums / np.linalg.norm(sums, axis=1, keepdims=True)).astype(np.float32)
 
-    def signals(self, question: str) -> Signals:
-        """Every signal for `question`."""
+    def signals(self, question: str, *, hide_nearest: int = 0) -> Signals:
+        """Every signal for `question`.
+
+        `hide_nearest` leaves out the question's nearest expansion rows, as if nobody had written
+        them: tuning uses it (qa.measuring.tune.TWINS) so that its questions are not answered by
+        their own near twins, which real voters' questions never have.
+        """
         question = self._speller.correct(question)
         parts = segments(question)
         vectors = self._embedder.embed_queries([question, *parts])  # one call, whatever the number
@@ -265,7 +270,10 @@ class Ranker:
         pledge = self._pledges @ vectors.T  # (pledges, 1 + segments)
         expansion = pledge.copy()
         if len(self._exp):
-            best = np.maximum.reduceat(self._exp @ vectors.T, self._exp_starts, axis=0)
+            scores = self._exp @ vectors.T
+            if 0 < hide_nearest < len(scores):
+                scores[np.argpartition(-scores[:, 0], hide_nearest)[:hide_nearest]] = -np.inf
+            best = np.maximum.reduceat(scores, self._exp_starts, axis=0)
             expansion[self._exp_pledges] = np.maximum(expansion[self._exp_pledges], best)
         curated = self._curated  # read once: writers replace it whole
         if len(curated.vectors):

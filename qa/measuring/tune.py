@@ -4,7 +4,8 @@
 
 1. Signals are computed once per question. Each question belongs to one of FOLDS folds (by a
    hash of its id), and its own fold's out-of-scope questions are left out of the background
-   it is compared with, so no question is ever compared with itself.
+   it is compared with, so no question is ever compared with itself. Its nearest expansion row
+   is left out too (TWINS): the same team wrote both, and a real voter's question has no twin.
 2. Weights: a grid search for the best Hit@1 + Hit@5 + MRR@10 + topic SecP@5, evaluated for
    the whole grid at once per question.
 3. Bands: two logistic models (qa/answering/bands.py) on the features of each ranking. Their thresholds
@@ -36,6 +37,10 @@ from qa.measuring.evaluate import OUT_OF_SCOPE, TOP, Case, Outcome, format_table
 
 FOLDS = 5
 MAX_WRONG, MAX_MISLED, MAX_DENIAL = 0.03, 0.10, 0.01
+# The team writes the tuning questions and the expansions, so a tuning question often has a near
+# twin among the expansions, which a real voter's question does not: each tuning question is
+# ranked without its nearest expansion row (Ranker.signals' hide_nearest).
+TWINS = 1
 
 GRID = {
     "pledge": (1.0,),
@@ -62,12 +67,13 @@ class Prepared:
     folds: np.ndarray
 
 
-def prepare(ranker: Ranker, cases: list[Case]) -> Prepared:
-    """Signals for every case, each compared only with the background outside its own fold."""
+def prepare(ranker: Ranker, cases: list[Case], twins: int = TWINS) -> Prepared:
+    """Signals for every case, each compared only with the background outside its own fold, and
+    without its `twins` nearest expansions."""
     anchor_folds = np.array([fold_of(k) for k in ranker.background_keys], dtype=np.int64)
     signals = []
     for case in cases:
-        s = ranker.signals(case.question)
+        s = ranker.signals(case.question, hide_nearest=twins)
         keep = anchor_folds != fold_of(case.id)
         signals.append(replace(s, background=s.background[keep]))
     return Prepared(cases, signals, np.array([fold_of(c.id) for c in cases]))

@@ -7,6 +7,8 @@ lookup, never a file read, and a name that is not one of those files is a 404 (s
 widget.js is served with what it must know about its server written in (`serve_widget`): the
 limits it shares with the server and the templates (`browser_limits`, read from
 qa/answering/limits.py and the question log's comment limit), and whether questions are stored.
+`/widget/allowed` tells the widget, on any site, whether the API answers that site's origin: a
+browser hides a CORS refusal behind the same error as a network failure.
 """
 
 from __future__ import annotations
@@ -18,10 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 
 from qa.answering import limits
 from qa.questionlog import store
+from web.security import allows_origin
 
 STATIC = Path(__file__).parent / "static"
 
@@ -120,3 +123,13 @@ async def widget(request: Request) -> Response:
     """The embed: any site may load it (it then talks only to this server)."""
     blob = request.app.state.static["widget.js"]
     return blob.respond(request, SHORT, {"Access-Control-Allow-Origin": "*"})
+
+
+@router.get("/widget/allowed")
+async def widget_allowed(request: Request) -> Response:
+    """`{"allowed": bool}`: whether /api/* answers the requesting page's origin (QA_ALLOWED_ORIGINS).
+    Any site may read it, as it may read /widget.js; it says no more than a refused preflight does."""
+    origin = request.headers.get("origin")
+    allowed = origin is None or allows_origin(request.app.state.settings.origins, origin)
+    headers = {"Access-Control-Allow-Origin": "*", "Cache-Control": "no-store", "Vary": "Origin"}
+    return JSONResponse({"allowed": allowed}, headers=headers)

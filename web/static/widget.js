@@ -110,14 +110,14 @@
 
   /** Fetch an answer, with the conversation's previous question if any (`prev`, see `nextPrev`);
    * on failure throw an Error whose message a voter can read. */
-  async function ask(q, base, t, timeout = 15000, prev = '', programme = '') {
+  async function ask(q, base, t, timeout = 15000, prev = '', programme = '', exact = false) {
     const ctl = new AbortController();
     const timer = setTimeout(() => ctl.abort(), timeout);
     try {
       let res, body = null;
       try {
         const query = 'api/ask?q=' + encodeURIComponent(q) + (prev ? '&prev=' + encodeURIComponent(prev) : '') +
-          (programme ? '&programme=' + encodeURIComponent(programme) : '');
+          (programme ? '&programme=' + encodeURIComponent(programme) : '') + (exact ? '&exact=1' : '');
         res = await fetch(new URL(query, base), { signal: ctl.signal, credentials: 'omit' });
         body = await res.json().catch(() => null);
       } catch (e) {
@@ -185,11 +185,13 @@
     return box;
   }
 
-  /** "Showing answers for: ..." when the server mended the spelling, with a link to what was typed. */
-  function mended(data, t, base) {
+  /** "Showing answers for: ..." when the server mended the spelling, with a link that asks exactly
+   * what was typed (`exact=1`: no mending); with `again`, a click asks it here instead of leaving. */
+  function mended(data, t, base, again, away) {
     if (!data.corrected) return null;
-    const a = h('a', {}, data.question);
-    a.href = new URL('?q=' + encodeURIComponent(data.question), base).href;
+    const a = h('a', away ? { target: '_blank', rel: 'noopener' } : {}, data.question);
+    a.href = new URL('?q=' + encodeURIComponent(data.question) + '&exact=1#svar', base).href;
+    if (again) a.onclick = (e) => { e.preventDefault(); again(data.question); };
     return h('p', { class: 'mended' }, null, t.shownFor + ' ', h('strong', {}, data.corrected), h('br'), t.typed + ' ', a);
   }
 
@@ -378,18 +380,18 @@ input{flex:1;min-width:0;font-size:1rem;padding:10px 12px;border:1px solid #767f
       // Questions asked while one is loading wait their turn: none is dropped.
       let queue = Promise.resolve(), waiting = 0;
       let prev = ''; // the conversation's previous question, kept only while the page is open
-      const answer = async (one, q) => {
+      const answer = async (one, q, exact) => {
         try {
-          const data = await ask(q, BASE, t, Number(c.timeout) || undefined, prev, c.programme);
+          const data = await ask(q, BASE, t, Number(c.timeout) || undefined, prev, c.programme, exact);
           prev = nextPrev(data, q, prev);
-          one.done(mended(data, t, BASE), render(data, t, BASE, true));
+          one.done(mended(data, t, BASE, (typed) => { send(typed, true); input.focus(); }, true), render(data, t, BASE, true));
         } catch (e) {
-          one.fail(e.message, e.retry ? () => answer(one, q) : null, e.away);
+          one.fail(e.message, e.retry ? () => answer(one, q, exact) : null, e.away);
           if (!input.value) input.value = q;
         }
         body.scrollTop = one.node.offsetTop - 8;
       };
-      const send = (q) => {
+      const send = (q, exact = false) => {
         q = q.trim();
         if (!q) return;
         const one = turn(q, t);
@@ -397,7 +399,7 @@ input{flex:1;min-width:0;font-size:1rem;padding:10px 12px;border:1px solid #767f
         body.scrollTop = one.node.offsetTop - 8;
         waiting += 1;
         log.setAttribute('aria-busy', 'true');
-        queue = queue.then(() => answer(one, q)).then(() => {
+        queue = queue.then(() => answer(one, q, exact)).then(() => {
           if (!(waiting -= 1)) log.setAttribute('aria-busy', 'false');
         });
       };

@@ -343,7 +343,7 @@ input{flex:1;min-width:0;font-size:1rem;padding:10px 12px;border:1px solid #767f
       const root = this.attachShadow({ mode: 'open' });
       styles(root);
       // Inline (data-target): the panel sits open in the host's element, in its reading order.
-      const inline = c.target != null || c.inline != null;
+      const inline = c.target != null;
       const w = h('div', { class: (inline ? 'w inline' : 'w float') + (c.position === 'left' ? ' left' : ''), lang: t.lang });
       root.append(w);
       if (inline) this.style.display = 'block';

@@ -15,6 +15,7 @@ from tests.browser.test_browser import QUESTION, ask_widget, open_widget, violat
 REFLOW = {"width": 320, "height": 256}  # WCAG 1.4.10
 ZOOMED = {"width": 640, "height": 400}  # a 1280×800 window at 200 %
 BANNER = 100  # the host's cookie banner, fixed to the bottom edge, in CSS pixels
+STILL = {"reduced_motion": "reduce"}  # the panel opens without sliding in, so its box can be read at once
 
 PAGE = """<!doctype html>
 <html lang="{lang}">
@@ -97,7 +98,7 @@ def answered(page) -> None:
 def test_a_short_screen_gets_the_whole_screen_with_at_least_half_of_it_for_answers(
     open_page, host_site, axe_source, viewport
 ):
-    page = open_page(viewport, bypass_csp=True, device_scale_factor=2)
+    page = open_page(viewport, bypass_csp=True, device_scale_factor=2, **STILL)
     page.goto(f"{host_site}/plain")
     open_widget(page)
     answered(page)
@@ -117,7 +118,7 @@ def test_a_short_screen_gets_the_whole_screen_with_at_least_half_of_it_for_answe
 
 
 def test_a_tall_screen_keeps_the_note_in_view_below_the_answers(open_page, host_site):
-    page = open_page(DESKTOP)
+    page = open_page(DESKTOP, **STILL)
     page.goto(f"{host_site}/plain")
     open_widget(page)
     answered(page)
@@ -189,7 +190,7 @@ def test_the_launcher_has_a_clear_icon_beside_its_words(open_page, host_site):
 
 
 def test_data_offset_keeps_the_launcher_and_the_panel_clear_of_a_cookie_banner(open_page, site):
-    page = open_page()
+    page = open_page(**STILL)
     page.goto(f"{site}/banner")
     plain = box(page.get_by_role("button", name="Spør om programmet"))
     assert plain["y"] + plain["height"] > DESKTOP["height"] - BANNER  # without it: under the banner

@@ -110,3 +110,27 @@ def test_changing_the_servers_limits_changes_what_the_page_the_widget_and_the_ap
         }
         page = client.get("/", params={"q": "a" * 130})
         assert page.status_code == 422 and f'value="{"a" * 120}"' in page.text
+
+
+# --- whether this site may ask: a CORS refusal told from a network failure ------------------
+
+
+@pytest.mark.parametrize(
+    ("origin", "allowed"),
+    [("https://mdgbaerum.no", True), ("https://elsewhere.example", False), (None, True)],
+    ids=["allowed", "refused", "same-origin"],
+)
+def test_widget_allowed_says_whether_the_api_answers_the_pages_origin(settings, origin, allowed):
+    restricted = settings.model_copy(update={"allowed_origins": "https://mdgbaerum.no, https://www.mdgbaerum.no"})
+    with TestClient(create_app(restricted, embedder=FakeEmbedder())) as client:
+        response = client.get("/widget/allowed", headers={"Origin": origin} if origin else {})
+        assert (response.status_code, response.json()) == (200, {"allowed": allowed})
+        assert response.headers["access-control-allow-origin"] == "*"  # readable where the API is not
+        assert response.headers["cache-control"] == "no-store"
+        api = client.get("/api/ask", params={"q": "sykkel"}, headers={"Origin": origin} if origin else {})
+        assert ("access-control-allow-origin" in api.headers) == (allowed and origin is not None)
+
+
+def test_widget_allowed_takes_every_origin_when_the_api_does(client):
+    response = client.get("/widget/allowed", headers={"Origin": "https://anywhere.example"})
+    assert response.json() == {"allowed": True}

@@ -46,6 +46,13 @@ _ASK_PARAMETERS = [
         "schema": {"type": "string"},
     },
     {
+        "name": "exact",
+        "in": "query",
+        "required": False,
+        "description": "1: answer the words as typed, with no spelling mended (the link under \"Viser svar for\")",
+        "schema": {"type": "integer", "enum": [0, 1], "default": 0},
+    },
+    {
         "name": "programme",
         "in": "query",
         "required": False,
@@ -69,7 +76,7 @@ _COMPARE_PARAMETERS = [
 def ask_library(library: Library, params: QuestionParams) -> Asked:
     """Ask the asked programme (with its fallback); an unknown one is a 404, a bad question a 422."""
     try:
-        return library.ask(params.q, params.k, params.programme, prev=params.prev)
+        return library.ask(params.q, params.k, params.programme, prev=params.prev, exact=params.exact)
     except UnknownProgramme as exc:
         raise HTTPException(404, f"Ukjent program: {params.programme!r}. Se /api/programmes.") from exc
     except BadQuestion as exc:

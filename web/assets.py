@@ -8,6 +8,8 @@ widget.js is served with what it must know about its server written in (`serve_w
 limits it shares with the server and the templates (`browser_limits`, read from
 qa/answering/limits.py and the question log's comment limit), whether questions are stored, and
 its API base (the root path, web.rootpath), once per root path.
+`/widget/allowed` tells the widget, on any site, whether the API answers that site's origin: a
+browser hides a CORS refusal behind the same error as a network failure.
 """
 
 from __future__ import annotations
@@ -19,11 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 
 from qa.answering import limits
 from qa.questionlog import store
 from web.rootpath import root_of
+from web.security import allows_origin
 
 STATIC = Path(__file__).parent / "static"
 
@@ -128,3 +131,13 @@ async def widget(request: Request) -> Response:
 def _widget(request: Request) -> Blob:
     """widget.js filled in for the root path this request came in under."""
     return request.app.state.widgets.at(root_of(request))
+
+
+@router.get("/widget/allowed")
+async def widget_allowed(request: Request) -> Response:
+    """`{"allowed": bool}`: whether /api/* answers the requesting page's origin (QA_ALLOWED_ORIGINS).
+    Any site may read it, as it may read /widget.js; it says no more than a refused preflight does."""
+    origin = request.headers.get("origin")
+    allowed = origin is None or allows_origin(request.app.state.settings.origins, origin)
+    headers = {"Access-Control-Allow-Origin": "*", "Cache-Control": "no-store", "Vary": "Origin"}
+    return JSONResponse({"allowed": allowed}, headers=headers)

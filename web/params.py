@@ -1,4 +1,4 @@
-"""Read `q`, `k` and `prev` from a raw query string, strictly, and say in Norwegian what is wrong.
+"""Read `q`, `k`, `prev` and `exact` from a raw query string, strictly, and say in Norwegian what is wrong.
 
 The question endpoints parse their own query string instead of letting the framework do it:
 the framework silently replaces invalid UTF-8, keeps only the last of repeated parameters and
@@ -39,6 +39,7 @@ class QuestionParams:
     k: int
     programme: str | None = None  # a programme's slug (qa.programmes); None for the default one
     prev: str | None = None  # the previous question of the conversation; checked by the core
+    exact: bool = False  # answer the words as typed: no spelling mended (`exact=1`)
 
 
 def parse_question(query_string: bytes, *, k_default: int = DEFAULT_K) -> QuestionParams:
@@ -51,7 +52,9 @@ def parse_question(query_string: bytes, *, k_default: int = DEFAULT_K) -> Questi
     raw_k = _single(values, "k")
     programme = _single(values, "programme") or None
     prev = _single(values, "prev") or None
-    return QuestionParams(q, k_default if raw_k is None else _parse_k(raw_k), programme=programme, prev=prev)
+    exact = _parse_exact(_single(values, "exact"))
+    k = k_default if raw_k is None else _parse_k(raw_k)
+    return QuestionParams(q, k, programme=programme, prev=prev, exact=exact)
 
 
 def parse_compare(query_string: bytes) -> tuple[QuestionParams, list[str]]:
@@ -101,6 +104,16 @@ def _parse_k(raw: str) -> int:
     if not 1 <= k <= limits.MAX_K:
         raise InvalidQuery(f"{wrong}, ikke {k}.")
     return k
+
+
+def _parse_exact(raw: str | None) -> bool:
+    """`exact=1` answers the question as typed; `0`, empty or absent mends its spelling."""
+    if raw is None or raw.strip() in ("", "0"):
+        return False
+    if raw.strip() == "1":
+        return True
+    shown = raw if len(raw) <= 20 else raw[:20] + "…"
+    raise InvalidQuery(f"exact må være 1 (svar på nøyaktig det som ble skrevet) eller 0, ikke «{shown}».")
 
 
 def explain(error: BadQuestion) -> str:

@@ -58,6 +58,11 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+def allows_origin(origins: Collection[str], origin: str) -> bool:
+    """Whether `ApiCORS` with these `origins` lets a page on `origin` read /api/* (as Starlette decides it)."""
+    return "*" in origins or origin in origins
+
+
 class ApiCORS:
     """Starlette's CORS middleware, applied only to paths under `prefix`.
 

@@ -33,7 +33,7 @@ class Answerer:
         self.programme = programme
         self.model_id = model_id
         self.ranker = ranker
-        self._cache: OrderedDict[tuple[str, int, str], Answer] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, int, str, bool], Answer] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
         self._generation = 0
@@ -46,7 +46,7 @@ class Answerer:
             self._cache.clear()
             self._generation += 1  # an answer ranked before this is not cached after it
 
-    def ask(self, question: str, k: int = 5, prev: str | None = None) -> Answer:
+    def ask(self, question: str, k: int = 5, prev: str | None = None, *, exact: bool = False) -> Answer:
         """Answer `question` with up to `k` pledges.
 
         Args:
@@ -55,6 +55,7 @@ class Answerer:
             prev: the voter's previous question, if any (same limits as `question`); a follow-up
                 that cannot stand alone is then answered with it in mind (qa.answering.followup),
                 and the answer's `interpreted_as` says what was answered.
+            exact: answer the words as typed: no spelling is mended (and `corrected` is None).
 
         Returns:
             An `Answer`; its `coverage` says how well the programme covers the question.
@@ -67,7 +68,7 @@ class Answerer:
         prev = None if prev is None else clean_prev(prev)
         if self.refresh is not None:
             self.refresh()
-        key = (question.casefold(), k, "" if prev is None else prev.casefold())
+        key = (question.casefold(), k, "" if prev is None else prev.casefold(), exact)
         with self._lock:
             generation = self._generation
             cached = self._cache.get(key)
@@ -76,18 +77,19 @@ class Answerer:
         if cached is not None:
             if cached.question == question:
                 return cached
-            return replace(cached, question=question, corrected=self.ranker.mended(question))
+            return replace(cached, question=question, corrected=None if exact else self.ranker.mended(question))
         chatter = smalltalk(question)
         interpreted_as = None
         if prev is None or chatter:
-            ranking = self.ranker.rank(question)
+            ranking = self.ranker.rank(question, exact=exact)
         else:
             decision = self.followup or followup.load()
-            resolved = followup.resolve(self.ranker, decision, prev, question)
+            resolved = followup.resolve(self.ranker, decision, prev, question, exact=exact)
             ranking, interpreted_as = resolved.ranking, resolved.interpreted_as
         hits = tuple(Hit(self.programme.by_id[pid], s) for pid, s in ranking.top(k))
         coverage = NOT_COVERED if chatter else ranking.coverage
-        answer = Answer(question, coverage, hits, chatter, interpreted_as, self.ranker.mended(question))
+        corrected = None if exact else self.ranker.mended(question)
+        answer = Answer(question, coverage, hits, chatter, interpreted_as, corrected)
         if self._cache_size:
             with self._lock:
                 if generation != self._generation:

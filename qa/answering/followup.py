@@ -57,9 +57,9 @@ class Read:
     signals: Signals
 
 
-def read(ranker: Ranker, question: str) -> Read:
-    """Rank `question`, keeping the signals the decision reads."""
-    signals = ranker.signals(question)
+def read(ranker: Ranker, question: str, *, exact: bool = False) -> Read:
+    """Rank `question` (as typed when `exact`), keeping the signals the decision reads."""
+    signals = ranker.signals(question, exact=exact)
     ranking = ranker.decide(signals, ranker.weights, ranker.bands)
     return Read(ranking, signals)
 
@@ -163,10 +163,10 @@ class Resolved:
     interpreted_as: str | None
 
 
-def resolve(ranker: Ranker, decision: Decision, prev: str, question: str) -> Resolved:
+def resolve(ranker: Ranker, decision: Decision, prev: str, question: str, *, exact: bool = False) -> Resolved:
     """Rank the follow-up alone and joined to `prev`; keep the one the decision chooses."""
     text = combine(prev, question)
-    alone, joined = read(ranker, question), read(ranker, text)
+    alone, joined = read(ranker, question, exact=exact), read(ranker, text, exact=exact)
     if decision.joined(features(ranker, alone, joined)):
         return Resolved(joined.ranking, text)
     return Resolved(alone.ranking, None)

@@ -256,14 +256,15 @@ class Ranker:
         np.add.at(sums, self._section_of[exp_owners], self._exp)
         return (sums / np.linalg.norm(sums, axis=1, keepdims=True)).astype(np.float32)
 
-    def signals(self, question: str, *, hide_nearest: int = 0) -> Signals:
-        """Every signal for `question`.
+    def signals(self, question: str, *, exact: bool = False, hide_nearest: int = 0) -> Signals:
+        """Every signal for `question`, its spelling mended first unless `exact`.
 
         `hide_nearest` leaves out the question's nearest expansion rows, as if nobody had written
         them: tuning uses it (qa.measuring.tune.TWINS) so that its questions are not answered by
         their own near twins, which real voters' questions never have.
         """
-        question = self._speller.correct(question)
+        if not exact:
+            question = self._speller.correct(question)
         parts = segments(question)
         vectors = self._embedder.embed_queries([question, *parts])  # one call, whatever the number
         q = vectors[0]
@@ -308,8 +309,9 @@ class Ranker:
         corrected = self._speller.correct(question)
         return corrected if corrected != question else None
 
-    def rank(self, question: str) -> Ranking:
-        return self.decide(self.signals(question), self.weights, self.bands)
+    def rank(self, question: str, *, exact: bool = False) -> Ranking:
+        """`question` ranked and banded; as typed when `exact`, else spell-mended first."""
+        return self.decide(self.signals(question, exact=exact), self.weights, self.bands)
 
     def decide(self, signals: Signals, weights: Weights, bands: Bands) -> Ranking:
         """Fuse signals with `weights`, rank, and let `bands` place the answer."""

@@ -72,18 +72,20 @@ class Library:
     def answerer(self, slug: str | None = None) -> Answerer:
         return self._by_slug[self.entry(slug).slug][1]
 
-    def ask(self, question: str, k: int = 5, slug: str | None = None, *, prev: str | None = None) -> Asked:
-        """Answer from programme `slug` (with the conversation's previous question `prev`, if any),
-        with a fallback answer when it does not answer."""
+    def ask(
+        self, question: str, k: int = 5, slug: str | None = None, *, prev: str | None = None, exact: bool = False
+    ) -> Asked:
+        """Answer from programme `slug` (with the conversation's previous question `prev`, if any;
+        with the words as typed, no spelling mended, when `exact`), with a fallback answer when it does not answer."""
         entry = self.entry(slug)
-        answer = _ask(self._by_slug[entry.slug][1], question, k, prev)
+        answer = _ask(self._by_slug[entry.slug][1], question, k, prev, exact)
         if answer.coverage == ANSWERED or answer.smalltalk:
             return Asked(entry, answer)
         seen, at = {entry.slug}, entry.fallback
         while at is not None and at not in seen:
             seen.add(at)
             broader, answerer = self._by_slug[at]
-            other = _ask(answerer, question, k, prev)
+            other = _ask(answerer, question, k, prev, exact)
             if other.coverage == ANSWERED:
                 return Asked(entry, answer, (broader, other))
             at = broader.fallback
@@ -99,9 +101,12 @@ class Library:
         return [(e, self._by_slug[e.slug][1].ask(question, k)) for e in self.entries if e.slug in wanted]
 
 
-def _ask(answerer: Answerer, question: str, k: int, prev: str | None) -> Answer:
-    # Only with a previous question is `prev` passed, so answerers that take none still work.
-    return answerer.ask(question, k) if prev is None else answerer.ask(question, k, prev=prev)
+def _ask(answerer: Answerer, question: str, k: int, prev: str | None, exact: bool = False) -> Answer:
+    # Only what is asked for is passed (`prev`, `exact`), so answerers that take neither still work.
+    options = {"prev": prev} if prev is not None else {}
+    if exact:
+        options["exact"] = True
+    return answerer.ask(question, k, **options)
 
 
 def load_library(settings: Settings, *, embedder: Embedder | None = None, progress: bool = False) -> Library:

@@ -170,10 +170,12 @@ MISSPELT = "hva vil dere gjøre med oslofjordn?"  # one letter missing
 
 
 @pytest.mark.parametrize("js", [True, False], ids=["javascript", "no-javascript"])
-def test_a_mended_question_says_what_was_answered_and_links_to_what_was_typed(open_page, server, js):
+def test_a_mended_question_says_what_was_answered_and_links_to_asking_exactly_what_was_typed(open_page, server, js):
     body = api(server, MISSPELT)
     assert body["question"] == MISSPELT
     assert body["corrected"] == "hva vil dere gjøre med oslofjorden?"
+    with urllib.request.urlopen(f"{server}/api/ask?q={quote(MISSPELT)}&exact=1") as response:
+        assert json.load(response)["corrected"] is None
     page = open_page(java_script_enabled=js)
     page.goto(server)
     ask_chat(page, MISSPELT)
@@ -183,11 +185,50 @@ def test_a_mended_question_says_what_was_answered_and_links_to_what_was_typed(op
         f"Viser svar for: {body['corrected']} Spør om nøyaktig det du skrev: {MISSPELT}"
     )
     typed = note.get_by_role("link", name=MISSPELT)
-    assert typed.evaluate("a => a.href") == f"{server}/?q={quote_plus(MISSPELT)}" or typed.evaluate(
-        "a => a.href"
-    ) == f"{server}/?q={quote(MISSPELT)}"
+    assert typed.evaluate("a => a.href") in {
+        f"{server}/?q={quote(MISSPELT)}&exact=1#svar",
+        f"{server}/?q={quote_plus(MISSPELT)}&exact=1#svar",
+    }
     assert page.locator("#log .mended").count() == 1
+    typed.click()  # asks exactly what was typed: answered, and nothing mended this time
+    exchanges = page.locator("#log .exchange")
+    exchanges.last.locator(".reply").wait_for()
+    if js:  # asked in the conversation, which stays
+        expect_count(exchanges, 2)
+        assert re.search(r"[?&]exact=1", page.url)
+    else:  # the page of that question, answered on the server
+        page.wait_for_url(re.compile(r"exact=1#svar$"))
+        expect_count(exchanges, 1)
+    assert exchanges.last.locator(".you span:last-child").inner_text() == MISSPELT
+    assert exchanges.last.locator(".mended").count() == 0
     assert page.errors == []
+
+
+def expect_count(locator, n: int) -> None:
+    for _ in range(100):
+        if locator.count() == n:
+            return
+        locator.page.wait_for_timeout(50)
+    assert locator.count() == n
+
+
+def test_the_widgets_mended_note_asks_exactly_what_was_typed_in_the_widget(open_page, host_site, server):
+    page = open_page()
+    page.goto(f"{host_site}/plain")
+    open_widget(page)
+    ask_widget(page, MISSPELT)
+    note = page.locator("mdg-sporsmal .mended")
+    note.wait_for()
+    typed = note.get_by_role("link", name=MISSPELT)
+    assert typed.get_attribute("href") == f"{server}/?q={quote(MISSPELT)}&exact=1#svar"
+    with page.expect_request(re.compile(r"/api/ask\?.*exact=1")) as asked:
+        typed.click()
+    assert "exact=1" in asked.value.url
+    exchanges = page.locator("mdg-sporsmal .exchange")
+    expect_count(exchanges, 2)
+    exchanges.last.locator(".reply").wait_for()
+    assert exchanges.last.locator(".mended").count() == 0
+    assert page.url == f"{host_site}/plain"  # the host's page stays
 
 
 def test_the_words_that_matched_are_marked_and_the_quote_stays_verbatim(open_page, server):

@@ -28,7 +28,8 @@ customElements.whenDefined('mdg-sporsmal').then((Widget) => {
 
   const scroll = (node, block) => node.scrollIntoView({ block, behavior: calm.matches ? 'auto' : 'smooth' });
   const named = (q) => { document.title = q ? `${q} – ${NAME}` : NAME; };
-  const link = (q) => new URL('?q=' + encodeURIComponent(q) + '#svar', home).href;
+  const query = (q, exact) => '?q=' + encodeURIComponent(q) + (exact ? '&exact=1' : '');
+  const link = (q, exact) => new URL(query(q, exact) + '#svar', home).href;
 
   /** A button that copies `text()`, then says whether it could. */
   function copier(label, text) {
@@ -52,11 +53,11 @@ customElements.whenDefined('mdg-sporsmal').then((Widget) => {
   };
 
   /** Copy buttons on one answered exchange. */
-  function tools(node, q) {
+  function tools(node, q, exact) {
     for (const li of node.querySelectorAll('.pledges li')) li.append(copier(t.copyQuote, () => quote(li)));
     const row = document.createElement('div');
     row.className = 'tools';
-    row.append(copier(t.copyLink, () => link(q)));
+    row.append(copier(t.copyLink, () => link(q, exact)));
     node.append(row);
   }
 
@@ -65,25 +66,25 @@ customElements.whenDefined('mdg-sporsmal').then((Widget) => {
     return exchanges.length - 1;
   }
 
-  async function answer(one, q) {
+  async function answer(one, q, exact) {
     try {
       const prev = prevField.value;
-      const data = await ask(q, base, t, undefined, prev, form.dataset.programme);
+      const data = await ask(q, base, t, undefined, prev, form.dataset.programme, exact);
       prevField.value = nextPrev(data, q, prev);
       prevField.disabled = !prevField.value;
-      one.done(mended(data, t, base), render(data, t, base));
-      tools(one.node, q);
+      one.done(mended(data, t, home, (typed) => { send(typed, true); input.focus(); }), render(data, t, base));
+      tools(one.node, q, exact);
       const used = data.interpreted_as ? '&prev=' + encodeURIComponent(prev) : '';
-      history.pushState({ i: remember(q, one.node) }, '', '?q=' + encodeURIComponent(q) + used);
+      history.pushState({ i: remember(q, one.node) }, '', query(q, exact) + used);
       named(q);
     } catch (e) {
-      one.fail(e.message, e.retry ? () => answer(one, q) : null);
+      one.fail(e.message, e.retry ? () => answer(one, q, exact) : null);
       if (!input.value) input.value = q;
     }
     scroll(one.node, 'start');
   }
 
-  function send(question) {
+  function send(question, exact = false) {
     const q = question.trim();
     if (!q) return;
     const error = document.getElementById('ask-error');
@@ -93,7 +94,7 @@ customElements.whenDefined('mdg-sporsmal').then((Widget) => {
     waiting += 1;
     log.setAttribute('aria-busy', 'true');
     scroll(one.wait, 'end'); // above the sticky box (scroll-margin-bottom in site.css)
-    queue = queue.then(() => answer(one, q)).then(() => {
+    queue = queue.then(() => answer(one, q, exact)).then(() => {
       waiting -= 1;
       if (!waiting) log.setAttribute('aria-busy', 'false');
     });
@@ -104,7 +105,7 @@ customElements.whenDefined('mdg-sporsmal').then((Widget) => {
   if (served) {
     const q = served.querySelector('.you span:last-child').textContent;
     if (served.dataset.askId) served.querySelector('.reply').append(feedback(served.dataset.askId, t, base));
-    if (served.querySelector('.reply:not(.smalltalk)')) tools(served, q);
+    if (served.querySelector('.reply:not(.smalltalk)')) tools(served, q, new URLSearchParams(location.search).get('exact') === '1');
     history.replaceState({ i: remember(q, served) }, '');
     const you = document.getElementById('svar');
     you.scrollIntoView({ block: 'start' });

@@ -1,5 +1,6 @@
 /* The programme page on a phone: the table of contents folds away once read, so the
- * programme starts on the first screen. Without JavaScript it stays open (the page's default). */
+ * programme starts on the first screen. Without JavaScript it stays open (the page's default).
+ * Loaded right after the contents, not deferred: it folds them before the programme is parsed. */
 (() => {
   'use strict';
   const fold = document.querySelector('.toc-fold');

@@ -251,9 +251,15 @@ class Ranker:
 
     def _centres(self, exp_owners: np.ndarray) -> np.ndarray:
         """One unit vector per section: the mean of its pledges' and their expansions' vectors."""
-        sums = np.zeros((len(self._slices), self._pledges.shape[1]), np.float64)
-        np.add.at(sums, self._section_of, self._pledges)
-        np.add.at(sums, self._section_of[exp_owners], self._exp)
+        # Each section's rows in one run, its pledges then its expansions, summed in float64 in
+        # that order: the very sums of adding them one by one (np.add.at), in one pass.
+        if not self._slices:
+            return np.zeros((0, self._pledges.shape[1]), np.float32)
+        sections = np.concatenate([self._section_of, self._section_of[exp_owners]])
+        order = np.argsort(sections, kind="stable")
+        rows = np.concatenate([self._pledges, self._exp])[order]
+        starts = np.searchsorted(sections[order], np.arange(len(self._slices)))
+        sums = np.add.reduceat(rows, starts, axis=0, dtype=np.float64)
         return (sums / np.linalg.norm(sums, axis=1, keepdims=True)).astype(np.float32)
 
     def signals(self, question: str) -> Signals:

@@ -29,6 +29,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import GZipMiddleware
 
 from index.embedders import Embedder
+from qa.answering.spelling import load_word_lists_in_background
 from qa.curation.sync import attach
 from qa.operations.settings import Settings, load_settings
 from qa.programmes.library import load_library
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
             for e in library.entries
         }
         app.state.pages = app.state.pages_by_slug[library.default.slug]  # also at / and /program
+        load_word_lists_in_background()  # the speller's (~0.4 s): once the server is up, not before
         yield
         questionlog.close()
         if app.state.curation is not None:

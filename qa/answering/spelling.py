@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import threading
 from collections import Counter
 
 _TOKEN = re.compile(r"\w+|\W+")
@@ -28,14 +29,38 @@ MAX_AMBIGUOUS = 4
 MIN_GAIN = 1.5  # Zipf units: the correction must be ~30 times more common than the word typed
 
 
+_loading = threading.Lock()
+_loaded = threading.Event()
+
+
+def load_word_lists() -> None:
+    """Import wordfreq and read its Norwegian and English lists (~0.4 s, once per process)."""
+    if _loaded.is_set():
+        return
+    with _loading:  # a question asked meanwhile waits here for the load in progress
+        if not _loaded.is_set():
+            from wordfreq import zipf_frequency
+
+            zipf_frequency("og", "nb"), zipf_frequency("and", "en")
+            _loaded.set()
+
+
+def load_word_lists_in_background() -> None:
+    """Start `load_word_lists` on a thread; a correction that needs them meanwhile waits for it."""
+    if not _loaded.is_set():
+        threading.Thread(target=load_word_lists, name="word-lists", daemon=True).start()
+
+
 def _zipf(word: str) -> float:
     """How common a word is in Norwegian or English, on wordfreq's Zipf scale (0 = unknown)."""
+    load_word_lists()
     from wordfreq import zipf_frequency
 
     return max(zipf_frequency(word, "nb"), zipf_frequency(word, "en"))
 
 
 def _zipf_nb(word: str) -> float:
+    load_word_lists()
     from wordfreq import zipf_frequency
 
     return zipf_frequency(word, "nb")

@@ -192,7 +192,7 @@ def open_stored(settings: Settings, inputs: Inputs, *, progress: bool = False) -
     # The engine already keeps every core busy for each question; BLAS threads on top of it
     # (for numpy's small matrix-vector products) only fight it for the cores.
     threadpool_limits(limits=1, user_api="blas")
-    return open_index(settings.index_dir, inputs.embedder, inputs.passages, progress=progress)
+    return open_index(settings.index_dir, inputs.embedder, inputs.passages, progress=progress, cache=True)
 
 
 def runs_bare(inputs: Inputs) -> bool:

@@ -66,15 +66,15 @@ class CharTfidf:
         self._row_lengths = np.diff(self._indptr)
         self._n = n
 
-    def _weights(self, counts: Counter) -> tuple[list[int], list[float]]:
-        """The vocabulary ids of a text's grams and their TF-IDF weights (grams not in the vocabulary dropped)."""
-        ids, weights = [], []
-        for g, tf in counts.items():
-            j = self._vocab.get(g)
-            if j is not None:
-                ids.append(j)
-                weights.append((1 + math.log(tf)) * self._idf[j])
-        return ids, weights
+    def _weights(self, counts: Counter) -> tuple[list[int], np.ndarray]:
+        """The vocabulary ids of a text's grams and their TF-IDF weights (grams not in the vocabulary dropped).
+
+        Each weight is float32((1 + log tf) as float64) * idf in float32, as it always was."""
+        vocab = self._vocab
+        found = [(vocab[g], tf) for g, tf in counts.items() if g in vocab]
+        ids = [j for j, _ in found]
+        logs = np.array([1 + math.log(tf) for _, tf in found], dtype=np.float64).astype(np.float32)
+        return ids, logs * self._idf[ids]
 
     def scores(self, query: str) -> np.ndarray:
         """Cosine similarity of `query` to every document, in document order."""

@@ -26,6 +26,7 @@ _LETTERS = "abcdefghijklmnopqrstuvwxyzæøå"
 _ASCII_FOR = (("aa", "å"), ("ae", "æ"), ("oe", "ø"), ("a", "å"), ("o", "ø"))
 MIN_EDIT_LENGTH = 5
 MAX_AMBIGUOUS = 4
+MAX_REMEMBERED = 50_000  # words whose correction is kept
 MIN_GAIN = 1.5  # Zipf units: the correction must be ~30 times more common than the word typed
 
 
@@ -72,10 +73,21 @@ class Speller:
     def __init__(self, texts: list[str], *, common=_zipf, common_nb=_zipf_nb) -> None:
         self._freq = Counter(w for t in texts for w in re.findall(r"\w+", t.lower()))
         self._common, self._common_nb = common, common_nb
+        self._mended: dict[str, str] = {}  # word -> what `_word` makes of it, always the same
 
     def correct(self, text: str) -> str:
         """`text` with unknown words replaced by their closest known spelling, if any."""
-        return "".join(self._word(tok) if tok[0].isalnum() else tok for tok in _TOKEN.findall(text))
+        return "".join(self._cached(tok) if tok[0].isalnum() else tok for tok in _TOKEN.findall(text))
+
+    def _cached(self, word: str) -> str:
+        """`_word(word)`, remembered: each question is mended twice (ranked, and shown), and
+        voters' words repeat. Bounded: the memory is dropped whole when full."""
+        mended = self._mended.get(word)
+        if mended is None:
+            if len(self._mended) >= MAX_REMEMBERED:
+                self._mended.clear()
+            mended = self._mended[word] = self._word(word)
+        return mended
 
     def _word(self, word: str) -> str:
         lower = word.lower()

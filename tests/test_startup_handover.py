@@ -25,3 +25,14 @@ def test_what_was_checked_for_other_settings_is_not_taken(settings, fake_embedde
     assert answerer.programme is not inputs.programme
     assert (tmp_path / "other-index" / "manifest.json").is_file()
     assert startup._handed == []
+
+
+def test_the_taken_over_start_still_keeps_numpy_to_one_blas_thread(settings, fake_embedder):
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    inputs = load_inputs(settings, embedder=fake_embedder)
+    stored = open_stored(settings, inputs)
+    threadpool_limits(limits=2, user_api="blas")
+    hand_over(settings, inputs, stored)
+    load_answerer(settings)
+    assert {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"} == {1}

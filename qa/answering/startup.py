@@ -180,6 +180,7 @@ def load_answerer(settings: Settings, *, embedder: Embedder | None = None, progr
     taken = _taken(settings, embedder)
     if taken is not None:
         inputs, stored = taken
+        _one_blas_thread()  # as open_stored does
     else:
         inputs = load_inputs(settings, embedder=embedder)
         stored = open_stored(settings, inputs, progress=progress)
@@ -189,10 +190,15 @@ def load_answerer(settings: Settings, *, embedder: Embedder | None = None, progr
 
 def open_stored(settings: Settings, inputs: Inputs, *, progress: bool = False) -> StoredIndex:
     """The index of `inputs`, built if needed."""
-    # The engine already keeps every core busy for each question; BLAS threads on top of it
-    # (for numpy's small matrix-vector products) only fight it for the cores.
-    threadpool_limits(limits=1, user_api="blas")
+    _one_blas_thread()
     return open_index(settings.index_dir, inputs.embedder, inputs.passages, progress=progress, cache=True)
+
+
+def _one_blas_thread() -> None:
+    # The engine already keeps every core busy for each question; BLAS threads on top of it
+    # (for numpy's small matrix-vector products) only fight it for the cores (measured: twice
+    # the CPU per answer over HTTP when they are left on).
+    threadpool_limits(limits=1, user_api="blas")
 
 
 def runs_bare(inputs: Inputs) -> bool:

@@ -41,6 +41,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
+from index.embedcache import EmbeddingCache, cache_path
 from index.embedders import Embedder
 from index.errors import IndexFailure
 
@@ -92,10 +93,14 @@ def content_hash(passages: Passages) -> str:
     return hashlib.sha256(blob).hexdigest()
 
 
-def open_index(directory: Path, embedder: Embedder, passages: Passages, *, progress: bool = False) -> StoredIndex:
+def open_index(
+    directory: Path, embedder: Embedder, passages: Passages, *, progress: bool = False, cache: bool = False
+) -> StoredIndex:
     """Load the index in `directory`, rebuilding it first if it is missing, stale or damaged.
 
-    Safe when several processes call it at once: one builds, the others wait and load.
+    Safe when several processes call it at once: one builds, the others wait and load. With
+    `cache`, a build takes the vectors of texts it has embedded before from its embedding
+    cache (index/embedcache.py) and embeds only the others.
     """
     wanted = content_hash(passages)
     try:
@@ -108,7 +113,7 @@ def open_index(directory: Path, embedder: Embedder, passages: Passages, *, progr
         except IndexStale:
             pass
         log.warning("rebuilding the index in %s: %s", directory, reason)
-        return _build(Path(directory), embedder, passages, progress=progress)
+        return _build(Path(directory), embedder, passages, progress=progress, cache=cache)
 
 
 def load(directory: Path, *, model_id: str, content: str) -> StoredIndex:
@@ -218,25 +223,34 @@ def _remove_stale_builds(directory: Path, *, before: float) -> None:
                 pass
 
 
-def build(directory: Path, embedder: Embedder, passages: Passages, *, progress: bool = False) -> StoredIndex:
+def build(
+    directory: Path, embedder: Embedder, passages: Passages, *, progress: bool = False, cache: bool = False
+) -> StoredIndex:
     """Embed every passage and write the index into `directory` atomically, under the build lock."""
     with build_lock(directory):
-        return _build(Path(directory), embedder, passages, progress=progress)
+        return _build(Path(directory), embedder, passages, progress=progress, cache=cache)
 
 
-def _build(directory: Path, embedder: Embedder, passages: Passages, *, progress: bool) -> StoredIndex:
+def _build(directory: Path, embedder: Embedder, passages: Passages, *, progress: bool, cache: bool = False) -> StoredIndex:
     tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.building-", dir=directory.parent))
+    kept = EmbeddingCache(cache_path(directory), embedder.model_id, embedder.dim) if cache else None
     try:
         collections = {}
         total = sum(len(rows) for rows in passages.values())
         bar = _progress(total, progress)
+
+        def embed(texts: list[str]) -> np.ndarray:
+            vectors = embedder.embed_passages(texts)
+            bar.update(len(texts))
+            return vectors
+
         for name, rows in passages.items():
             texts = [text for _, text in rows]
-            parts = []
-            for start in range(0, len(texts), BATCH):
-                parts.append(embedder.embed_passages(texts[start : start + BATCH]))
-                bar.update(len(parts[-1]))
-            vectors = np.vstack(parts) if parts else np.zeros((0, embedder.dim), np.float32)
+            if kept is not None:
+                vectors = kept.embed(texts, embed, BATCH)
+            else:
+                parts = [embed(texts[start : start + BATCH]) for start in range(0, len(texts), BATCH)]
+                vectors = np.vstack(parts) if parts else np.zeros((0, embedder.dim), np.float32)
             index = faiss.IndexFlatIP(embedder.dim)
             index.add(vectors)
             faiss.write_index(index, str(tmp / f"{name}.faiss"))
@@ -255,6 +269,9 @@ def _build(directory: Path, embedder: Embedder, passages: Passages, *, progress:
         }
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
         _swap_into_place(tmp, directory)
+        if kept is not None:
+            kept.save()
+            log.info("embedded %d passages, %d taken from the embedding cache", kept.misses, kept.hits)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -32,6 +32,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import GZipMiddleware
 
 from index.embedders import Embedder
+from qa.answering.spelling import load_word_lists_in_background
 from qa.curation.sync import attach_library
 from qa.errors import ConfigError
 from qa.operations.settings import Settings, load_settings
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
 
         app.state.sites = PerRoot(site)
         app.state.sites.at(root)  # rendered now, not on the first request
+        load_word_lists_in_background()  # the speller's (~0.4 s): once the server is up, not before
         yield
         questionlog.close()
         if app.state.curation is not None:

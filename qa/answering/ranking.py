@@ -150,6 +150,9 @@ class Ranker:
         expansions = expansions or {}
         self.weights, self.bands = weights, bands or Bands.default()
         self._embedder = embedder
+        vocabulary = [p.text for p in programme.pledges] + [s.title for s in programme.sections]
+        vocabulary += [" ".join(s.intro) for s in programme.sections]
+        self._speller = Speller(vocabulary)
         self.ids = tuple(p.id for p in programme.pledges)
         position = {pid: i for i, pid in enumerate(self.ids)}
 
@@ -202,15 +205,16 @@ class Ranker:
 
         documents = [f"{p.section} {p.text} {' '.join(expansions.get(p.id, ()))}" for p in programme.pledges]
         self._lexical = CharTfidf(documents)
-        vocabulary = [p.text for p in programme.pledges] + [s.title for s in programme.sections]
-        vocabulary += [" ".join(s.intro) for s in programme.sections]
-        self._speller = Speller(vocabulary)
-        self._known = {w for text in vocabulary + documents for w in _WORD.findall(text.casefold())}
+        self._known = set(_WORD.findall(" ".join(vocabulary + documents).casefold()))
         self._known_stems = {w[:6] for w in self._known if len(w) >= 6}
         self._position = position
         self._curation_lock = threading.Lock()  # for writers; readers take `self._curated` once
         self._curated = Curated.of({}, np.zeros((0, self._pledges.shape[1]), np.float32))
-        self.rank("oppvarming")  # warm-up: word lists and the engine's first call, not on a voter's time
+        # Warm-up: the engine's first call and numpy's first steps, not on a voter's time. It uses
+        # the programme's own words, so it does not wait for the speller's word lists (~0.4 s):
+        # the server reads them on a thread once it is up (spelling.load_word_lists_in_background),
+        # and only a question with a word the programme lacks waits for them meanwhile.
+        self.rank(programme.sections[0].title if programme.sections else "oppvarming")
 
     # -- curation: rows added while the server runs ---------------------------------------------
 
@@ -251,9 +255,15 @@ class Ranker:
 
     def _centres(self, exp_owners: np.ndarray) -> np.ndarray:
         """One unit vector per section: the mean of its pledges' and their expansions' vectors."""
-        sums = np.zeros((len(self._slices), self._pledges.shape[1]), np.float64)
-        np.add.at(sums, self._section_of, self._pledges)
-        np.add.at(sums, self._section_of[exp_owners], self._exp)
+        # Each section's rows in one run, its pledges then its expansions, summed in float64 in
+        # that order: the very sums of adding them one by one (np.add.at), in one pass.
+        if not self._slices:
+            return np.zeros((0, self._pledges.shape[1]), np.float32)
+        sections = np.concatenate([self._section_of, self._section_of[exp_owners]])
+        order = np.argsort(sections, kind="stable")
+        rows = np.concatenate([self._pledges, self._exp])[order]
+        starts = np.searchsorted(sections[order], np.arange(len(self._slices)))
+        sums = np.add.reduceat(rows, starts, axis=0, dtype=np.float64)
         return (sums / np.linalg.norm(sums, axis=1, keepdims=True)).astype(np.float32)
 
     def signals(self, question: str, *, exact: bool = False, hide_nearest: int = 0) -> Signals:

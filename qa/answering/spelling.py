@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import threading
 from collections import Counter
 
 _TOKEN = re.compile(r"\w+|\W+")
@@ -25,17 +26,42 @@ _LETTERS = "abcdefghijklmnopqrstuvwxyzæøå"
 _ASCII_FOR = (("aa", "å"), ("ae", "æ"), ("oe", "ø"), ("a", "å"), ("o", "ø"))
 MIN_EDIT_LENGTH = 5
 MAX_AMBIGUOUS = 4
+MAX_REMEMBERED = 50_000  # words whose correction is kept
 MIN_GAIN = 1.5  # Zipf units: the correction must be ~30 times more common than the word typed
+
+
+_loading = threading.Lock()
+_loaded = threading.Event()
+
+
+def load_word_lists() -> None:
+    """Import wordfreq and read its Norwegian and English lists (~0.4 s, once per process)."""
+    if _loaded.is_set():
+        return
+    with _loading:  # a question asked meanwhile waits here for the load in progress
+        if not _loaded.is_set():
+            from wordfreq import zipf_frequency
+
+            zipf_frequency("og", "nb"), zipf_frequency("and", "en")
+            _loaded.set()
+
+
+def load_word_lists_in_background() -> None:
+    """Start `load_word_lists` on a thread; a correction that needs them meanwhile waits for it."""
+    if not _loaded.is_set():
+        threading.Thread(target=load_word_lists, name="word-lists", daemon=True).start()
 
 
 def _zipf(word: str) -> float:
     """How common a word is in Norwegian or English, on wordfreq's Zipf scale (0 = unknown)."""
+    load_word_lists()
     from wordfreq import zipf_frequency
 
     return max(zipf_frequency(word, "nb"), zipf_frequency(word, "en"))
 
 
 def _zipf_nb(word: str) -> float:
+    load_word_lists()
     from wordfreq import zipf_frequency
 
     return zipf_frequency(word, "nb")
@@ -47,10 +73,21 @@ class Speller:
     def __init__(self, texts: list[str], *, common=_zipf, common_nb=_zipf_nb) -> None:
         self._freq = Counter(w for t in texts for w in re.findall(r"\w+", t.lower()))
         self._common, self._common_nb = common, common_nb
+        self._mended: dict[str, str] = {}  # word -> what `_word` makes of it, always the same
 
     def correct(self, text: str) -> str:
         """`text` with unknown words replaced by their closest known spelling, if any."""
-        return "".join(self._word(tok) if tok[0].isalnum() else tok for tok in _TOKEN.findall(text))
+        return "".join(self._cached(tok) if tok[0].isalnum() else tok for tok in _TOKEN.findall(text))
+
+    def _cached(self, word: str) -> str:
+        """`_word(word)`, remembered: each question is mended twice (ranked, and shown), and
+        voters' words repeat. Bounded: the memory is dropped whole when full."""
+        mended = self._mended.get(word)
+        if mended is None:
+            if len(self._mended) >= MAX_REMEMBERED:
+                self._mended.clear()
+            mended = self._mended[word] = self._word(word)
+        return mended
 
     def _word(self, word: str) -> str:
         lower = word.lower()

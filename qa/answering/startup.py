@@ -157,20 +157,48 @@ def _some(ids: tuple[str, ...], shown: int = 5) -> str:
     return " (" + ", ".join(ids[:shown]) + (", ..." if len(ids) > shown else "") + ")"
 
 
+# What `python -m qa serve` checked before starting the server in the same process, for the
+# server's own start-up to use instead of loading it all again (a second model, ~0.2 s).
+_handed: list[tuple[Settings, Inputs, StoredIndex]] = []
+
+
+def hand_over(settings: Settings, inputs: Inputs, stored: StoredIndex) -> None:
+    """Keep what was just loaded for the next `load_answerer(settings)` in this process (once)."""
+    _handed[:] = [(settings, inputs, stored)]
+
+
+def _taken(settings: Settings, embedder: Embedder | None) -> tuple[Inputs, StoredIndex] | None:
+    handed = _handed[:1]
+    _handed.clear()
+    if handed and embedder is None and handed[0][0] == settings:
+        return handed[0][1], handed[0][2]
+    return None
+
+
 def load_answerer(settings: Settings, *, embedder: Embedder | None = None, progress: bool = False) -> Answerer:
     """Load the programme, the model and the index (building it if needed): all start-up work."""
-    inputs = load_inputs(settings, embedder=embedder)
-    stored = open_stored(settings, inputs, progress=progress)
+    taken = _taken(settings, embedder)
+    if taken is not None:
+        inputs, stored = taken
+        _one_blas_thread()  # as open_stored does
+    else:
+        inputs = load_inputs(settings, embedder=embedder)
+        stored = open_stored(settings, inputs, progress=progress)
     ranker = ranker_for(inputs, stored, bare=runs_bare(inputs))
     return Answerer(inputs.programme, ranker, inputs.embedder.model_id, settings.cache_size)
 
 
 def open_stored(settings: Settings, inputs: Inputs, *, progress: bool = False) -> StoredIndex:
     """The index of `inputs`, built if needed."""
+    _one_blas_thread()
+    return open_index(settings.index_dir, inputs.embedder, inputs.passages, progress=progress, cache=True)
+
+
+def _one_blas_thread() -> None:
     # The engine already keeps every core busy for each question; BLAS threads on top of it
-    # (for numpy's small matrix-vector products) only fight it for the cores.
+    # (for numpy's small matrix-vector products) only fight it for the cores (measured: twice
+    # the CPU per answer over HTTP when they are left on).
     threadpool_limits(limits=1, user_api="blas")
-    return open_index(settings.index_dir, inputs.embedder, inputs.passages, progress=progress)
 
 
 def runs_bare(inputs: Inputs) -> bool:

@@ -23,8 +23,6 @@ DRAFTS_NAME = "expansions.drafts.jsonl"
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the `check` and `draft` actions to the `expansions` command's parser."""
-    from qa.authoring.drafts import BRIEF
-
     sub = parser.add_subparsers(required=True, metavar="action")
     p = sub.add_parser("check", help="which pledges have expansions; exit 1 when some have none")
     p.add_argument("--alternates", type=Path, help='staff alternates, lines of {"pledge_id", "question"}')
@@ -34,7 +32,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, help=f"drafts file (default: {DRAFTS_NAME} beside QA_EXPANSIONS)")
     p.add_argument("--limit", type=int, help="draft at most this many pledges")
     p.add_argument("--accept", action="store_true", help="merge the drafts marked reviewed into QA_EXPANSIONS")
-    p.add_argument("--brief", type=Path, default=BRIEF, help="the writing brief sent as instructions")
+    # No default here: naming it would import the drafting client for every command, `serve` too.
+    p.add_argument("--brief", type=Path, help="the writing brief sent as instructions (default: corpus/expansions-brief.md)")
     p.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for one reply (default 120)")
     p.add_argument("--retries", type=int, default=4, help="further tries after HTTP 429 or 5xx (default 4)")
     p.set_defaults(run=_draft)
@@ -70,8 +69,9 @@ def _draft(args) -> int:
     if args.accept:
         return _accept(settings, programme, out)
     from qa.authoring.client import ChatClient, endpoint_from
-    from qa.authoring.drafts import draft
+    from qa.authoring.drafts import BRIEF, draft
 
+    brief_path = args.brief or BRIEF
     if args.limit is not None and args.limit < 1:
         raise QAError(f"--limit must be at least 1, got {args.limit}")
     if not args.timeout > 0:
@@ -80,9 +80,9 @@ def _draft(args) -> int:
         raise QAError(f"--out: no such folder: {out.parent}")
     endpoint = endpoint_from(settings, timeout=args.timeout, retries=args.retries)
     try:
-        brief = args.brief.read_text(encoding="utf-8")
+        brief = brief_path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise QAError(f"cannot read the brief {args.brief}: {exc}") from None
+        raise QAError(f"cannot read the brief {brief_path}: {exc}") from None
     with ChatClient(endpoint, say=_note) as client:
         outcome = draft(programme, settings.expansions, out, client, brief=brief, limit=args.limit, say=_note)
     if not outcome.drafted and not outcome.skipped:

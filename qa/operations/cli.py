@@ -60,6 +60,7 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("build", help="build the embedding index")
     p.add_argument("--force", action="store_true", help="rebuild even if the index is up to date")
+    p.add_argument("--no-cache", action="store_true", help="embed every text again, not only new ones (index/embedcache.py)")
     p.set_defaults(run=_build)
 
     p = sub.add_parser("ask", help="answer a question")
@@ -157,7 +158,7 @@ def _build(args) -> None:
     settings = _settings()
     inputs = load_inputs(settings)
     make = build if args.force else open_index  # open_index builds only what is missing or stale
-    make(settings.index_dir, inputs.embedder, inputs.passages, progress=True)
+    make(settings.index_dir, inputs.embedder, inputs.passages, progress=True, cache=not args.no_cache)
     print(f"index ready in {settings.index_dir}")
 
 

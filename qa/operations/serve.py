@@ -4,6 +4,8 @@ The app itself lives in `web.app`; it is named by import string so `qa` never im
 Nothing here runs the model: the engine's OpenMP runtime keeps a thread team per process
 and calling thread, and a second team in the serving process halves its speed. A missing
 or stale index is built in a child process before the server starts, so workers only load it.
+With one worker, the server starts in this process and takes over the programme, model and
+index checked here (`hand_over`) instead of loading them a second time.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import subprocess
 import sys
 
 from index.store import IndexStale, content_hash, load
-from qa.answering.startup import load_inputs
+from qa.answering.startup import hand_over, load_inputs
 from qa.errors import ConfigError
 from qa.operations.settings import Settings
 
@@ -33,7 +35,9 @@ def serve(settings: Settings, *, host: str, port: int, workers: int = 1) -> None
     _check_port(host, port)
     inputs = load_inputs(settings)  # a bad corpus or model stops here, with one line
     try:
-        load(settings.index_dir, model_id=inputs.embedder.model_id, content=content_hash(inputs.passages))
+        stored = load(settings.index_dir, model_id=inputs.embedder.model_id, content=content_hash(inputs.passages))
+        if workers == 1:  # the server starts in this process: it need not load them again
+            hand_over(settings, inputs, stored)
     except IndexStale as exc:
         log.warning("building the index in %s: %s", settings.index_dir, exc)
         if subprocess.run([sys.executable, "-m", "qa", "build"], check=False).returncode != 0:

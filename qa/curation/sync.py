@@ -46,6 +46,7 @@ class CurationSync:
         self._lock = threading.Lock()
         self._next_check = float("-inf")
         self._version: int | None = None
+        self._failing = False  # the last look at the store failed
         self._vectors: dict[str, np.ndarray] = {}
         self.snapshot: Snapshot | None = None
 
@@ -65,8 +66,13 @@ class CurationSync:
                     return False
                 snapshot = self.curation.snapshot()
             except CurationError as exc:
-                log.warning("curation not reloaded: %s", exc)
+                # One line when it starts failing (then quiet, every second), one when it works again.
+                (log.debug if self._failing else log.warning)("curation not reloaded: %s", exc)
+                self._failing = True
                 return False
+            if self._failing:
+                log.warning("curation can be read again")
+                self._failing = False
             if snapshot.version == self._version and not force:
                 return False
             try:

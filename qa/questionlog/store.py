@@ -32,7 +32,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from qa.questionlog.backend import ERRORS, SQLITE, Connection, described, shown
+from qa.questionlog.backend import ERRORS, Connection, described, file_identity, shown, sqlite_file
 from qa.questionlog.schema import (
     SCHEMA_VERSION,
     QuestionLogError,
@@ -53,7 +53,8 @@ OFF = "off"
 MAX_COMMENT = 500
 BUSY_TIMEOUT = 0.05  # seconds a write waits for a lock before giving up: never slow an answer
 STARTUP_TIMEOUT = 5.0  # seconds to wait at start-up, when another worker may be migrating
-RETRY_EVERY = 60.0  # seconds between attempts to reopen a database that could not be opened
+RETRY_FIRST = 0.25  # seconds before the second attempt to reopen a failing database (the first is at once)
+RETRY_MAX = 60.0  # the longest wait between attempts: the delay doubles from RETRY_FIRST up to this
 WARN_EVERY = 3600.0  # seconds between warnings about failed writes
 PURGE_EVERY = timedelta(hours=1)
 
@@ -116,7 +117,11 @@ class QuestionLog:
         self._lock = threading.Lock()
         self._writer: Connection | None = None
         self._retry_at = 0.0  # time.monotonic() before which no reopen is attempted
-        self._warned_at: float | None = None
+        self._failures = 0  # failed attempts since the last write that worked
+        self._warned_at: float | None = None  # when the last warning was given; None: working
+        self._file = sqlite_file(self.target) if self.target is not None else None
+        self._identity: tuple[int, int] | None = None  # of the file the writer has open
+        self._opened = False  # opened once: from then on its folder is not made again
         self._next_purge: datetime | None = None
 
     @classmethod
@@ -200,8 +205,10 @@ class QuestionLog:
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 row,
             )
+            self._still_there()  # the row went into the file the report reads, not an unlinked one
             if self._next_purge is None or now >= self._next_purge:
                 self._purge_locked(conn)
+            self._worked()
         except Exception as exc:
             self._failed(exc)
             return None
@@ -239,6 +246,8 @@ class QuestionLog:
                            comment = coalesce(excluded.comment, feedback.comment)""",
                     params,
                 )
+                self._still_there()
+                self._worked()
             except Exception as exc:
                 self._failed(exc)
                 raise QuestionLogError(f"the question log at {self.shown} cannot be written: {described(exc)}") from None
@@ -274,37 +283,57 @@ class QuestionLog:
         return gone
 
     def _writable(self) -> Connection | None:
-        """The write connection, opened on first use; None for a while after opening failed."""
+        """The write connection, opened on first use and again when its file was deleted or
+        replaced; None while waiting to retry after opening or writing failed."""
+        if self._writer is not None and self._file is not None and file_identity(self._file) != self._identity:
+            self._drop()  # SQLite would go on writing into the unlinked file: open the one now there
         if self._writer is None and time.monotonic() >= self._retry_at:
             self._connect(BUSY_TIMEOUT)
         return self._writer
 
+    def _still_there(self) -> None:
+        """Raise if the file was deleted or replaced while it was written: that write is lost."""
+        if self._file is not None and file_identity(self._file) != self._identity:
+            raise QuestionLogError("the database file was deleted or replaced while it was written")
+
     def _connect(self, timeout: float) -> Connection:
         """Open and migrate the write connection. Call with the lock held."""
+        # The folder is made at the first opening only: one deleted later (or a volume not
+        # mounted) is waited for, not made again somewhere nobody backs up.
+        conn = open_db(self.target, timeout, make_folder=not self._opened)
         try:
-            conn = open_db(self.target, timeout)
-            try:
-                if conn.dialect == SQLITE:
-                    conn.execute("PRAGMA journal_mode = WAL")
-                    conn.execute("PRAGMA synchronous = NORMAL")  # WAL: durable across crashes, no fsync per write
-                busy_timeout(conn, timeout)  # another worker may be migrating
-                migrate(conn)
-                busy_timeout(conn, BUSY_TIMEOUT)
-            except BaseException:
-                conn.close()
-                raise
-        except Exception:
-            self._retry_at = time.monotonic() + RETRY_EVERY
+            busy_timeout(conn, timeout)  # another worker may be migrating
+            migrate(conn)
+            busy_timeout(conn, BUSY_TIMEOUT)
+            self._identity = file_identity(self._file) if self._file is not None else None
+        except BaseException:
+            conn.close()
             raise
         self._writer = conn
+        self._opened = True
         return conn
 
-    def _failed(self, exc: Exception) -> None:
-        """Note a failed write: one warning, then at most one an hour; a broken connection is dropped."""
-        if self._writer is not None and self._writer.spoiled_by(exc):
+    def _drop(self) -> None:
+        if self._writer is not None:
             self._writer.close()
             self._writer = None
+
+    def _worked(self) -> None:
+        """Note a write that worked: after a failure, one line saying the log works again."""
+        if self._warned_at is not None:
+            log.warning("question log %s works again; questions are being logged", self.shown)
+        self._failures = 0
+        self._warned_at = None
+
+    def _failed(self, exc: Exception) -> None:
+        """Note a failed write: one warning, then at most one an hour; a broken connection is
+        dropped and reopened, at once the first time, then after a delay that doubles."""
+        if self._writer is not None and self._writer.spoiled_by(exc):
+            self._drop()
         now = time.monotonic()
+        self._failures += 1
+        if self._failures > 1:
+            self._retry_at = now + min(RETRY_FIRST * 2 ** (self._failures - 2), RETRY_MAX)
         if self._warned_at is None or now - self._warned_at >= WARN_EVERY:
             self._warned_at = now
             unexpected = not isinstance(exc, ERRORS + (OSError, QuestionLogError))

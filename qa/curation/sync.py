@@ -62,9 +62,8 @@ class CurationSync:
         try:
             self._next_check = self._clock() + self._every
             try:
-                if not force and self.curation.version() == self._version:
-                    return False
-                snapshot = self.curation.snapshot()
+                unchanged = not force and self.curation.version() == self._version
+                snapshot = None if unchanged else self.curation.snapshot()
             except CurationError as exc:
                 # One line when it starts failing (then quiet, every second), one when it works again.
                 (log.debug if self._failing else log.warning)("curation not reloaded: %s", exc)
@@ -73,7 +72,7 @@ class CurationSync:
             if self._failing:
                 log.warning("curation can be read again")
                 self._failing = False
-            if snapshot.version == self._version and not force:
+            if snapshot is None or (snapshot.version == self._version and not force):
                 return False
             try:
                 self._install(snapshot)

@@ -189,6 +189,8 @@ def _no_shared_memory(raw: sqlite3.Connection) -> None:
     try:
         mode = raw.execute("PRAGMA journal_mode = DELETE").fetchone()
     except sqlite3.OperationalError as exc:
+        if exc.sqlite_errorname != "SQLITE_BUSY":
+            raise
         raise sqlite3.OperationalError(f"cannot leave WAL mode while another process has the file open ({exc})") from None
     if mode is not None and str(mode[0]).lower() == "wal":
         raise sqlite3.OperationalError("cannot leave WAL mode while another process has the file open")

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from qa.questionlog.backend import ERRORS, Connection, described, file_identity, shown, sqlite_file
+from qa.questionlog.bound import batch_for, compact_key, trim
 from qa.questionlog.schema import (
     SCHEMA_VERSION,
     QuestionLogError,
@@ -109,10 +110,20 @@ def _utcnow() -> datetime:
 class QuestionLog:
     """The log in one database. Thread-safe; `QuestionLog.open(settings)` is the way in."""
 
-    def __init__(self, target: str | Path | None, keep_days: int = 180, *, clock: Callable[[], datetime] = _utcnow):
-        """`target` is a file path, a `file:` URI, a PostgreSQL URL, or None for a disabled log."""
+    def __init__(
+        self,
+        target: str | Path | None,
+        keep_days: int = 180,
+        *,
+        max_rows: int = 0,
+        clock: Callable[[], datetime] = _utcnow,
+    ):
+        """`target` is a file path, a `file:` URI, a PostgreSQL URL, or None for a disabled log;
+        `max_rows` the most questions kept (the oldest go first), 0 for no cap."""
         self.target = None if target is None else str(target)
         self.keep_days = keep_days
+        self.max_rows = max_rows
+        self._unchecked = 0  # questions written since the row count was last looked at
         self._clock = clock
         self._lock = threading.Lock()
         self._writer: Connection | None = None
@@ -138,7 +149,7 @@ class QuestionLog:
             opened is not fatal: the server logs a warning and keeps trying now and then.
         """
         db = settings.db.strip()
-        qlog = cls(None if db.lower() in ("", OFF) else db, settings.log_days, clock=clock)
+        qlog = cls(None if db.lower() in ("", OFF) else db, settings.log_days, max_rows=settings.log_max_rows, clock=clock)
         if qlog.enabled:
             with qlog._lock:
                 try:
@@ -185,7 +196,7 @@ class QuestionLog:
         row = (
             ask_id,
             hour_of(now),
-            normalise(answer.question),
+            compact_key(normalise(answer.question)),
             " ".join(answer.question.split()),
             int(answer.answered),
             round(answer.hits[0].score, 4) if answer.hits else None,
@@ -206,8 +217,11 @@ class QuestionLog:
                 row,
             )
             self._still_there()  # the row went into the file the report reads, not an unlinked one
+            self._unchecked += 1
             if self._next_purge is None or now >= self._next_purge:
                 self._purge_locked(conn)
+            elif self.max_rows and self._unchecked >= batch_for(self.max_rows):
+                self._trim_locked(conn)
             self._worked()
         except Exception as exc:
             self._failed(exc)
@@ -254,7 +268,7 @@ class QuestionLog:
         return cur.rowcount > 0
 
     def purge(self) -> int:
-        """Delete entries older than `keep_days`; returns how many questions went."""
+        """Delete entries older than `keep_days`, and the oldest beyond `max_rows`; returns how many questions went."""
         if not self.enabled:
             return 0
         with self._lock:
@@ -280,7 +294,12 @@ class QuestionLog:
             rollback(conn)
             raise
         self._next_purge = now + PURGE_EVERY
-        return gone
+        return gone + self._trim_locked(conn)
+
+    def _trim_locked(self, conn: Connection) -> int:
+        """Delete the oldest questions beyond `max_rows` (`qa.questionlog.bound`)."""
+        self._unchecked = 0
+        return trim(conn, self.max_rows) if self.max_rows else 0
 
     def _writable(self) -> Connection | None:
         """The write connection, opened on first use and again when its file was deleted or

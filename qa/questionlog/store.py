@@ -10,11 +10,15 @@ within the hour a question came.
 
 The log lives in SQLite (a file, the default) or PostgreSQL (`QA_DB=postgresql://...`, so several
 replicas share it; `qa.questionlog.backend`). Writing never slows or breaks an answer: one INSERT
-on a connection (SQLite in WAL mode) with a short lock timeout; if the database is locked, full,
-read-only, missing or unreachable, `record` returns None and the server logs one warning (then at
-most one an hour). The report queries open their own
-connections, so a slow report never holds up a write. This module does not know about HTTP; the
-tables and their migrations are in `qa.questionlog.schema`.
+on a connection (SQLite with a rollback journal and nothing memory-mapped, so no fault of its files
+can crash the process) with a short lock timeout; if the database is locked, full, read-only,
+damaged, missing or unreachable, `record` returns None and the server logs one warning (then at
+most one an hour), and one line when it works again. A broken connection is reopened at once,
+then after a delay that doubles up to a minute; a file deleted or replaced under the log is
+noticed (by its inode) before and after each write, so no ask_id is handed out for a row written
+into a file nobody will read. Its folder is made at the first opening only. The rows are capped
+(`qa.questionlog.bound`). The report queries open their own connections. This module does not
+know about HTTP; the tables and their migrations are in `qa.questionlog.schema`.
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ handlers then only read `app.state`. Importing this module loads nothing heavy.
     web.deps        what handlers share; the Annotated dependencies
     web.security    security headers everywhere, CORS on /api/*
     web.ratelimit   questions per minute per client
+    web.openapi     the OpenAPI document, matched to what the routes do
 """
 
 from __future__ import annotations
@@ -27,13 +28,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import GZipMiddleware
+from starlette.routing import Match
 
 from index.embedders import Embedder
 from qa.curation.sync import attach
 from qa.operations.settings import Settings, load_settings
 from qa.programmes.library import load_library
 from qa.questionlog.store import QuestionLog
-from web import admin, api, assets, curate_page, curation, feedback, pages
+from web import admin, api, assets, curate_page, curation, feedback, openapi, pages
 from web.ratelimit import RateLimiter
 from web.security import ApiCORS, SecurityHeaders
 
@@ -91,6 +93,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     app.include_router(curation.router)
     app.include_router(curate_page.router)
 
+    openapi.document(app, lambda: _pledge_ids(app))
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_middleware(ApiCORS, origins=settings.origins)
@@ -114,11 +117,36 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> Response
     if exc.status_code == 404 and detail == "Not Found":
         detail = "Siden finnes ikke."
     headers = getattr(exc, "headers", None)
+    if exc.status_code == 405:
+        headers = {**(headers or {}), "Allow": _allowed(request)}
     if _wants_html(request) and getattr(request.app.state, "pages", None) is not None:
         title = _TITLES.get(exc.status_code, "Noe gikk galt")
         body = request.app.state.pages.error(title, str(detail))
         return HTMLResponse(body, status_code=exc.status_code, headers=headers)
     return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=headers)
+
+
+def _allowed(request: Request) -> str:
+    """Every method some route serves at this path (Starlette's own 405 names only the first
+    route's, so GET was missing where GET and POST are separate routes, as on /api/admin/alternates)."""
+    methods: set[str] = set()
+    for route in _leaves(request.app.router.routes):
+        if getattr(route, "methods", None) and route.matches(request.scope)[0] != Match.NONE:
+            methods |= route.methods
+    return ", ".join(sorted(methods))
+
+
+def _leaves(routes):
+    """The routes themselves, also those of included routers (FastAPI keeps those nested)."""
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        yield from _leaves(inner.routes) if inner is not None else (route,)
+
+
+def _pledge_ids(app: FastAPI):
+    """The default programme's pledge ids, once the lifespan has loaded it; None before."""
+    answerer = getattr(app.state, "answerer", None)
+    return None if answerer is None else list(answerer.programme.by_id)
 
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

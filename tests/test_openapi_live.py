@@ -32,9 +32,10 @@ def live(tmp_path):
     running.stop()
 
 
-@pytest.mark.skipif(not SCHEMATHESIS.exists() and not shutil.which("schemathesis"), reason="pip install schemathesis")
 def test_schemathesis_with_every_check_finds_nothing_against_the_live_app(live, tmp_path):
-    command = str(SCHEMATHESIS) if SCHEMATHESIS.exists() else "schemathesis"
+    command = str(SCHEMATHESIS) if SCHEMATHESIS.exists() else shutil.which("schemathesis")
+    if command is None:  # it is in the dev extra, which CI installs: there a missing one fails
+        (pytest.fail if os.environ.get("CI") == "true" else pytest.skip)("schemathesis is not installed (pip install -e '.[dev]')")
     result = subprocess.run(
         [
             command, "run", f"http://127.0.0.1:{live.port}/openapi.json",

@@ -556,9 +556,10 @@ def test_record_is_safe_from_many_threads(qlog, db):
     # No write lost or doubled: every id handed out is stored, once, and nothing else is.
     assert len(set(stored)) == len(stored) and sorted(stored) == sorted(r[0] for r in rows(db, "SELECT ask_id FROM asks"))
     # An fsync (SQLite's rollback journal) or a round trip (PostgreSQL) per write: under this much
-    # contention on a busy machine a few questions may find the log busy past the 0.1 s a write
-    # may wait, and go unlogged by design.
-    assert len(stored) >= 300
+    # contention on a busy machine some questions find the log busy past the 0.1 s a write may
+    # wait, and go unlogged by design (on a quiet machine all 400 are stored; with other test runs
+    # beside it, once 358 here). Most must be.
+    assert len(stored) >= 250
 
 
 

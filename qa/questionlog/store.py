@@ -17,7 +17,7 @@ most one an hour), and one line when it works again. A broken connection is reop
 then after a delay that doubles up to a minute; a file deleted or replaced under the log is
 noticed (by its inode) before and after each write, so no ask_id is handed out for a row written
 into a file nobody will read. Its folder is made at the first opening only. The rows are capped
-(`qa.questionlog.bound`). The report queries open their own connections. This module does not
+(`qa.questionlog.bound`). The report queries (`qa.questionlog.queries`) open their own connections. This module does not
 know about HTTP; the tables and their migrations are in `qa.questionlog.schema`.
 """
 
@@ -30,22 +30,20 @@ import secrets
 import threading
 import time
 import unicodedata
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from qa.questionlog.backend import ERRORS, Connection, described, file_identity, shown, sqlite_file
 from qa.questionlog.bound import batch_for, compact_key, trim
+from qa.questionlog.queries import ANSWERED, COVERAGES, NOT_COVERED, RELATED, ReportQueries  # noqa: F401 (the bands, re-exported)
 from qa.questionlog.schema import (
-    SCHEMA_VERSION,
     QuestionLogError,
     busy_timeout,
     migrate,
     open_db,
     rollback,
-    schema_version,
 )
 
 if TYPE_CHECKING:
@@ -63,9 +61,6 @@ RETRY_MAX = 60.0  # the longest wait between attempts: the delay doubles from RE
 WARN_EVERY = 3600.0  # seconds between warnings about failed writes
 PURGE_EVERY = timedelta(hours=1)
 
-# The values of `Answer.coverage`, as stored in the `coverage` column.
-ANSWERED, RELATED, NOT_COVERED = "answered", "related", "not_covered"
-COVERAGES = (ANSWERED, RELATED, NOT_COVERED)
 
 
 _TRAILING = re.compile(r"[\s?!.…]+$")
@@ -90,28 +85,11 @@ def clean_comment(comment: str | None) -> str | None:
     return text[:MAX_COMMENT] or None
 
 
-def _ids(shown: str | None) -> list[str]:
-    """The stored JSON list of pledge ids; [] for anything else (an old or damaged row)."""
-    try:
-        ids = json.loads(shown or "[]")
-    except ValueError:
-        return []
-    return [i for i in ids if isinstance(i, str)] if isinstance(ids, list) else []
-
-
-def _limit(limit: int | None, params: list) -> str:
-    """A LIMIT clause (with its parameter added to `params`), or none for no limit."""
-    if limit is None:
-        return ""
-    params.append(limit)
-    return " LIMIT ?"
-
-
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class QuestionLog:
+class QuestionLog(ReportQueries):
     """The log in one database. Thread-safe; `QuestionLog.open(settings)` is the way in."""
 
     def __init__(
@@ -368,140 +346,3 @@ class QuestionLog:
             )
         else:
             log.debug("question log %s: write failed: %s", self.shown, described(exc))
-
-    # -- reading, for the report -------------------------------------------------------------
-
-    def questions(
-        self,
-        answered: bool | None = None,
-        days: int = 30,
-        limit: int | None = None,
-        *,
-        coverage: str | None = None,
-        smalltalk: bool | None = None,
-    ) -> list[dict]:
-        """Questions of the last `days` days, repeats grouped, most asked first.
-
-        Args:
-            answered: only answered (True) or not answered (False) questions; None for all.
-            days: today (UTC) and the days before it, `days` in all.
-            limit: at most this many groups.
-            coverage: only questions in this band, one of COVERAGES; None for all.
-            smalltalk: only greetings and thanks (True), or only real questions (False); None for all.
-
-        Returns:
-            `{"question", "count", "last_seen", "answered", "coverage", "smalltalk", "top_score"}` per
-            normalised question; `smalltalk` is "greeting", "thanks" or None. The text and the rest
-            are those of its latest asking (within the same hour, of the greatest text).
-
-        Raises:
-            ValueError: `coverage` is not one of COVERAGES.
-            QuestionLogError: the database cannot be read.
-        """
-        where, params = ["hour >= ?"], [self._since(days)]
-        if answered is not None:
-            where.append("answered = ?")
-            params.append(int(answered))
-        if coverage is not None:
-            if coverage not in COVERAGES:
-                raise ValueError(f"coverage must be one of {', '.join(COVERAGES)}, got {coverage!r}")
-            where.append("coverage = ?")
-            params.append(coverage)
-        if smalltalk is not None:
-            where.append("smalltalk IS NOT NULL" if smalltalk else "smalltalk IS NULL")
-        # Each group shows its latest row. Rows within an hour have no order, so the text breaks
-        # ties (compared by code point in both databases): the same data, the same report.
-        sql = f"""SELECT text, n, hour, answered, coverage, smalltalk, top_score FROM (
-                      SELECT question, text, hour, answered, coverage, smalltalk, top_score,
-                             count(*) OVER (PARTITION BY question) AS n,
-                             row_number() OVER (PARTITION BY question ORDER BY hour DESC, text DESC) AS latest
-                      FROM asks WHERE {" AND ".join(where)}) AS grouped
-                  WHERE latest = 1 ORDER BY n DESC, hour DESC, text DESC, question{_limit(limit, params)}"""
-        return [
-            {
-                "question": t,
-                "count": n,
-                "last_seen": hour,
-                "answered": bool(a),
-                "coverage": c,
-                "smalltalk": chat,
-                "top_score": score,
-            }
-            for t, n, hour, a, c, chat, score in self._read(sql, params)
-        ]
-
-    def negative_feedback(self, days: int = 30, limit: int | None = None) -> list[dict]:
-        """Thumbs-down verdicts of the last `days` days, newest first, with the question and comment.
-
-        Returns `{"time", "question", "comment", "answered", "coverage", "smalltalk", "top_score",
-        "shown"}` per verdict; `shown` is the list of pledge ids the voter saw.
-        """
-        sql = """SELECT f.hour, a.text, f.comment, a.answered, a.coverage, a.smalltalk, a.top_score, a.shown
-                 FROM feedback f JOIN asks a USING (ask_id)
-                 WHERE f.helpful = 0 AND f.hour >= ?
-                 ORDER BY f.hour DESC, f.comment IS NULL, a.question, f.comment"""
-        params = [self._since(days)]
-        rows = self._read(sql + _limit(limit, params), params)
-        keys = ("time", "question", "comment", "answered", "coverage", "smalltalk", "top_score", "shown")
-        return [
-            {**dict(zip(keys, row, strict=True)), "answered": bool(row[3]), "shown": _ids(row[7])} for row in rows
-        ]
-
-    def feedback_counts(self, days: int = 30) -> dict[str, int]:
-        """`{"helpful": n, "unhelpful": m}` verdicts in the last `days` days."""
-        sql = "SELECT helpful, count(*) FROM feedback WHERE hour >= ? GROUP BY helpful"
-        counts = dict(self._read(sql, [self._since(days)]))
-        return {"helpful": counts.get(1, 0), "unhelpful": counts.get(0, 0)}
-
-    def per_day(self, days: int = 30) -> list[dict]:
-        """Questions per UTC day, oldest first, every one of the `days` days (zeros included).
-
-        Returns `{"day": "YYYY-MM-DD", "count", "answered", "related", "not_covered", "smalltalk"}`
-        per day: every question counts in `count` and in exactly one of the other four (a greeting
-        or thanks only in `smalltalk`, whatever its band).
-        """
-        sql = """SELECT substr(hour, 1, 10) AS day, count(*),
-                        sum(CASE WHEN smalltalk IS NULL AND coverage = 'answered' THEN 1 ELSE 0 END),
-                        sum(CASE WHEN smalltalk IS NULL AND coverage = 'related' THEN 1 ELSE 0 END),
-                        sum(CASE WHEN smalltalk IS NULL AND coverage = 'not_covered' THEN 1 ELSE 0 END),
-                        sum(CASE WHEN smalltalk IS NOT NULL THEN 1 ELSE 0 END)
-                 FROM asks WHERE hour >= ? GROUP BY substr(hour, 1, 10)"""
-        keys = ("count", *COVERAGES, "smalltalk")
-        found = {day: dict(zip(keys, counts, strict=True)) for day, *counts in self._read(sql, [self._since(days)])}
-        first = self._clock().astimezone(UTC).date() - timedelta(days=days - 1)
-        out = []
-        for i in range(days):
-            day = (first + timedelta(days=i)).isoformat()
-            out.append({"day": day, **found.get(day, dict.fromkeys(keys, 0))})
-        return out
-
-    def _since(self, days: int) -> str:
-        """The first hour of the window: midnight UTC, `days - 1` days before today."""
-        if days < 1:
-            raise ValueError(f"days must be at least 1, got {days}")
-        start = self._clock().astimezone(UTC).date() - timedelta(days=days - 1)
-        return f"{start.isoformat()}T00:00:00Z"
-
-    def _read(self, sql: str, params: list) -> list[tuple]:
-        if not self.enabled:
-            return []
-        try:
-            with self._reader() as conn:
-                return conn.execute(sql, params).fetchall()
-        except ERRORS + (OSError,) as exc:
-            raise QuestionLogError(f"the question log at {self.shown} cannot be read: {described(exc)}") from None
-
-    @contextmanager
-    def _reader(self) -> Iterator[Connection]:
-        """A connection of its own for one report query, so reading never holds up writing."""
-        conn = open_db(self.target, STARTUP_TIMEOUT)
-        try:
-            version = schema_version(conn)
-            if version != SCHEMA_VERSION:
-                raise QuestionLogError(
-                    f"the question log at {self.shown} has schema version {version}, expected {SCHEMA_VERSION}"
-                )
-            conn.read_only()
-            yield conn
-        finally:
-            conn.close()

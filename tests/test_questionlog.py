@@ -390,10 +390,42 @@ def test_a_new_database_has_the_current_schema_version(qlog, db):
     assert version_of(db) == SCHEMA_VERSION
 
 
-def test_a_new_sqlite_database_is_in_wal_mode(sqlite_db, clock):
-    QuestionLog.open(Settings(db=str(sqlite_db)), clock=clock).close()
+def test_a_new_sqlite_database_keeps_a_rollback_journal_and_no_shared_memory_file(sqlite_db, clock):
+    qlog = QuestionLog.open(Settings(db=str(sqlite_db)), clock=clock)
+    assert qlog.record(make_answer("buss")) is not None
+    # The log stays open: a WAL database would have its -shm file mapped into memory now.
     assert rows(sqlite_db, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
-    assert rows(sqlite_db, "PRAGMA journal_mode") == [("wal",)]
+    assert rows(sqlite_db, "PRAGMA journal_mode") == [("delete",)]
+    assert qlog._writer.raw.execute("PRAGMA mmap_size").fetchone() == (0,)
+    assert sorted(p.name for p in sqlite_db.parent.iterdir()) == [sqlite_db.name]
+    qlog.close()
+
+
+def test_a_database_older_code_left_in_wal_mode_is_switched_to_a_rollback_journal(sqlite_db, clock):
+    sqlite_db.parent.mkdir()
+    old = sqlite3.connect(sqlite_db)
+    assert old.execute("PRAGMA journal_mode = WAL").fetchone() == ("wal",)
+    old.close()
+    qlog = QuestionLog.open(Settings(db=str(sqlite_db)), clock=clock)
+    assert qlog.record(make_answer("buss")) is not None
+    assert rows(sqlite_db, "PRAGMA journal_mode") == [("delete",)]
+    assert not sqlite_db.with_name(sqlite_db.name + "-shm").exists()
+    qlog.close()
+
+
+def test_a_wal_database_another_process_holds_open_is_not_used_until_it_can_be_switched(sqlite_db, clock, caplog):
+    sqlite_db.parent.mkdir()
+    holder = sqlite3.connect(sqlite_db)
+    holder.execute("PRAGMA journal_mode = WAL")
+    holder.execute("CREATE TABLE held (x)")  # and keeps it open, in WAL mode
+    qlog = QuestionLog.open(Settings(db=str(sqlite_db)), clock=clock)
+    assert qlog.record(make_answer("buss")) is None
+    assert "WAL mode" in warnings_from_log(caplog)[0].getMessage()
+    holder.close()
+    qlog._retry_at = 0.0  # instead of waiting for the next attempt
+    assert qlog.record(make_answer("buss")) is not None
+    assert rows(sqlite_db, "PRAGMA journal_mode") == [("delete",)]
+    qlog.close()
 
 
 def test_an_old_database_is_migrated_forward_on_open(db, clock):
@@ -528,12 +560,11 @@ def test_record_is_safe_from_many_threads(qlog, db):
     stored = [i for i in ids if i is not None]
     # No write lost or doubled: every id handed out is stored, once, and nothing else is.
     assert len(set(stored)) == len(stored) and sorted(stored) == sorted(r[0] for r in rows(db, "SELECT ask_id FROM asks"))
-    if dialect_of(db) == "sqlite":
-        assert len(stored) == 400  # a local file keeps up with eight threads
-    else:
-        # A round trip per write: under this much contention on a busy machine a few questions
-        # may find the log busy past the 0.1 s a write may wait, and go unlogged by design.
-        assert len(stored) >= 300
+    # An fsync (SQLite's rollback journal) or a round trip (PostgreSQL) per write: under this much
+    # contention on a busy machine some questions find the log busy past the 0.1 s a write may
+    # wait, and go unlogged by design (on a quiet machine all 400 are stored; with other test runs
+    # beside it, once 358 here). Most must be.
+    assert len(stored) >= 250
 
 
 
@@ -590,5 +621,6 @@ def test_a_lost_postgresql_connection_is_replaced_on_the_next_write(pg_db, clock
     assert lost is None and after is not None
     assert qlog.feedback(after, False, "fortsatt her") is True
     assert [r[0] for r in rows(pg_db, "SELECT text FROM asks ORDER BY text")] == ["etter", "før"]
-    assert len(warnings_from_log(caplog)) == 1
+    failed, recovered = (w.getMessage() for w in warnings_from_log(caplog))
+    assert "cannot be written" in failed and "works again" in recovered
     qlog.close()

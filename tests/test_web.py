@@ -237,9 +237,14 @@ def test_the_limits_openapi_documents_for_q_and_k_are_the_ones_the_api_enforces(
     def status(**query) -> int:
         return client.get("/api/ask", params=query).status_code
 
+    q = params["q"]["schema"]
+    assert (q["minLength"], q["maxLength"]) == (1, 500)
     assert params["q"]["required"] is True and status(k=3) == 422
     assert (status(q="a" * 500), status(q="a" * 501)) == (200, 422)  # README: q 1–500 characters
-    assert status(q="  " + "a" * 500 + "\n") == 200  # counted after trimming, as documented
+    # Counted as sent, spaces too (the documented maxLength; the page's and widget's maxlength)...
+    assert (status(q="  " + "a" * 497 + "\n"), status(q="  " + "a" * 498 + "\n")) == (200, 422)
+    # ...and after trimming, what is left must have a letter or digit.
+    assert (status(q="  \n"), status(q="?!")) == (422, 422)
     assert [status(q="buss", k=n) for n in (k["minimum"] - 1, k["minimum"], k["maximum"], k["maximum"] + 1)] == [
         422, 200, 200, 422
     ]  # fmt: skip

@@ -39,6 +39,7 @@ from qa.questionlog.store import COVERAGES, QuestionLogError
 from web.admin_auth import AdminDep, AdminEnabledDep
 from web.charts import chart
 from web.deps import QuestionLogDep, SettingsDep
+from web.openapi import ADMIN_ERRORS, error
 
 HERE = Path(__file__).resolve().parent
 STYLESHEET = HERE / "static" / "admin.css"
@@ -67,13 +68,18 @@ _templates = Environment(
 router = APIRouter()
 
 
-@router.get("/api/admin/questions")
+@router.get(
+    "/api/admin/questions",
+    responses={**ADMIN_ERRORS, 422: error("a parameter out of range"), 503: error("the question log cannot be read")},
+)
 def questions(
     request: Request,
     _admin: AdminDep,
     qlog: QuestionLogDep,
     answered: Annotated[bool | None, Query(description="only answered (true) or not answered (false)")] = None,
-    coverage: Annotated[str | None, Query(description="only this band: " + ", ".join(COVERAGES))] = None,
+    coverage: Annotated[
+        str | None, Query(description="only this band", json_schema_extra={"enum": list(COVERAGES)})
+    ] = None,
     smalltalk: Annotated[
         bool | None, Query(description="only greetings and thanks (true), or only real questions (false)")
     ] = None,

@@ -17,7 +17,8 @@ from qa.errors import BadQuestion
 from qa.programmes.library import MAX_COMPARED, Asked, Library, TooManyProgrammes, UnknownProgramme
 from qa.programmes.registry import Entry
 from web.deps import record_answer, take_question_allowance
-from web.params import InvalidQuery, QuestionParams, explain, parse_compare, parse_question
+from web.openapi import QUESTION, error
+from web.params import InvalidQuery, QuestionParams, check_sent_lengths, explain, parse_compare, parse_question
 from web.rootpath import root_of
 
 router = APIRouter()
@@ -27,8 +28,8 @@ _ASK_PARAMETERS = [
         "name": "q",
         "in": "query",
         "required": True,
-        "description": f"the question, 1-{MAX_QUESTION} characters after trimming",
-        "schema": {"type": "string"},
+        "description": f"the question, 1-{MAX_QUESTION} characters, with a letter or digit",
+        "schema": QUESTION,
     },
     {
         "name": "k",
@@ -42,8 +43,9 @@ _ASK_PARAMETERS = [
         "in": "query",
         "required": False,
         "description": f"the voter's previous question, 1-{MAX_QUESTION} characters; a follow-up that cannot "
-        "stand alone is answered with it in mind, and the answer's `interpreted_as` says what was answered",
-        "schema": {"type": "string"},
+        "stand alone is answered with it in mind, and the answer's `interpreted_as` says what was answered; "
+        "empty is none",
+        "schema": {"anyOf": [{"type": "string", "maxLength": 0}, QUESTION]},
     },
     {
         "name": "exact",
@@ -67,7 +69,7 @@ _COMPARE_PARAMETERS = [
         "in": "query",
         "required": True,
         "description": f"comma-separated slugs of the programmes to compare, at most {MAX_COMPARED}",
-        "schema": {"type": "string"},
+        "schema": {"type": "string", "pattern": r"[^,\s]"},
     },
 ]
 
@@ -114,9 +116,11 @@ def asked_body(library: Library, asked: Asked, root: str = "") -> dict:
 def question_params(request: Request) -> QuestionParams:
     """`q`, `k` and `prev` from the raw query string; anything unusable is a 422."""
     try:
-        return parse_question(request.scope["query_string"])
+        params = parse_question(request.scope["query_string"])
+        check_sent_lengths(params)
     except InvalidQuery as exc:
         raise HTTPException(422, str(exc)) from None
+    return params
 
 
 @router.get(
@@ -124,9 +128,9 @@ def question_params(request: Request) -> QuestionParams:
     summary="Answer a question with the programme's own pledges",
     openapi_extra={"parameters": _ASK_PARAMETERS},
     responses={
-        404: {"description": "unknown programme"},
-        422: {"description": "unusable question or k"},
-        429: {"description": "too many questions"},
+        404: error("unknown programme"),
+        422: error("unusable question or k"),
+        429: error("too many questions; see Retry-After"),
     },
 )
 async def ask(request: Request) -> JSONResponse:
@@ -152,12 +156,17 @@ def answer_body(request: Request, params: QuestionParams) -> dict:
     "/api/compare",
     summary="Each programme's answer to one question, side by side, in the operator's fixed order",
     openapi_extra={"parameters": _COMPARE_PARAMETERS},
-    responses={404: {"description": "unknown programme"}, 422: {"description": "unusable question, or too many programmes"}},
+    responses={
+        404: error("unknown programme"),
+        422: error("unusable question, or too many programmes"),
+        429: error("too many questions; see Retry-After"),
+    },
 )
 async def compare(request: Request) -> JSONResponse:
     take_question_allowance(request)
     try:
         params, slugs = parse_compare(request.scope["query_string"])
+        check_sent_lengths(params)
     except InvalidQuery as exc:
         raise HTTPException(422, str(exc)) from None
     body = await run_in_threadpool(compare_body, request.app.state.library, params, slugs, root_of(request))
@@ -194,7 +203,7 @@ async def programmes(request: Request) -> JSONResponse:
     )
 
 
-@router.get("/healthz", summary="Ready to answer")
+@router.get("/healthz", summary="Ready to answer", responses={503: {"description": "still starting"}})
 @router.head("/healthz", include_in_schema=False)
 async def healthz(request: Request) -> JSONResponse:
     answerer: Answerer | None = getattr(request.app.state, "answerer", None)

@@ -17,6 +17,7 @@ app made from the QA_* settings for `uvicorn web.app:app` started directly, is m
     web.deps        what handlers share; the Annotated dependencies
     web.security    security headers everywhere, CORS on /api/*
     web.ratelimit   questions per minute per client
+    web.openapi     the OpenAPI document, matched to what the routes do
     web.rootpath    serving under a sub-path (QA_ROOT_PATH), trailing-slash redirects
 """
 
@@ -30,6 +31,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import GZipMiddleware
+from starlette.routing import Match
 
 from index.embedders import Embedder
 from qa.answering.spelling import load_word_lists_in_background
@@ -38,7 +40,7 @@ from qa.errors import ConfigError
 from qa.operations.settings import Settings, load_settings
 from qa.programmes.library import load_library
 from qa.questionlog.store import QuestionLog
-from web import admin, api, assets, curate_page, curation, feedback, pages
+from web import admin, api, assets, curate_page, curation, feedback, openapi, pages
 from web.ratelimit import RateLimiter
 from web.rootpath import PerRoot, RootPath, SlashRedirect, route_path
 from web.security import ApiCORS, SecurityHeaders
@@ -111,6 +113,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     app.include_router(curation.router)
     app.include_router(curate_page.router)
 
+    openapi.document(app, lambda: _pledge_ids(app))
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_middleware(ApiCORS, origins=settings.origins)
@@ -155,12 +158,37 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> Response
     if exc.status_code == 404 and detail == "Not Found":
         detail = "Siden finnes ikke."
     headers = getattr(exc, "headers", None)
+    if exc.status_code == 405:
+        headers = {**(headers or {}), "Allow": _allowed(request)}
     site = pages.pages_for(request)
     if _wants_html(request) and site is not None:
         title = _TITLES.get(exc.status_code, "Noe gikk galt")
         body = site.error(title, str(detail))
         return HTMLResponse(body, status_code=exc.status_code, headers=headers)
     return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=headers)
+
+
+def _allowed(request: Request) -> str:
+    """Every method some route serves at this path (Starlette's own 405 names only the first
+    route's, so GET was missing where GET and POST are separate routes, as on /api/admin/alternates)."""
+    methods: set[str] = set()
+    for route in _leaves(request.app.router.routes):
+        if getattr(route, "methods", None) and route.matches(request.scope)[0] != Match.NONE:
+            methods |= route.methods
+    return ", ".join(sorted(methods))
+
+
+def _leaves(routes):
+    """The routes themselves, also those of included routers (FastAPI keeps those nested)."""
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        yield from _leaves(inner.routes) if inner is not None else (route,)
+
+
+def _pledge_ids(app: FastAPI):
+    """The default programme's pledge ids, once the lifespan has loaded it; None before."""
+    answerer = getattr(app.state, "answerer", None)
+    return None if answerer is None else list(answerer.programme.by_id)
 
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

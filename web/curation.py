@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -35,9 +35,39 @@ from qa.curation.sync import CurationSync
 from qa.programmes.library import UnknownProgramme
 from web.admin_auth import AdminDep
 from web.feedback import read_limited
+from web.openapi import ADMIN_ERRORS, QUESTION, error
 
 MAX_BODY = 8192
 NO_STORE = {"Cache-Control": "no-store"}
+MAX_ID = 2**63 - 1  # the largest id either database stores
+
+# Ids in paths: a positive integer either database can hold (a larger one is a 422, not a 500).
+EntryId = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+_PLEDGE = {"type": "string", "description": "a pledge id of the default programme"}
+
+
+def _OR_KEEP(schema: dict) -> dict:  # noqa: N802 (reads as a schema constructor)
+    """A PATCH field: `schema`, or null to keep the value as it is."""
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+def _body(properties: dict, required: list[str] | None = None, **extra) -> dict:
+    """`openapi_extra` for a JSON body read by `json_object` (which the framework does not see)."""
+    schema = {"type": "object", "properties": properties, **({"required": required} if required else {}), **extra}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+_WRITE_ERRORS = {
+    **ADMIN_ERRORS,
+    409: error("that alternate or mark exists already"),
+    413: error(f"the body is larger than {MAX_BODY} bytes"),
+    415: error("the body is not sent as application/json"),
+    422: error("the body is not a JSON object with usable fields (an unknown pledge id, an unusable question)"),
+    503: error("the question log is off or cannot be written"),
+}
+_READ_ERRORS = {**ADMIN_ERRORS, 503: error("the question log is off or cannot be read")}
+_DELETE_ERRORS = {**ADMIN_ERRORS, 422: error("the id is not a positive integer"), 503: _WRITE_ERRORS[503]}
 
 router = APIRouter()
 
@@ -114,13 +144,18 @@ def _required(body: dict, *names: str) -> None:
         raise HTTPException(422, "Mangler " + " og ".join(f"«{n}»" for n in missing) + ".")
 
 
-@router.get("/api/admin/alternates")
+@router.get("/api/admin/alternates", responses=_READ_ERRORS)
 async def list_alternates(_admin: AdminDep, sync: CurationDep) -> JSONResponse:
     rows = await read(lambda: [a.as_dict() for a in sync.curation.alternates()])
     return JSONResponse(rows, headers=NO_STORE)
 
 
-@router.post("/api/admin/alternates", status_code=201)
+@router.post(
+    "/api/admin/alternates",
+    status_code=201,
+    openapi_extra=_body({"pledge_id": _PLEDGE, "question": QUESTION}, ["pledge_id", "question"]),
+    responses=_WRITE_ERRORS,
+)
 async def add_alternate(request: Request, _admin: AdminDep, sync: CurationDep) -> JSONResponse:
     body = await json_object(request)
     _required(body, "pledge_id", "question")
@@ -129,8 +164,15 @@ async def add_alternate(request: Request, _admin: AdminDep, sync: CurationDep) -
     return JSONResponse(row.as_dict(), status_code=201, headers=NO_STORE)
 
 
-@router.patch("/api/admin/alternates/{alternate_id}")
-async def edit_alternate(alternate_id: int, request: Request, _admin: AdminDep, sync: CurationDep) -> JSONResponse:
+@router.patch(
+    "/api/admin/alternates/{alternate_id}",
+    openapi_extra=_body(
+        {"pledge_id": _OR_KEEP(_PLEDGE), "question": _OR_KEEP(QUESTION)},
+        anyOf=[{"required": ["pledge_id"]}, {"required": ["question"]}],
+    ),
+    responses=_WRITE_ERRORS,
+)
+async def edit_alternate(alternate_id: EntryId, request: Request, _admin: AdminDep, sync: CurationDep) -> JSONResponse:
     body = await json_object(request)
     if "pledge_id" not in body and "question" not in body:
         raise HTTPException(422, "Mangler «pledge_id» eller «question».")
@@ -139,19 +181,21 @@ async def edit_alternate(alternate_id: int, request: Request, _admin: AdminDep, 
     return JSONResponse(row.as_dict(), headers=NO_STORE)
 
 
-@router.delete("/api/admin/alternates/{alternate_id}", status_code=204, response_class=Response)
-async def remove_alternate(alternate_id: int, _admin: AdminDep, sync: CurationDep) -> Response:
+@router.delete("/api/admin/alternates/{alternate_id}", status_code=204, response_class=Response, responses=_DELETE_ERRORS)
+async def remove_alternate(alternate_id: EntryId, _admin: AdminDep, sync: CurationDep) -> Response:
     await change(sync, sync.curation.remove, alternate_id)
     return Response(status_code=204)
 
 
-@router.get("/api/admin/not-covered")
+@router.get("/api/admin/not-covered", responses=_READ_ERRORS)
 async def list_marks(_admin: AdminDep, sync: CurationDep) -> JSONResponse:
     rows = await read(lambda: [m.as_dict() for m in sync.curation.marks()])
     return JSONResponse(rows, headers=NO_STORE)
 
 
-@router.post("/api/admin/not-covered", status_code=201)
+@router.post(
+    "/api/admin/not-covered", status_code=201, openapi_extra=_body({"question": QUESTION}, ["question"]), responses=_WRITE_ERRORS
+)
 async def add_mark(request: Request, _admin: AdminDep, sync: CurationDep) -> JSONResponse:
     body = await json_object(request)
     _required(body, "question")
@@ -160,7 +204,7 @@ async def add_mark(request: Request, _admin: AdminDep, sync: CurationDep) -> JSO
     return JSONResponse(row.as_dict(), status_code=201, headers=NO_STORE)
 
 
-@router.delete("/api/admin/not-covered/{mark_id}", status_code=204, response_class=Response)
-async def remove_mark(mark_id: int, _admin: AdminDep, sync: CurationDep) -> Response:
+@router.delete("/api/admin/not-covered/{mark_id}", status_code=204, response_class=Response, responses=_DELETE_ERRORS)
+async def remove_mark(mark_id: EntryId, _admin: AdminDep, sync: CurationDep) -> Response:
     await change(sync, sync.curation.unmark, mark_id)
     return Response(status_code=204)

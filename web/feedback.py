@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from qa.questionlog.store import MAX_COMMENT, QuestionLogError
 from web.deps import QuestionLogDep
+from web.openapi import error
 
 MAX_FEEDBACK_BYTES = 8192  # a comment of MAX_COMMENT characters, even as JSON \u escapes, fits well within this
 
@@ -38,6 +39,12 @@ router = APIRouter()
     status_code=204,
     response_class=Response,
     openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": FEEDBACK_SCHEMA}}}},
+    responses={
+        404: error("no logged answer has this ask_id (or the log is off)"),
+        413: error(f"the body is larger than {MAX_FEEDBACK_BYTES} bytes"),
+        422: error("the body is not JSON, or not the object described"),
+        503: error("the question log cannot be written right now"),
+    },
 )
 async def feedback(request: Request, qlog: QuestionLogDep) -> Response:
     """Store 👍/👎 on one answer: 204; unknown `ask_id`: 404; malformed: 422; too big: 413."""

@@ -86,6 +86,17 @@ def _parse_pairs(query_string: bytes) -> dict[str, list[str]]:
     return values
 
 
+def check_sent_lengths(params: QuestionParams) -> None:
+    """The API's `q` and `prev` are at most MAX_QUESTION characters as sent, spaces included (as the
+    pages' and the widget's maxlength count), so the maxLength its OpenAPI document gives is the one
+    enforced; the core counts again after trimming. The chat page keeps counting after trimming."""
+    for text, prefix in ((params.q, ""), (params.prev or "", "Forrige spørsmål (prev): ")):
+        if len(text) > limits.MAX_QUESTION:
+            raise InvalidQuery(
+                f"{prefix}Spørsmålet er {len(text)} tegn langt; det kan være på høyst {limits.MAX_QUESTION} tegn."
+            )
+
+
 def _single(values: dict[str, list[str]], name: str) -> str | None:
     given = values.get(name)
     if not given:

@@ -27,11 +27,12 @@ from datetime import UTC, datetime
 from qa.answering.limits import clean_question
 from qa.errors import BadQuestion, QAError
 from qa.programmes.registry import DEFAULT_SLUG
-from qa.questionlog.backend import ERRORS, SQLITE, Connection, described, shown
+from qa.questionlog.backend import ERRORS, Connection, described, file_identity, shown, sqlite_file
 from qa.questionlog.schema import busy_timeout, migrate, open_db, rollback
 from qa.questionlog.store import normalise
 
 WAIT = 5.0  # seconds a staff write waits for the log's writers; staff can wait, voters cannot
+READ_WAIT = 0.1  # seconds the version check before a voter's question waits for a SQLite writer
 
 
 class CurationError(QAError):
@@ -110,10 +111,14 @@ class Curation:
         self.programme = programme
         self.pledge_ids = frozenset(pledge_ids)
         self._clock = clock
-        # Two connections, each with its lock: in WAL mode (and in PostgreSQL) a read never waits for
-        # a write, so the version check before a voter's question never waits behind a staff change.
+        # Two connections, each with its lock: the version check before a voter's question never
+        # queues behind a staff change in this process (SQLite makes a read wait only for the
+        # moment another writer commits; PostgreSQL not at all).
         self._locks = {"read": threading.Lock(), "write": threading.Lock()}
         self._conns: dict[str, Connection] = {}
+        self._file = sqlite_file(target)
+        self._identity: dict[str, tuple[int, int] | None] = {}  # of the file each connection has open
+        self._opened = False  # opened once: from then on its folder is not made again
 
     def for_programme(self, programme: str, pledge_ids: Collection[str]) -> Curation:
         """The curation of programme `programme` (with its pledge ids), on this store's connections."""
@@ -283,21 +288,25 @@ class Curation:
         """The reading or the writing connection, opened and migrated on first use; held under its lock."""
         with self._locks[role]:
             conn = self._conns.get(role)
+            if conn is not None and self._file is not None and file_identity(self._file) != self._identity[role]:
+                self._conns.pop(role).close()  # deleted or replaced: read and write the file now there
+                conn = None
             try:
                 if conn is None:
-                    conn = open_db(self.target, WAIT)
+                    conn = open_db(self.target, WAIT, make_folder=not self._opened)
                     try:
-                        if conn.dialect == SQLITE:
-                            conn.execute("PRAGMA journal_mode = WAL")
                         busy_timeout(conn, WAIT)
                         migrate(conn)
                         if role == "read":
                             conn.read_only()
+                            busy_timeout(conn, READ_WAIT)  # the version check: a voter is waiting
+                        self._identity[role] = file_identity(self._file) if self._file is not None else None
                     except BaseException:
                         conn.close()
                         conn = None
                         raise
                     self._conns[role] = conn
+                    self._opened = True
                 yield conn
             except ERRORS as exc:
                 if conn is not None and conn.spoiled_by(exc):

@@ -52,6 +52,7 @@ class CurationSync:
         self._lock = threading.Lock()
         self._next_check = float("-inf")
         self._version: int | None = None
+        self._failing = False  # the last look at the store failed
         self._vectors: dict[str, np.ndarray] = {}
         self.snapshot: Snapshot | None = None
 
@@ -67,13 +68,17 @@ class CurationSync:
         try:
             self._next_check = self._clock() + self._every
             try:
-                if not force and self.curation.version() == self._version:
-                    return False
-                snapshot = self.curation.snapshot()
+                unchanged = not force and self.curation.version() == self._version
+                snapshot = None if unchanged else self.curation.snapshot()
             except CurationError as exc:
-                log.warning("curation not reloaded: %s", exc)
+                # One line when it starts failing (then quiet, every second), one when it works again.
+                (log.debug if self._failing else log.warning)("curation not reloaded: %s", exc)
+                self._failing = True
                 return False
-            if snapshot.version == self._version and not force:
+            if self._failing:
+                log.warning("curation can be read again")
+                self._failing = False
+            if snapshot is None or (snapshot.version == self._version and not force):
                 return False
             try:
                 self._install(snapshot)

@@ -101,6 +101,7 @@ class Settings(BaseSettings):
         description="question log: a SQLite path, a postgresql:// URL, or 'off'",
     )
     log_days: int = Field(180, ge=1, description="days a logged question is kept")
+    log_max_rows: int = Field(200_000, ge=0, description="questions the log keeps at most, the oldest going first; 0: no cap")
     admin_token: SecretStr | None = Field(None, description="enables /admin; at least 16 characters")
     # Only for drafting expansions (python -m qa expansions draft, qa/authoring); never used to answer.
     author_url: str | None = Field(None, description="base URL of an OpenAI-compatible chat-completions API")

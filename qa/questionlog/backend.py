@@ -10,10 +10,11 @@ version is kept. The migrations themselves are in `qa.questionlog.schema`.
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 try:  # only needed when QA_DB is a PostgreSQL URL
     import psycopg
@@ -26,6 +27,9 @@ _PASSWORD_PARAM = re.compile(r"((?:^|&)password=)[^&]*", re.IGNORECASE)
 
 # Errors of either database: a failed query, a lost connection, a refused login.
 ERRORS: tuple[type[Exception], ...] = (sqlite3.Error,) + ((psycopg.Error,) if psycopg else ())
+
+
+_SQLITE_TRANSIENT = frozenset({"SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_BUSY_SNAPSHOT", "SQLITE_LOCKED_SHAREDCACHE"})
 
 
 def dialect_of(target: str) -> str:
@@ -89,11 +93,16 @@ class Connection:
 
     def spoiled_by(self, exc: BaseException) -> bool:
         """Whether to drop this connection after `exc` and open a new one. A lock or a constraint
-        leaves it good; so does any SQLite OperationalError (a locked or full file). On PostgreSQL an
+        leaves it good; any other SQLite error spoils it. On PostgreSQL an
         OperationalError other than a lock or a timeout means the session is gone (a restart: the
         server says so before psycopg notices the socket is closed)."""
         if self.dialect == SQLITE:
-            return not isinstance(exc, sqlite3.OperationalError | sqlite3.IntegrityError)
+            # Only a lock (another writer) or a refused row leaves it good. A read-only, full,
+            # damaged or vanished file may be usable again later, but only through a new
+            # connection: SQLite opens a file it may not write read-only, for good.
+            if isinstance(exc, sqlite3.IntegrityError):
+                return False
+            return getattr(exc, "sqlite_errorname", "") not in _SQLITE_TRANSIENT
         if self.raw.closed:
             return True
         kept = (psycopg.errors.LockNotAvailable, psycopg.errors.QueryCanceled)
@@ -124,8 +133,31 @@ class Connection:
         self.raw.close()
 
 
-def connect(target: str, timeout: float) -> Connection:
-    """A connection to `target`: a path (whose folder is made), a `file:` URI, or a PostgreSQL URL."""
+def sqlite_file(target: str) -> Path | None:
+    """The file a SQLite target names (a path or a `file:` URI); None for PostgreSQL or memory."""
+    if dialect_of(target) != SQLITE or target == ":memory:":
+        return None
+    if not target.startswith("file:"):
+        return Path(target)
+    parts = urlsplit(target)
+    if "mode=memory" in parts.query or not parts.path:
+        return None
+    return Path(unquote(parts.path))
+
+
+def file_identity(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of `path`, or None when nothing is there: what tells a file deleted or
+    replaced under an open connection (which would go on writing into the old, unlinked one)."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def connect(target: str, timeout: float, *, make_folder: bool = True) -> Connection:
+    """A connection to `target`: a path (whose folder is made unless `make_folder` is False), a
+    `file:` URI, or a PostgreSQL URL."""
     if dialect_of(target) == POSTGRESQL:
         if psycopg is None:  # pragma: no cover
             raise RuntimeError("QA_DB is a PostgreSQL URL but psycopg is not installed (pip install 'psycopg[binary]')")
@@ -133,8 +165,33 @@ def connect(target: str, timeout: float) -> Connection:
         raw = psycopg.connect(target, autocommit=True, connect_timeout=max(2, int(timeout)))
         return Connection(raw, POSTGRESQL)
     uri = target.startswith("file:")
-    if not uri:
+    if not uri and make_folder:
         Path(target).parent.mkdir(parents=True, exist_ok=True)
     # isolation_level=None: each INSERT commits on its own; migrations use explicit transactions.
     raw = sqlite3.connect(target, timeout=timeout, uri=uri, isolation_level=None, check_same_thread=False)
+    try:
+        _no_shared_memory(raw)
+    except BaseException:
+        raw.close()
+        raise
     return Connection(raw, SQLITE)
+
+
+def _no_shared_memory(raw: sqlite3.Connection) -> None:
+    """A rollback journal, not WAL, and no memory-mapped I/O: nothing of the log's files is mapped
+    into memory, so a file truncated or replaced under the server is an error SQLite returns,
+    never a SIGBUS that kills the process (in WAL mode the `-shm` file is mapped: truncating it
+    kills every process that has the log open). What it costs is measured in README.md, "Faults
+    in the question log": an fsync per write, under a millisecond here. A database left in WAL
+    mode by older code is switched back on open; while another process holds it in WAL mode it
+    cannot be, and the open fails (the log retries later)."""
+    raw.execute("PRAGMA mmap_size = 0")
+    try:
+        mode = raw.execute("PRAGMA journal_mode = DELETE").fetchone()
+    except sqlite3.OperationalError as exc:
+        if exc.sqlite_errorname != "SQLITE_BUSY":
+            raise
+        raise sqlite3.OperationalError(f"cannot leave WAL mode while another process has the file open ({exc})") from None
+    if mode is not None and str(mode[0]).lower() == "wal":
+        raise sqlite3.OperationalError("cannot leave WAL mode while another process has the file open")
+    raw.execute("PRAGMA synchronous = NORMAL")

@@ -224,10 +224,10 @@ assert len(PG_MIGRATIONS) == len(MIGRATIONS), "every migration is written for bo
 _PG_LOCK = 5_215_015  # the advisory lock migrating workers queue on (any constant of our own)
 
 
-def open_db(target: str, timeout: float) -> Connection:
-    """A connection to the log at `target`: a path (whose folder is made), a `file:` URI, or a
-    PostgreSQL URL (`qa.questionlog.backend`)."""
-    return connect(target, timeout)
+def open_db(target: str, timeout: float, *, make_folder: bool = True) -> Connection:
+    """A connection to the log at `target`: a path (whose folder is made unless `make_folder` is
+    False), a `file:` URI, or a PostgreSQL URL (`qa.questionlog.backend`)."""
+    return connect(target, timeout, make_folder=make_folder)
 
 
 def schema_version(conn: Connection) -> int:

@@ -10,11 +10,15 @@ within the hour a question came.
 
 The log lives in SQLite (a file, the default) or PostgreSQL (`QA_DB=postgresql://...`, so several
 replicas share it; `qa.questionlog.backend`). Writing never slows or breaks an answer: one INSERT
-on a connection (SQLite in WAL mode) with a short lock timeout; if the database is locked, full,
-read-only, missing or unreachable, `record` returns None and the server logs one warning (then at
-most one an hour). The report queries open their own
-connections, so a slow report never holds up a write. This module does not know about HTTP; the
-tables and their migrations are in `qa.questionlog.schema`.
+on a connection (SQLite with a rollback journal and nothing memory-mapped, so no fault of its files
+can crash the process) with a short lock timeout; if the database is locked, full, read-only,
+damaged, missing or unreachable, `record` returns None and the server logs one warning (then at
+most one an hour), and one line when it works again. A broken connection is reopened at once,
+then after a delay that doubles up to a minute; a file deleted or replaced under the log is
+noticed (by its inode) before and after each write, so no ask_id is handed out for a row written
+into a file nobody will read. Its folder is made at the first opening only. The rows are capped
+(`qa.questionlog.bound`). The report queries (`qa.questionlog.queries`) open their own connections. This module does not
+know about HTTP; the tables and their migrations are in `qa.questionlog.schema`.
 """
 
 from __future__ import annotations
@@ -26,22 +30,21 @@ import secrets
 import threading
 import time
 import unicodedata
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from qa.programmes.registry import DEFAULT_SLUG
-from qa.questionlog.backend import ERRORS, SQLITE, Connection, described, shown
+from qa.questionlog.backend import ERRORS, Connection, described, file_identity, shown, sqlite_file
+from qa.questionlog.bound import batch_for, compact_key, trim
+from qa.questionlog.queries import ANSWERED, COVERAGES, NOT_COVERED, RELATED, ReportQueries  # noqa: F401 (the bands, re-exported)
 from qa.questionlog.schema import (
-    SCHEMA_VERSION,
     QuestionLogError,
     busy_timeout,
     migrate,
     open_db,
     rollback,
-    schema_version,
 )
 
 if TYPE_CHECKING:
@@ -54,13 +57,11 @@ OFF = "off"
 MAX_COMMENT = 500
 BUSY_TIMEOUT = 0.05  # seconds a write waits for a lock before giving up: never slow an answer
 STARTUP_TIMEOUT = 5.0  # seconds to wait at start-up, when another worker may be migrating
-RETRY_EVERY = 60.0  # seconds between attempts to reopen a database that could not be opened
+RETRY_FIRST = 0.25  # seconds before the second attempt to reopen a failing database (the first is at once)
+RETRY_MAX = 60.0  # the longest wait between attempts: the delay doubles from RETRY_FIRST up to this
 WARN_EVERY = 3600.0  # seconds between warnings about failed writes
 PURGE_EVERY = timedelta(hours=1)
 
-# The values of `Answer.coverage`, as stored in the `coverage` column.
-ANSWERED, RELATED, NOT_COVERED = "answered", "related", "not_covered"
-COVERAGES = (ANSWERED, RELATED, NOT_COVERED)
 
 
 _TRAILING = re.compile(r"[\s?!.…]+$")
@@ -85,46 +86,36 @@ def clean_comment(comment: str | None) -> str | None:
     return text[:MAX_COMMENT] or None
 
 
-def _ids(shown: str | None) -> list[str]:
-    """The stored JSON list of pledge ids; [] for anything else (an old or damaged row)."""
-    try:
-        ids = json.loads(shown or "[]")
-    except ValueError:
-        return []
-    return [i for i in ids if isinstance(i, str)] if isinstance(ids, list) else []
-
-
-def _limit(limit: int | None, params: list) -> str:
-    """A LIMIT clause (with its parameter added to `params`), or none for no limit."""
-    if limit is None:
-        return ""
-    params.append(limit)
-    return " LIMIT ?"
-
-
-def _of_programme(programme: str | None, where: list[str], params: list, column: str = "programme") -> None:
-    """Add the condition "asked of `programme`" to a query's `where` and `params`; None adds nothing."""
-    if programme is not None:
-        where.append(f"{column} = ?")
-        params.append(programme)
-
-
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class QuestionLog:
+class QuestionLog(ReportQueries):
     """The log in one database. Thread-safe; `QuestionLog.open(settings)` is the way in."""
 
-    def __init__(self, target: str | Path | None, keep_days: int = 180, *, clock: Callable[[], datetime] = _utcnow):
-        """`target` is a file path, a `file:` URI, a PostgreSQL URL, or None for a disabled log."""
+    def __init__(
+        self,
+        target: str | Path | None,
+        keep_days: int = 180,
+        *,
+        max_rows: int = 0,
+        clock: Callable[[], datetime] = _utcnow,
+    ):
+        """`target` is a file path, a `file:` URI, a PostgreSQL URL, or None for a disabled log;
+        `max_rows` the most questions kept (the oldest go first), 0 for no cap."""
         self.target = None if target is None else str(target)
         self.keep_days = keep_days
+        self.max_rows = max_rows
+        self._unchecked = 0  # questions written since the row count was last looked at
         self._clock = clock
         self._lock = threading.Lock()
         self._writer: Connection | None = None
         self._retry_at = 0.0  # time.monotonic() before which no reopen is attempted
-        self._warned_at: float | None = None
+        self._failures = 0  # failed attempts since the last write that worked
+        self._warned_at: float | None = None  # when the last warning was given; None: working
+        self._file = sqlite_file(self.target) if self.target is not None else None
+        self._identity: tuple[int, int] | None = None  # of the file the writer has open
+        self._opened = False  # opened once: from then on its folder is not made again
         self._next_purge: datetime | None = None
 
     @classmethod
@@ -141,7 +132,7 @@ class QuestionLog:
             opened is not fatal: the server logs a warning and keeps trying now and then.
         """
         db = settings.db.strip()
-        qlog = cls(None if db.lower() in ("", OFF) else db, settings.log_days, clock=clock)
+        qlog = cls(None if db.lower() in ("", OFF) else db, settings.log_days, max_rows=settings.log_max_rows, clock=clock)
         if qlog.enabled:
             with qlog._lock:
                 try:
@@ -189,7 +180,7 @@ class QuestionLog:
         row = (
             ask_id,
             hour_of(now),
-            normalise(answer.question),
+            compact_key(normalise(answer.question)),
             " ".join(answer.question.split()),
             int(answer.answered),
             round(answer.hits[0].score, 4) if answer.hits else None,
@@ -210,8 +201,13 @@ class QuestionLog:
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 row,
             )
+            self._still_there()  # the row went into the file the report reads, not an unlinked one
+            self._unchecked += 1
             if self._next_purge is None or now >= self._next_purge:
                 self._purge_locked(conn)
+            elif self.max_rows and self._unchecked >= batch_for(self.max_rows):
+                self._trim_locked(conn)
+            self._worked()
         except Exception as exc:
             self._failed(exc)
             return None
@@ -249,13 +245,15 @@ class QuestionLog:
                            comment = coalesce(excluded.comment, feedback.comment)""",
                     params,
                 )
+                self._still_there()
+                self._worked()
             except Exception as exc:
                 self._failed(exc)
                 raise QuestionLogError(f"the question log at {self.shown} cannot be written: {described(exc)}") from None
         return cur.rowcount > 0
 
     def purge(self) -> int:
-        """Delete entries older than `keep_days`; returns how many questions went."""
+        """Delete entries older than `keep_days`, and the oldest beyond `max_rows`; returns how many questions went."""
         if not self.enabled:
             return 0
         with self._lock:
@@ -281,40 +279,65 @@ class QuestionLog:
             rollback(conn)
             raise
         self._next_purge = now + PURGE_EVERY
-        return gone
+        return gone + self._trim_locked(conn)
+
+    def _trim_locked(self, conn: Connection) -> int:
+        """Delete the oldest questions beyond `max_rows` (`qa.questionlog.bound`)."""
+        self._unchecked = 0
+        return trim(conn, self.max_rows) if self.max_rows else 0
 
     def _writable(self) -> Connection | None:
-        """The write connection, opened on first use; None for a while after opening failed."""
+        """The write connection, opened on first use and again when its file was deleted or
+        replaced; None while waiting to retry after opening or writing failed."""
+        if self._writer is not None and self._file is not None and file_identity(self._file) != self._identity:
+            self._drop()  # SQLite would go on writing into the unlinked file: open the one now there
         if self._writer is None and time.monotonic() >= self._retry_at:
             self._connect(BUSY_TIMEOUT)
         return self._writer
 
+    def _still_there(self) -> None:
+        """Raise if the file was deleted or replaced while it was written: that write is lost."""
+        if self._file is not None and file_identity(self._file) != self._identity:
+            raise QuestionLogError("the database file was deleted or replaced while it was written")
+
     def _connect(self, timeout: float) -> Connection:
         """Open and migrate the write connection. Call with the lock held."""
+        # The folder is made at the first opening only: one deleted later (or a volume not
+        # mounted) is waited for, not made again somewhere nobody backs up.
+        conn = open_db(self.target, timeout, make_folder=not self._opened)
         try:
-            conn = open_db(self.target, timeout)
-            try:
-                if conn.dialect == SQLITE:
-                    conn.execute("PRAGMA journal_mode = WAL")
-                    conn.execute("PRAGMA synchronous = NORMAL")  # WAL: durable across crashes, no fsync per write
-                busy_timeout(conn, timeout)  # another worker may be migrating
-                migrate(conn)
-                busy_timeout(conn, BUSY_TIMEOUT)
-            except BaseException:
-                conn.close()
-                raise
-        except Exception:
-            self._retry_at = time.monotonic() + RETRY_EVERY
+            busy_timeout(conn, timeout)  # another worker may be migrating
+            migrate(conn)
+            busy_timeout(conn, BUSY_TIMEOUT)
+            self._identity = file_identity(self._file) if self._file is not None else None
+        except BaseException:
+            conn.close()
             raise
         self._writer = conn
+        self._opened = True
         return conn
 
-    def _failed(self, exc: Exception) -> None:
-        """Note a failed write: one warning, then at most one an hour; a broken connection is dropped."""
-        if self._writer is not None and self._writer.spoiled_by(exc):
+    def _drop(self) -> None:
+        if self._writer is not None:
             self._writer.close()
             self._writer = None
+
+    def _worked(self) -> None:
+        """Note a write that worked: after a failure, one line saying the log works again."""
+        if self._warned_at is not None:
+            log.warning("question log %s works again; questions are being logged", self.shown)
+        self._failures = 0
+        self._warned_at = None
+
+    def _failed(self, exc: Exception) -> None:
+        """Note a failed write: one warning, then at most one an hour; a broken connection is
+        dropped and reopened, at once the first time, then after a delay that doubles."""
+        if self._writer is not None and self._writer.spoiled_by(exc):
+            self._drop()
         now = time.monotonic()
+        self._failures += 1
+        if self._failures > 1:
+            self._retry_at = now + min(RETRY_FIRST * 2 ** (self._failures - 2), RETRY_MAX)
         if self._warned_at is None or now - self._warned_at >= WARN_EVERY:
             self._warned_at = now
             unexpected = not isinstance(exc, ERRORS + (OSError, QuestionLogError))
@@ -326,152 +349,3 @@ class QuestionLog:
             )
         else:
             log.debug("question log %s: write failed: %s", self.shown, described(exc))
-
-    # -- reading, for the report -------------------------------------------------------------
-
-    def questions(
-        self,
-        answered: bool | None = None,
-        days: int = 30,
-        limit: int | None = None,
-        *,
-        coverage: str | None = None,
-        smalltalk: bool | None = None,
-        programme: str | None = None,
-    ) -> list[dict]:
-        """Questions of the last `days` days, repeats grouped per programme, most asked first.
-
-        Args:
-            answered: only answered (True) or not answered (False) questions; None for all.
-            days: today (UTC) and the days before it, `days` in all.
-            limit: at most this many groups.
-            coverage: only questions in this band, one of COVERAGES; None for all.
-            smalltalk: only greetings and thanks (True), or only real questions (False); None for all.
-            programme: only questions asked of the programme with this slug; None for all.
-
-        Returns:
-            `{"question", "count", "last_seen", "answered", "coverage", "smalltalk", "top_score",
-            "programme"}` per programme and normalised question; `smalltalk` is "greeting", "thanks" or None. The text and the rest
-            are those of its latest asking (within the same hour, of the greatest text).
-
-        Raises:
-            ValueError: `coverage` is not one of COVERAGES.
-            QuestionLogError: the database cannot be read.
-        """
-        where, params = ["hour >= ?"], [self._since(days)]
-        if answered is not None:
-            where.append("answered = ?")
-            params.append(int(answered))
-        if coverage is not None:
-            if coverage not in COVERAGES:
-                raise ValueError(f"coverage must be one of {', '.join(COVERAGES)}, got {coverage!r}")
-            where.append("coverage = ?")
-            params.append(coverage)
-        if smalltalk is not None:
-            where.append("smalltalk IS NOT NULL" if smalltalk else "smalltalk IS NULL")
-        _of_programme(programme, where, params)
-        # Each group shows its latest row. Rows within an hour have no order, so the text breaks
-        # ties (compared by code point in both databases): the same data, the same report.
-        sql = f"""SELECT text, n, hour, answered, coverage, smalltalk, top_score, programme FROM (
-                      SELECT programme, question, text, hour, answered, coverage, smalltalk, top_score,
-                             count(*) OVER (PARTITION BY programme, question) AS n,
-                             row_number() OVER (PARTITION BY programme, question ORDER BY hour DESC, text DESC) AS latest
-                      FROM asks WHERE {" AND ".join(where)}) AS grouped
-                  WHERE latest = 1 ORDER BY n DESC, hour DESC, text DESC, question, programme{_limit(limit, params)}"""
-        return [
-            {
-                "question": t,
-                "count": n,
-                "last_seen": hour,
-                "answered": bool(a),
-                "coverage": c,
-                "smalltalk": chat,
-                "top_score": score,
-                "programme": slug,
-            }
-            for t, n, hour, a, c, chat, score, slug in self._read(sql, params)
-        ]
-
-    def negative_feedback(self, days: int = 30, limit: int | None = None, *, programme: str | None = None) -> list[dict]:
-        """Thumbs-down verdicts of the last `days` days, newest first, with the question and comment.
-
-        Returns `{"time", "question", "comment", "answered", "coverage", "smalltalk", "top_score",
-        "shown", "programme"}` per verdict; `shown` is the list of pledge ids the voter saw.
-        `programme`: only answers of the programme with this slug; None for all.
-        """
-        where, params = ["f.helpful = 0", "f.hour >= ?"], [self._since(days)]
-        _of_programme(programme, where, params, "a.programme")
-        sql = f"""SELECT f.hour, a.text, f.comment, a.answered, a.coverage, a.smalltalk, a.top_score, a.shown, a.programme
-                  FROM feedback f JOIN asks a USING (ask_id)
-                  WHERE {" AND ".join(where)}
-                  ORDER BY f.hour DESC, f.comment IS NULL, a.question, f.comment, a.programme"""
-        rows = self._read(sql + _limit(limit, params), params)
-        keys = ("time", "question", "comment", "answered", "coverage", "smalltalk", "top_score", "shown", "programme")
-        return [
-            {**dict(zip(keys, row, strict=True)), "answered": bool(row[3]), "shown": _ids(row[7])} for row in rows
-        ]
-
-    def feedback_counts(self, days: int = 30, *, programme: str | None = None) -> dict[str, int]:
-        """`{"helpful": n, "unhelpful": m}` verdicts in the last `days` days (on one programme's answers)."""
-        where, params = ["hour >= ?"], [self._since(days)]
-        if programme is not None:
-            where.append("ask_id IN (SELECT ask_id FROM asks WHERE programme = ?)")
-            params.append(programme)
-        sql = f"SELECT helpful, count(*) FROM feedback WHERE {' AND '.join(where)} GROUP BY helpful"
-        counts = dict(self._read(sql, params))
-        return {"helpful": counts.get(1, 0), "unhelpful": counts.get(0, 0)}
-
-    def per_day(self, days: int = 30, *, programme: str | None = None) -> list[dict]:
-        """Questions per UTC day (to one programme, or all), oldest first, every one of the `days` days.
-
-        Returns `{"day": "YYYY-MM-DD", "count", "answered", "related", "not_covered", "smalltalk"}`
-        per day: every question counts in `count` and in exactly one of the other four (a greeting
-        or thanks only in `smalltalk`, whatever its band).
-        """
-        where, params = ["hour >= ?"], [self._since(days)]
-        _of_programme(programme, where, params)
-        sql = f"""SELECT substr(hour, 1, 10) AS day, count(*),
-                        sum(CASE WHEN smalltalk IS NULL AND coverage = 'answered' THEN 1 ELSE 0 END),
-                        sum(CASE WHEN smalltalk IS NULL AND coverage = 'related' THEN 1 ELSE 0 END),
-                        sum(CASE WHEN smalltalk IS NULL AND coverage = 'not_covered' THEN 1 ELSE 0 END),
-                        sum(CASE WHEN smalltalk IS NOT NULL THEN 1 ELSE 0 END)
-                 FROM asks WHERE {" AND ".join(where)} GROUP BY substr(hour, 1, 10)"""
-        keys = ("count", *COVERAGES, "smalltalk")
-        found = {day: dict(zip(keys, counts, strict=True)) for day, *counts in self._read(sql, params)}
-        first = self._clock().astimezone(UTC).date() - timedelta(days=days - 1)
-        out = []
-        for i in range(days):
-            day = (first + timedelta(days=i)).isoformat()
-            out.append({"day": day, **found.get(day, dict.fromkeys(keys, 0))})
-        return out
-
-    def _since(self, days: int) -> str:
-        """The first hour of the window: midnight UTC, `days - 1` days before today."""
-        if days < 1:
-            raise ValueError(f"days must be at least 1, got {days}")
-        start = self._clock().astimezone(UTC).date() - timedelta(days=days - 1)
-        return f"{start.isoformat()}T00:00:00Z"
-
-    def _read(self, sql: str, params: list) -> list[tuple]:
-        if not self.enabled:
-            return []
-        try:
-            with self._reader() as conn:
-                return conn.execute(sql, params).fetchall()
-        except ERRORS + (OSError,) as exc:
-            raise QuestionLogError(f"the question log at {self.shown} cannot be read: {described(exc)}") from None
-
-    @contextmanager
-    def _reader(self) -> Iterator[Connection]:
-        """A connection of its own for one report query, so reading never holds up writing."""
-        conn = open_db(self.target, STARTUP_TIMEOUT)
-        try:
-            version = schema_version(conn)
-            if version != SCHEMA_VERSION:
-                raise QuestionLogError(
-                    f"the question log at {self.shown} has schema version {version}, expected {SCHEMA_VERSION}"
-                )
-            conn.read_only()
-            yield conn
-        finally:
-            conn.close()

@@ -411,6 +411,26 @@ def test_programme_contents_fold_on_a_phone_and_back_to_top_returns(open_page, s
     assert page.errors == []
 
 
+def test_a_linked_pledge_deep_in_its_section_shows_the_heading_and_vi_vil_above_it(open_page, server):
+    page = open_page(PHONE, **CALM)
+    page.goto(f"{server}/program")
+    last = page.evaluate(  # the last pledge of the longest section, far below its heading
+        "() => [...document.querySelectorAll('.doc .section')].sort((a, b) => b.querySelectorAll('.pledges > li').length"
+        " - a.querySelectorAll('.pledges > li').length)[0].querySelector('.pledges > li:last-child').id"
+    )
+    page.goto(f"{server}/program#{last}")
+    page.wait_for_load_state("load")
+    pledge = page.locator(f"li#{last}")
+    section = page.locator(f".doc .section:has(li#{last})")
+    head, vivil = box_of(section.locator("> h3")), box_of(section.locator("> .vivil"))
+    shown = box_of(pledge)
+    assert section.locator("> h3").evaluate("h => getComputedStyle(h).position") == "sticky"
+    assert 0 <= head["y"] and head["y"] + head["height"] <= vivil["y"] + 1  # heading, then "Vi vil:"
+    assert vivil["y"] + vivil["height"] <= shown["y"] + 1  # then the pledge, not hidden under them
+    assert shown["y"] + min(shown["height"], 80) <= PHONE["height"]  # and the pledge on screen
+    assert page.errors == []
+
+
 @pytest.mark.parametrize("path", ["/program", "/program#oslofjorden-8", "/", f"/?q={quote_plus(QUESTION)}"])
 def test_nothing_scrolls_sideways_at_320_px(open_page, server, path):
     page = open_page(SMALL)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shutil
 import sys
 import textwrap
 from pathlib import Path
@@ -308,3 +309,14 @@ def pg_db(pg_url: str):
         yield url
     finally:
         drop()
+
+
+PROGRAMME_FIXTURES = Path(__file__).parent / "fixtures" / "programmes"
+
+
+@pytest.fixture
+def registry(tmp_path: Path) -> Path:
+    """A copy of the fictional programme registry (tests/fixtures/programmes), for QA_PROGRAMMES."""
+    folder = tmp_path / "programmes"
+    shutil.copytree(PROGRAMME_FIXTURES, folder)
+    return folder

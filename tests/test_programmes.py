@@ -4,7 +4,6 @@ party has a national programme as its fallback, that national one, and a second 
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -16,11 +15,11 @@ from qa.answering.ranking import Weights
 from qa.errors import ConfigError
 from qa.operations.settings import Settings
 from qa.programmes.registry import load_registry
-from tests.conftest import FakeEmbedder
+from tests.conftest import PROGRAMME_FIXTURES, FakeEmbedder
 from tests.curation_fixtures import on_best
 from web.app import create_app
 
-FIXTURES = Path(__file__).parent / "fixtures" / "programmes"
+FIXTURES = PROGRAMME_FIXTURES
 LOCAL, NATIONAL, OTHER = "gront-eksempelby", "gront-norge", "blatt-eksempelby"
 # Words of the national programme's pledge only: the local programme says nothing about oil.
 OIL = "stanse all ny leting etter olje og gass"
@@ -28,13 +27,6 @@ BIKE = "trygge sykkelveier langs alle skoleveier"  # the local programme's own w
 
 # Answer when the best match is close; the same for the bare profile (the fixtures have no expansions).
 BANDS = Bands(right=on_best(0.55), scope=on_best(0.4), answer_at=0.5, deny_below=0.5)
-
-
-@pytest.fixture
-def registry(tmp_path: Path) -> Path:
-    folder = tmp_path / "programmes"
-    shutil.copytree(FIXTURES, folder)
-    return folder
 
 
 @pytest.fixture

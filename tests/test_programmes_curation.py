@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,20 +25,13 @@ from qa.questionlog.store import hour_of
 from tests.conftest import FakeEmbedder
 from tests.curation_fixtures import BEARER, TOKEN
 from tests.postgres import rows
-from tests.test_programmes import BANDS, FIXTURES, LOCAL, NATIONAL, OIL, OTHER
+from tests.test_programmes import BANDS, LOCAL, NATIONAL, OIL, OTHER
 from web.app import create_app
 from web.curate_page import form_token
 
 # Words of no fixture programme: no programme answers it until staff attach it to a pledge.
 WOLF = "Hva skjer med ulvene i Nordmarka?"
 WIND = "energi-2"  # the national programme's pledge on offshore wind, which staff say answers it
-
-
-@pytest.fixture
-def registry(tmp_path: Path) -> Path:
-    folder = tmp_path / "programmes"
-    shutil.copytree(FIXTURES, folder)
-    return folder
 
 
 @pytest.fixture

@@ -29,6 +29,15 @@ FIRST_PROGRAMME = "mdg-baerum"
 
 # Forward migrations: MIGRATIONS[n] takes a database from schema version n to n + 1. The version
 # lives in PRAGMA user_version; never edit a step that has shipped, append a new one.
+# Every change to staff curation moves its version counter (qa.curation.sync follows it); made in
+# migration 4 and again in 5, which copies the two tables.
+CURATION_TRIGGERS = tuple(
+    f"CREATE TRIGGER {table}_{event.lower()} AFTER {event} ON {table}"
+    " BEGIN UPDATE curation_version SET version = version + 1; END"
+    for table in ("alternates", "not_covered_marks")
+    for event in ("INSERT", "UPDATE", "DELETE")
+)
+
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     # 1: the question log. WITHOUT ROWID and keyed by the random ask_id: no insertion order.
     (
@@ -85,12 +94,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE TABLE curation_version (one INTEGER PRIMARY KEY CHECK (one = 1), version INTEGER NOT NULL)",
         "INSERT INTO curation_version VALUES (1, 0)",
-        *(
-            f"CREATE TRIGGER {table}_{event.lower()} AFTER {event} ON {table}"
-            " BEGIN UPDATE curation_version SET version = version + 1; END"
-            for table in ("alternates", "not_covered_marks")
-            for event in ("INSERT", "UPDATE", "DELETE")
-        ),
+        *CURATION_TRIGGERS,
     ),
     # 5: several programmes (qa.programmes): every question, alternate and mark names the programme
     # it was asked of or curated for. Rows from before belong to the one programme the service
@@ -124,12 +128,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         f" SELECT id, '{FIRST_PROGRAMME}', question, key, created FROM not_covered_marks",
         "DROP TABLE not_covered_marks",
         "ALTER TABLE not_covered_marks_5 RENAME TO not_covered_marks",
-        *(
-            f"CREATE TRIGGER {table}_{event.lower()} AFTER {event} ON {table}"
-            " BEGIN UPDATE curation_version SET version = version + 1; END"
-            for table in ("alternates", "not_covered_marks")
-            for event in ("INSERT", "UPDATE", "DELETE")
-        ),
+        *CURATION_TRIGGERS,
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)

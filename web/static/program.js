@@ -10,7 +10,8 @@
   const fold = document.querySelector('.toc-fold');
   const narrow = matchMedia('(max-width: 52rem)');
   const showLinked = () => {
-    const id = decodeURIComponent(location.hash.slice(1));
+    let id = '';
+    try { id = decodeURIComponent(location.hash.slice(1)); } catch { return; } // a malformed link: leave it
     const pledge = id ? document.getElementById(id)?.closest('.pledges > li') : null;
     const head = pledge?.closest('.section')?.querySelector(':scope > h3');
     if (!head) return;

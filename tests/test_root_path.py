@@ -21,7 +21,6 @@ from qa.operations.settings import load_settings
 from tests.curation_fixtures import BEARER, curation_settings
 from tests.test_programmes import LOCAL, NATIONAL, OIL
 from tests.test_programmes import psettings as programme_settings
-from tests.test_programmes import registry as programme_registry
 from tests.test_web import Elements, served_facts
 from web.app import create_app
 from web.rootpath import SlashRedirect
@@ -54,7 +53,6 @@ def client(settings, fake_embedder):
         yield client
 
 
-registry = programme_registry  # tests/test_programmes.py's fixtures: three programmes
 psettings = programme_settings
 
 

@@ -3,6 +3,8 @@ same process: the server takes them over instead of loading a second model (qa.a
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from qa.answering import startup
 from qa.answering.startup import hand_over, load_answerer, load_inputs, open_stored
 
@@ -33,10 +35,10 @@ def test_the_taken_over_start_still_keeps_numpy_to_one_blas_thread(settings, fak
     inputs = load_inputs(settings, embedder=fake_embedder)
     stored = open_stored(settings, inputs)
     threadpool_limits(limits=2, user_api="blas")
-    loaded = {pool["filepath"] for pool in threadpool_info() if pool["user_api"] == "blas"}  # numpy's among them
     hand_over(settings, inputs, stored)
     load_answerer(settings)
-    # Only the libraries loaded before: another test may have left a lazily loaded one (torch's,
-    # scipy's) that nothing here touches, and whose thread count says nothing about numpy's.
-    threads = {pool["filepath"]: pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"}
-    assert {threads[path] for path in loaded} == {1}
+    # numpy's own BLAS, which ranking's products use. Others may be loaded too (faiss brings an
+    # OpenMP-threaded OpenBLAS that, in the full suite, does not always report the limit back).
+    pools = [p for p in threadpool_info() if p["user_api"] == "blas" and Path(p["filepath"]).parent.name.startswith("numpy")]
+    assert pools, "numpy's BLAS library was not found"
+    assert {pool["num_threads"] for pool in pools} == {1}

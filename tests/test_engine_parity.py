@@ -82,6 +82,8 @@ def test_the_fast_engine_runs_and_its_model_id_names_the_build(fast, packaged):
     # The id names the build, so an index made with another engine (or another e5.c) is rebuilt.
     build = hashlib.sha256(FAST_ENGINE.read_bytes()).hexdigest()[:12]
     assert fast.model_id == packaged.model_id + "+e5c-" + build
+    # Ranking's half-precision kernel comes with the fast build only (index/halfrows.py).
+    assert fast.halfdots is not None and packaged.halfdots is None
 
 
 @pytest.mark.parametrize("kind", ["queries", "passages"])

@@ -75,7 +75,7 @@ def test_section_centres_equal_adding_their_rows_one_by_one(answerer):
     owners = np.repeat(ranker._exp_pledges, np.diff(np.append(ranker._exp_starts, len(ranker._exp))))
     sums = np.zeros((len(ranker._slices), ranker._pledges.shape[1]), np.float64)
     np.add.at(sums, ranker._section_of, ranker._pledges)
-    np.add.at(sums, ranker._section_of[owners], ranker._exp)
+    np.add.at(sums, ranker._section_of[owners], ranker._exp.widened())
     expected = (sums / np.linalg.norm(sums, axis=1, keepdims=True)).astype(np.float32)
     assert len(ranker._exp) > 0
     assert ranker._sections.tobytes() == expected.tobytes()

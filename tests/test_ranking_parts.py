@@ -157,7 +157,7 @@ def test_tuning_can_rank_a_question_without_its_nearest_expansion(settings, fake
     pledge = next(i for i, p in enumerate(answerer.programme.pledges) if "tråling" in p.text)
     seen = ranker.signals(twin)
     hidden = ranker.signals(twin, hide_nearest=1)
-    assert seen.expansion[pledge] == pytest.approx(1.0, abs=1e-5)  # its own twin
+    assert seen.expansion[pledge] == pytest.approx(1.0, abs=1e-4)  # its own twin (rows kept in half precision)
     assert hidden.expansion[pledge] == pytest.approx(float(hidden.pledge[pledge]))  # only the pledge itself is left
     assert hidden.expansion[pledge] < 0.99
     assert np.array_equal(np.delete(hidden.expansion, pledge), np.delete(seen.expansion, pledge))  # nothing else moves

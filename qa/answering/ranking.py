@@ -45,6 +45,7 @@ import numpy as np
 
 from corpus.model import Programme
 from index.embedders import Embedder
+from index.halfrows import HalfRows
 from index.store import StoredIndex
 from qa.answering.bands import ANSWERED, NOT_COVERED, RELATED, Bands, Features
 from qa.answering.lexical import CharTfidf
@@ -175,16 +176,20 @@ class Ranker:
 
         # Expansion rows sorted by pledge so a max over each pledge's rows is one reduceat.
         exp = stored.collections.get("expansions")
+        dim = self._pledges.shape[1]
+        kernel = getattr(embedder, "halfdots", None)  # the fast engine's, when it runs (index/halfrows.py)
         if exp is not None and exp.keys:
             owners = np.array([position[k] for k in exp.keys], dtype=np.int64)
             order = np.argsort(owners, kind="stable")
-            self._exp = exp.vectors()[order]
+            expansions_f32 = exp.vectors()[order]
             owners = owners[order]
             self._exp_pledges, self._exp_starts = np.unique(owners, return_index=True)
         else:
-            self._exp = np.zeros((0, self._pledges.shape[1]), np.float32)
+            expansions_f32 = np.zeros((0, dim), np.float32)
             owners = self._exp_pledges = self._exp_starts = np.zeros(0, np.int64)
-        self._sections = self._centres(owners)
+        # The largest matrix, read for every question: kept in half precision (index/halfrows.py).
+        self._exp = HalfRows(expansions_f32, kernel)
+        self._sections = self._centres(self._exp.widened(), owners)
         # Broad questions per section, sorted by section, so a max per section is one reduceat.
         topics = stored.collections.get("topics")
         row_of_section = {s.id: row for row, s in enumerate(s for s in programme.sections if s.pledges)}
@@ -199,8 +204,8 @@ class Ranker:
             self._topic_sections = self._topic_starts = np.zeros(0, np.int64)
         background = stored.collections.get("background")
         self.background_keys = background.keys if background is not None else ()
-        self._background = (
-            background.vectors() if background is not None and background.keys else np.zeros((0, self._pledges.shape[1]), np.float32)
+        self._background = HalfRows(
+            background.vectors() if background is not None and background.keys else np.zeros((0, dim), np.float32), kernel
         )
 
         documents = [f"{p.section} {p.text} {' '.join(expansions.get(p.id, ()))}" for p in programme.pledges]
@@ -253,7 +258,7 @@ class Ranker:
         except KeyError:
             raise ValueError(f"unknown pledge id {pledge_id!r}") from None
 
-    def _centres(self, exp_owners: np.ndarray) -> np.ndarray:
+    def _centres(self, expansions: np.ndarray, exp_owners: np.ndarray) -> np.ndarray:
         """One unit vector per section: the mean of its pledges' and their expansions' vectors."""
         # Each section's rows in one run, its pledges then its expansions, summed in float64 in
         # that order: the very sums of adding them one by one (np.add.at), in one pass.
@@ -261,7 +266,7 @@ class Ranker:
             return np.zeros((0, self._pledges.shape[1]), np.float32)
         sections = np.concatenate([self._section_of, self._section_of[exp_owners]])
         order = np.argsort(sections, kind="stable")
-        rows = np.concatenate([self._pledges, self._exp])[order]
+        rows = np.concatenate([self._pledges, expansions])[order]
         starts = np.searchsorted(sections[order], np.arange(len(self._slices)))
         sums = np.add.reduceat(rows, starts, axis=0, dtype=np.float64)
         return (sums / np.linalg.norm(sums, axis=1, keepdims=True)).astype(np.float32)
@@ -281,7 +286,7 @@ class Ranker:
         pledge = self._pledges @ vectors.T  # (pledges, 1 + segments)
         expansion = pledge.copy()
         if len(self._exp):
-            scores = self._exp @ vectors.T
+            scores = self._exp.scores(vectors)
             if 0 < hide_nearest < len(scores):
                 scores[np.argpartition(-scores[:, 0], hide_nearest)[:hide_nearest]] = -np.inf
             best = np.maximum.reduceat(scores, self._exp_starts, axis=0)
@@ -309,7 +314,7 @@ class Ranker:
             lexical=lexical,
             cluster=cluster,
             topic=topic[self._section_of],
-            background=np.concatenate([self._background @ q, curated.background @ q]),
+            background=np.concatenate([self._background.scores(q)[:, 0], curated.background @ q]),
             known=(known + 0.5) / (len(words) + 1),
             words=len(words),
         )

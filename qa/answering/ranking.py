@@ -40,6 +40,7 @@ import re
 import threading
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, fields
+from pathlib import Path
 
 import numpy as np
 
@@ -48,7 +49,7 @@ from index.embedders import Embedder
 from index.halfrows import HalfRows
 from index.store import StoredIndex
 from qa.answering.bands import ANSWERED, NOT_COVERED, RELATED, Bands, Features
-from qa.answering.lexical import CharTfidf
+from qa.answering import lexical
 from qa.answering.spelling import Speller
 
 __all__ = ["ANSWERED", "NOT_COVERED", "RELATED", "Ranker", "Ranking", "Signals", "Weights"]
@@ -147,7 +148,9 @@ class Ranker:
         expansions: dict[str, tuple[str, ...]] | None = None,
         weights: Weights = Weights(),
         bands: Bands | None = None,
+        lexical_cache: Path | None = None,
     ) -> None:
+        """`lexical_cache` is a file to keep the lexical table in between starts (lexical.cached)."""
         expansions = expansions or {}
         self.weights, self.bands = weights, bands or Bands.default()
         self._embedder = embedder
@@ -209,7 +212,7 @@ class Ranker:
         )
 
         documents = [f"{p.section} {p.text} {' '.join(expansions.get(p.id, ()))}" for p in programme.pledges]
-        self._lexical = CharTfidf(documents)
+        self._lexical = lexical.cached(documents, lexical_cache)
         self._known = set(_WORD.findall(" ".join(vocabulary + documents).casefold()))
         self._known_stems = {w[:6] for w in self._known if len(w) >= 6}
         self._position = position

@@ -184,7 +184,7 @@ def load_answerer(settings: Settings, *, embedder: Embedder | None = None, progr
     else:
         inputs = load_inputs(settings, embedder=embedder)
         stored = open_stored(settings, inputs, progress=progress)
-    ranker = ranker_for(inputs, stored, bare=runs_bare(inputs))
+    ranker = ranker_for(inputs, stored, bare=runs_bare(inputs), lexical_cache=lexical_cache_path(settings.index_dir))
     return Answerer(inputs.programme, ranker, inputs.embedder.model_id, settings.cache_size)
 
 
@@ -214,7 +214,14 @@ def runs_bare(inputs: Inputs) -> bool:
     return few and fitted is not None and fitted.bare is not None
 
 
-def ranker_for(inputs: Inputs, stored: StoredIndex, *, bare: bool) -> Ranker:
+def lexical_cache_path(index_dir: Path) -> Path:
+    """Where the lexical table of the index at `index_dir` is kept between starts: beside it,
+    as the embedding cache is (index/embedcache.py); a cache, deleted at will."""
+    index_dir = Path(index_dir)
+    return index_dir.with_name(f".{index_dir.name}.lexical.npz")
+
+
+def ranker_for(inputs: Inputs, stored: StoredIndex, *, bare: bool, lexical_cache: Path | None = None) -> Ranker:
     """The ranker on `stored` with the fitted profile: with expansions and topics, or bare without them."""
     fitted, expansions = inputs.fitted, inputs.expansions
     profile = None if fitted is None else fitted.bare if bare else fitted.main
@@ -228,4 +235,5 @@ def ranker_for(inputs: Inputs, stored: StoredIndex, *, bare: bool) -> Ranker:
         expansions,
         weights=profile.weights if profile else Weights(),
         bands=profile.bands if profile else None,
+        lexical_cache=lexical_cache,
     )

@@ -48,8 +48,8 @@ from corpus.model import Programme
 from index.embedders import Embedder
 from index.halfrows import HalfRows
 from index.store import StoredIndex
-from qa.answering.bands import ANSWERED, NOT_COVERED, RELATED, Bands, Features
 from qa.answering import lexical
+from qa.answering.bands import ANSWERED, NOT_COVERED, RELATED, Bands, Features
 from qa.answering.spelling import Speller
 
 __all__ = ["ANSWERED", "NOT_COVERED", "RELATED", "Ranker", "Ranking", "Signals", "Weights"]
@@ -211,7 +211,7 @@ class Ranker:
             background.vectors() if background is not None and background.keys else np.zeros((0, dim), np.float32), kernel
         )
 
-        documents = [f"{p.section} {p.text} {' '.join(expansions.get(p.id, ()))}" for p in programme.pledges]
+        documents = lexical_documents(programme, expansions)
         self._lexical = lexical.cached(documents, lexical_cache)
         self._known = set(_WORD.findall(" ".join(vocabulary + documents).casefold()))
         self._known_stems = {w[:6] for w in self._known if len(w) >= 6}
@@ -354,6 +354,12 @@ class Ranker:
         """Softmax over sections of their evidence (one value per section), given to each of its pledges."""
         weights = _softmax(evidence[self.section_starts], sharpness)
         return np.repeat(weights, self._section_sizes).astype(evidence.dtype)
+
+
+def lexical_documents(programme: Programme, expansions: Mapping[str, tuple[str, ...]]) -> list[str]:
+    """What the lexical signal matches against, one text per pledge: its section, its text and
+    its expansions."""
+    return [f"{p.section} {p.text} {' '.join(expansions.get(p.id, ()))}" for p in programme.pledges]
 
 
 def segments(question: str) -> list[str]:

@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from qa.answering.limits import clean_question
 from qa.errors import BadQuestion, QAError
 from qa.programmes.registry import DEFAULT_SLUG
-from qa.questionlog.backend import ERRORS, Connection, described, file_identity, shown, sqlite_file
+from qa.questionlog.backend import Connection, described, errors, file_identity, shown, sqlite_file
 from qa.questionlog.schema import busy_timeout, migrate, open_db, rollback
 from qa.questionlog.store import normalise
 
@@ -308,7 +308,7 @@ class Curation:
                     self._conns[role] = conn
                     self._opened = True
                 yield conn
-            except ERRORS as exc:
+            except errors() as exc:
                 if conn is not None and conn.spoiled_by(exc):
                     self._conns.pop(role, None)
                     conn.close()

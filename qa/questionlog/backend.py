@@ -13,20 +13,24 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
+import sys
 from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
-
-try:  # only needed when QA_DB is a PostgreSQL URL
-    import psycopg
-except ImportError:  # pragma: no cover - psycopg is a runtime dependency
-    psycopg = None
 
 SQLITE, POSTGRESQL = "sqlite", "postgresql"
 _PG_SCHEMES = ("postgresql://", "postgres://")
 _PASSWORD_PARAM = re.compile(r"((?:^|&)password=)[^&]*", re.IGNORECASE)
 
-# Errors of either database: a failed query, a lost connection, a refused login.
-ERRORS: tuple[type[Exception], ...] = (sqlite3.Error,) + ((psycopg.Error,) if psycopg else ())
+
+
+def errors() -> tuple[type[Exception], ...]:
+    """Errors of either database: a failed query, a lost connection, a refused login.
+
+    psycopg is imported by the first PostgreSQL connection, not before (0.13 s of every start
+    on SQLite otherwise); until then none of its errors can be raised, so they are not listed.
+    """
+    psycopg = sys.modules.get("psycopg")
+    return (sqlite3.Error,) if psycopg is None else (sqlite3.Error, psycopg.Error)
 
 
 _SQLITE_TRANSIENT = frozenset({"SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_BUSY_SNAPSHOT", "SQLITE_LOCKED_SHAREDCACHE"})
@@ -84,6 +88,8 @@ class Connection:
     def in_transaction(self) -> bool:
         if self.dialect == SQLITE:
             return self.raw.in_transaction
+        import psycopg  # imported already: this is a PostgreSQL connection
+
         return self.raw.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
 
     @property
@@ -105,6 +111,8 @@ class Connection:
             return getattr(exc, "sqlite_errorname", "") not in _SQLITE_TRANSIENT
         if self.raw.closed:
             return True
+        import psycopg  # imported already: this is a PostgreSQL connection
+
         kept = (psycopg.errors.LockNotAvailable, psycopg.errors.QueryCanceled)
         if not isinstance(exc, psycopg.Error):
             return True
@@ -159,8 +167,10 @@ def connect(target: str, timeout: float, *, make_folder: bool = True) -> Connect
     """A connection to `target`: a path (whose folder is made unless `make_folder` is False), a
     `file:` URI, or a PostgreSQL URL."""
     if dialect_of(target) == POSTGRESQL:
-        if psycopg is None:  # pragma: no cover
-            raise RuntimeError("QA_DB is a PostgreSQL URL but psycopg is not installed (pip install 'psycopg[binary]')")
+        try:
+            import psycopg
+        except ImportError:  # pragma: no cover - psycopg is a runtime dependency
+            raise RuntimeError("QA_DB is a PostgreSQL URL but psycopg is not installed (pip install 'psycopg[binary]')") from None
         # libpq waits at least 2 s for a connection; autocommit: each INSERT commits on its own.
         raw = psycopg.connect(target, autocommit=True, connect_timeout=max(2, int(timeout)))
         return Connection(raw, POSTGRESQL)

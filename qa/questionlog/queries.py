@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, timedelta
 
-from qa.questionlog.backend import ERRORS, Connection, described
+from qa.questionlog.backend import Connection, described, errors
 from qa.questionlog.schema import SCHEMA_VERSION, QuestionLogError, open_db, schema_version
 
 READ_WAIT = 5.0  # seconds a report query waits for a writer's lock
@@ -178,7 +178,7 @@ class ReportQueries:
         try:
             with self._reader() as conn:
                 return conn.execute(sql, params).fetchall()
-        except ERRORS + (OSError,) as exc:
+        except errors() + (OSError,) as exc:
             raise QuestionLogError(f"the question log at {self.shown} cannot be read: {described(exc)}") from None
 
     @contextmanager

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from qa.programmes.registry import DEFAULT_SLUG
-from qa.questionlog.backend import ERRORS, Connection, described, file_identity, shown, sqlite_file
+from qa.questionlog.backend import Connection, described, errors, file_identity, shown, sqlite_file
 from qa.questionlog.bound import batch_for, compact_key, trim
 from qa.questionlog.queries import ANSWERED, COVERAGES, NOT_COVERED, RELATED, ReportQueries  # noqa: F401 (the bands, re-exported)
 from qa.questionlog.schema import (
@@ -340,7 +340,7 @@ class QuestionLog(ReportQueries):
             self._retry_at = now + min(RETRY_FIRST * 2 ** (self._failures - 2), RETRY_MAX)
         if self._warned_at is None or now - self._warned_at >= WARN_EVERY:
             self._warned_at = now
-            unexpected = not isinstance(exc, ERRORS + (OSError, QuestionLogError))
+            unexpected = not isinstance(exc, errors() + (OSError, QuestionLogError))
             log.warning(
                 "question log %s cannot be written (%s); questions are not being logged",
                 self.shown,

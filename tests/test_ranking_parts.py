@@ -10,6 +10,7 @@ import pytest
 from corpus.expansions import load_expansions
 from corpus.parse import parse_text
 from qa.answering.lexical import CharTfidf, grams
+from qa.answering.ranking import LEXICAL_SCALE, Signals, fusion_inputs
 from qa.answering.spelling import Speller
 from qa.errors import QAError
 from qa.measuring.evaluate import Case, Outcome, format_table, load_cases, score
@@ -161,3 +162,23 @@ def test_tuning_can_rank_a_question_without_its_nearest_expansion(settings, fake
     assert hidden.expansion[pledge] == pytest.approx(float(hidden.pledge[pledge]))  # only the pledge itself is left
     assert hidden.expansion[pledge] < 0.99
     assert np.array_equal(np.delete(hidden.expansion, pledge), np.delete(seen.expansion, pledge))  # nothing else moves
+
+
+def _signals(lexical: np.ndarray) -> Signals:
+    rng = np.random.default_rng(3)
+    n = len(lexical)
+    pledge, expansion, section = (rng.uniform(0.7, 0.9, n).astype(np.float32) for _ in range(3))
+    zeros = np.zeros(n, np.float32)
+    return Signals(pledge, expansion, section, lexical.astype(np.float32), zeros, zeros, zeros, 1.0, 3)
+
+
+def test_the_lexical_signal_is_summed_standardised_so_its_scale_per_question_does_not_matter():
+    lexical = np.array([0.0, 0.02, 0.3, 0.05, 0.0, 0.11])
+    parts = fusion_inputs(_signals(lexical))
+    assert parts[3].mean() == pytest.approx(0.0, abs=1e-7) and parts[3].std() == pytest.approx(LEXICAL_SCALE, rel=1e-5)
+    assert int(np.argmax(parts[3])) == 2  # the best lexical match stays the best
+    # A long question's cosines are a fraction of a stub's: the same matches count the same.
+    assert np.allclose(fusion_inputs(_signals(lexical / 4))[3], parts[3], atol=1e-6)
+    flat = fusion_inputs(_signals(np.zeros(6)))[3]  # no gram in common with any pledge: no say at all
+    assert flat.tolist() == [0.0] * 6
+    assert [p.tolist() for p in parts[:3]] == [p.tolist() for p in fusion_inputs(_signals(np.zeros(6)))[:3]]

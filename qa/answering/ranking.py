@@ -14,8 +14,9 @@ Signals, each a score per pledge (cosine similarities unless said):
 - topic:     the best match among broad voter questions about the pledge's section as a
              whole (corpus/topics.jsonl), shared by its pledges.
 
-The final score is a weighted sum of the first four (weighted, not rank, fusion: rank
-fusion with a weaker signal was measured to hurt), plus a section focus: a softmax over
+The final score is a weighted sum of the first four, the lexical one standardised over the
+pledges first (`fusion_inputs`; weighted, not rank, fusion: rank fusion with a weaker signal
+was measured to hurt), plus a section focus: a softmax over
 sections of their cluster scores (plus, weighted by `focus_section`, their section scores),
 and, weighted by `focus_topic`, their topic scores),
 so that when one section clearly answers a broad question its pledges rise together, and
@@ -52,7 +53,7 @@ from qa.answering import lexical
 from qa.answering.bands import ANSWERED, NOT_COVERED, RELATED, Bands, Features
 from qa.answering.spelling import Speller
 
-__all__ = ["ANSWERED", "NOT_COVERED", "RELATED", "Ranker", "Ranking", "Signals", "Weights"]
+__all__ = ["ANSWERED", "NOT_COVERED", "RELATED", "Ranker", "Ranking", "Signals", "Weights", "fusion_inputs"]
 
 CLUSTER_TOP = 3
 SEGMENT_WEIGHT = 0.5  # a long question's best sentence, against the question as a whole
@@ -76,6 +77,11 @@ class Weights:
 
 
 FUSED = ("pledge", "expansion", "section", "lexical")  # summed with Weights; cluster only feeds the focus
+# The lexical signal enters the sum standardised over the pledges (per question), times this:
+# raw n-gram cosines shrink as a question grows (more of its grams match nothing), so a fixed
+# weight gave a stub's lexical match several times the say of a long question's. Measured by
+# cross-validation on the tuning questions: Hit@1 0.86 -> 0.87, Hit@5 0.96 -> 0.98.
+LEXICAL_SCALE = 0.05
 
 
 @dataclass(frozen=True)
@@ -342,7 +348,7 @@ class Ranker:
     def fused(self, signals: Signals, weights: Weights) -> np.ndarray:
         """The final score of every pledge, in programme order."""
         total = sum(getattr(weights, name) for name in FUSED)
-        fused = sum(getattr(weights, name) * getattr(signals, name) for name in FUSED) / total
+        fused = sum(getattr(weights, name) * part for name, part in zip(FUSED, fusion_inputs(signals))) / total
         evidence = signals.cluster + weights.focus_section * signals.section + weights.focus_topic * signals.topic
         return (fused + weights.focus * self.focus(evidence, weights.sharpness)).astype(np.float32)
 
@@ -354,6 +360,15 @@ class Ranker:
         """Softmax over sections of their evidence (one value per section), given to each of its pledges."""
         weights = _softmax(evidence[self.section_starts], sharpness)
         return np.repeat(weights, self._section_sizes).astype(evidence.dtype)
+
+
+def fusion_inputs(signals: Signals) -> tuple[np.ndarray, ...]:
+    """The per-pledge arrays the weights sum, in FUSED order: the lexical one standardised
+    (LEXICAL_SCALE); the band features read the raw signals."""
+    lexical = signals.lexical
+    spread = float(lexical.std())
+    standard = (lexical - lexical.mean()) * (LEXICAL_SCALE / spread) if spread > 0 else np.zeros_like(lexical)
+    return signals.pledge, signals.expansion, signals.section, standard.astype(np.float32)
 
 
 def lexical_documents(programme: Programme, expansions: Mapping[str, tuple[str, ...]]) -> list[str]:

@@ -32,7 +32,7 @@ import numpy as np
 from corpus.model import Programme
 from qa.answering.bands import FEATURES, Bands, Logistic
 from qa.answering.fitted import Fitted, Profile
-from qa.answering.ranking import Ranker, Signals, Weights
+from qa.answering.ranking import Ranker, Signals, Weights, fusion_inputs
 from qa.measuring.evaluate import OUT_OF_SCOPE, TOP, Case, Outcome, format_table, score
 
 FOLDS = 5
@@ -99,7 +99,7 @@ def fit_weights(ranker: Ranker, signals: list[Signals], cases: list[Case], secti
 
 def _grid_objective(ranker: Ranker, s: Signals, case: Case, grid: list[dict], section_of: dict[str, str]) -> np.ndarray:
     """Hit@1 + Hit@5 + MRR@10 (+ SecP@5 for a topic question) of one question at every grid point."""
-    base = np.stack([s.pledge, s.expansion, s.section, s.lexical]).astype(np.float64)
+    base = np.stack(fusion_inputs(s)).astype(np.float64)  # FUSED order, as Ranker.fused sums them
     w = np.array([[g["pledge"], g["expansion"], g["section"], g["lexical"]] for g in grid])
     fused = (w / w.sum(axis=1, keepdims=True)) @ base
     focus_cache: dict[tuple[float, float], np.ndarray] = {}

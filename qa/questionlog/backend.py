@@ -22,7 +22,6 @@ _PG_SCHEMES = ("postgresql://", "postgres://")
 _PASSWORD_PARAM = re.compile(r"((?:^|&)password=)[^&]*", re.IGNORECASE)
 
 
-
 def errors() -> tuple[type[Exception], ...]:
     """Errors of either database: a failed query, a lost connection, a refused login.
 

@@ -8,14 +8,18 @@ the other texts of its batch), so a build from the cache equals a build from not
 
 One file beside the index folder, `.<index>.embeddings.npy`: a structured numpy array of
 (key, vector) rows, read with `allow_pickle=False` and replaced whole (temporary file and
-rename). It holds the vectors of the last build only, so it does not grow with edits. A
-missing, damaged or foreign file is an empty cache, never an error; it is a cache of what
-the model gives, not data: delete it at will. Vectors are never committed to git (var/).
+rename). It holds the vectors of the last build, and of the build before it as many as the last
+build has (those it did not use), so it never grows past twice one build however many edits
+come: switching back to the previous passages (a rollback to the last edition, or expansions
+switched off for a bare evaluation and on again) embeds nothing. A missing, damaged or foreign
+file is an empty cache, never an error; it is a cache of what the model gives, not data:
+delete it at will. Vectors are never committed to git (var/).
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import os
 import tempfile
@@ -64,11 +68,16 @@ class EmbeddingCache:
         return out
 
     def save(self) -> None:
-        """Keep the vectors this build used (only those), atomically; a failure is one warning."""
-        table = np.zeros(len(self._used), dtype=self._dtype())
-        if self._used:
-            table["key"] = np.frombuffer(b"".join(self._used), dtype=np.uint8).reshape(-1, 32)
-            table["vector"] = np.stack(list(self._used.values()))
+        """Keep the vectors this build used, and as many of the cache's others, atomically; a
+        failure is one warning."""
+        kept = dict(self._used)
+        earlier = (k for k in self._rows if k not in self._used)  # the previous build's, first
+        for k in itertools.islice(earlier, len(self._used)):
+            kept[k] = self._rows[k]
+        table = np.zeros(len(kept), dtype=self._dtype())
+        if kept:
+            table["key"] = np.frombuffer(b"".join(kept), dtype=np.uint8).reshape(-1, 32)
+            table["vector"] = np.stack(list(kept.values()))
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=self.path.name + ".", suffix=".tmp", dir=self.path.parent)

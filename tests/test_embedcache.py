@@ -67,8 +67,23 @@ def test_a_damaged_cache_is_an_empty_one_and_the_build_still_succeeds(tmp_path, 
     assert len(again.embedded) == 5  # another index keeps its own cache
 
 
-def test_the_cache_keeps_only_the_last_builds_vectors(tmp_path):
+def test_switching_back_to_the_previous_passages_embeds_nothing(tmp_path):
+    # A bare evaluation (expansions off) and back, or a rollback to the last edition.
     build(tmp_path / "index", FakeEmbedder(), PASSAGES, cache=True)
+    build(tmp_path / "index", FakeEmbedder(), {"pledges": PASSAGES["pledges"]}, cache=True)
+    back = CountingEmbedder()
+    stored = build(tmp_path / "index", back, PASSAGES, cache=True)
+    assert back.embedded == []
+    assert _vectors(stored) == _vectors(build(tmp_path / "fresh", FakeEmbedder(), PASSAGES))
+
+
+def test_the_cache_holds_the_last_build_and_at_most_as_many_of_the_one_before(tmp_path):
+    build(tmp_path / "index", FakeEmbedder(), PASSAGES, cache=True)  # five texts
     build(tmp_path / "index", FakeEmbedder(), {"pledges": PASSAGES["pledges"][:1]}, cache=True)
+    assert len(np.load(cache_path(tmp_path / "index"), allow_pickle=False)) == 2  # its one, and one more
+    build(tmp_path / "index", FakeEmbedder(), {"pledges": [("c-1", "en ny tekst")]}, cache=True)
     table = np.load(cache_path(tmp_path / "index"), allow_pickle=False)
-    assert len(table) == 1
+    assert len(table) == 2  # however many builds came before
+    again = CountingEmbedder()  # the build before the last is the one kept beside it
+    build(tmp_path / "index", again, {"pledges": PASSAGES["pledges"][:1]}, cache=True)
+    assert again.embedded == []

@@ -21,20 +21,19 @@ from __future__ import annotations
 import hashlib
 import itertools
 import logging
-import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+
+from index.cachefile import beside, keep
 
 log = logging.getLogger(__name__)
 
 
 def cache_path(index_dir: Path) -> Path:
     """Where the cache of the index at `index_dir` lives: beside it, not inside it."""
-    index_dir = Path(index_dir)
-    return index_dir.with_name(f".{index_dir.name}.embeddings.npy")
+    return beside(index_dir, "embeddings.npy")
 
 
 def text_key(model_id: str, text: str) -> bytes:
@@ -78,18 +77,7 @@ class EmbeddingCache:
         if kept:
             table["key"] = np.frombuffer(b"".join(kept), dtype=np.uint8).reshape(-1, 32)
             table["vector"] = np.stack(list(kept.values()))
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=self.path.name + ".", suffix=".tmp", dir=self.path.parent)
-            try:
-                with os.fdopen(fd, "wb") as f:
-                    np.save(f, table, allow_pickle=False)
-                os.replace(tmp, self.path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
-        except OSError as exc:
-            log.warning("cannot keep the embedding cache %s: %s", self.path, exc.strerror or exc)
+        keep(self.path, lambda f: np.save(f, table, allow_pickle=False), "embedding cache")
 
     def _dtype(self) -> np.dtype:
         return np.dtype([("key", "u1", (32,)), ("vector", "<f4", (self.dim,))])

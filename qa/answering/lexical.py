@@ -10,14 +10,14 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
-import os
 import re
-import tempfile
 import zipfile
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
+
+from index.cachefile import keep
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +156,7 @@ def cached(documents: list[str], path: Path | None) -> CharTfidf:
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
         log.warning("ignoring the kept lexical table %s (%s); building it", path, exc)
     table = CharTfidf(documents)
-    _keep(path, key, table)
+    keep(path, lambda f: np.savez(f, key=np.array(key), **table.arrays()), "lexical table")
     return table
 
 
@@ -165,21 +165,6 @@ def _documents_key(documents: list[str]) -> str:
     for text in documents:
         digest.update(b"\0" + text.encode("utf-8", "surrogatepass"))
     return digest.hexdigest()
-
-
-def _keep(path: Path, key: str, table: CharTfidf) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, key=np.array(key), **table.arrays())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-    except OSError as exc:
-        log.warning("cannot keep the lexical table %s: %s", path, exc.strerror or exc)
 
 
 def _term_counts(n, size, doc_of, word_count, word_of, gram_ids, gram_counts, starts):

@@ -25,13 +25,15 @@ from corpus.ids import with_ledger
 from corpus.ledger import LedgerError
 from corpus.model import Programme
 from corpus.parse import parse_file
+from index.cachefile import beside
 from index.embedders import Embedder, load_embedder
 from index.errors import IndexFailure
 from index.passages import passages_for
 from index.store import StoredIndex, open_index
+from qa.answering import lexical
 from qa.answering.answerer import Answerer
 from qa.answering.fitted import Fitted, background_texts, input_hashes, load_fitted, warn_if_stale
-from qa.answering.ranking import Ranker, Weights
+from qa.answering.ranking import Ranker, Weights, lexical_documents
 from qa.errors import ConfigError
 from qa.operations.settings import OPTIONAL_FILES, Settings
 
@@ -215,10 +217,16 @@ def runs_bare(inputs: Inputs) -> bool:
 
 
 def lexical_cache_path(index_dir: Path) -> Path:
-    """Where the lexical table of the index at `index_dir` is kept between starts: beside it,
-    as the embedding cache is (index/embedcache.py); a cache, deleted at will."""
-    index_dir = Path(index_dir)
-    return index_dir.with_name(f".{index_dir.name}.lexical.npz")
+    """Where the lexical table of the index at `index_dir` is kept between starts, beside the
+    embedding cache (index/cachefile.py); a cache, deleted at will."""
+    return beside(index_dir, "lexical.npz")
+
+
+def keep_lexical_table(settings: Settings, inputs: Inputs) -> None:
+    """Build and keep the lexical table the server will rank with (`qa build` does this, so the
+    first start after a build is as quick as the next)."""
+    expansions = {} if runs_bare(inputs) else inputs.expansions
+    lexical.cached(lexical_documents(inputs.programme, expansions), lexical_cache_path(settings.index_dir))
 
 
 def ranker_for(inputs: Inputs, stored: StoredIndex, *, bare: bool, lexical_cache: Path | None = None) -> Ranker:

@@ -153,17 +153,13 @@ def _pledges(args) -> None:
 
 def _build(args) -> None:
     from index.store import build, open_index
-    from qa.answering import lexical
-    from qa.answering.ranking import lexical_documents
-    from qa.answering.startup import lexical_cache_path, load_inputs, runs_bare
+    from qa.answering.startup import keep_lexical_table, load_inputs
 
     settings = _settings()
     inputs = load_inputs(settings)
     make = build if args.force else open_index  # open_index builds only what is missing or stale
     make(settings.index_dir, inputs.embedder, inputs.passages, progress=True, cache=not args.no_cache)
-    # The lexical table too, so that the first start after a build is as quick as the next.
-    expansions = {} if runs_bare(inputs) else inputs.expansions
-    lexical.cached(lexical_documents(inputs.programme, expansions), lexical_cache_path(settings.index_dir))
+    keep_lexical_table(settings, inputs)
     print(f"index ready in {settings.index_dir}")
 
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
 from qa.answering.answerer import Answerer
-from qa.answering.bands import ANSWERED, FEATURES, NOT_COVERED, RELATED, Bands, Logistic
+from qa.answering.bands import ANSWERED, FEATURES, NOT_COVERED, RELATED, Bands, Logistic, Probe
 from qa.answering.smalltalk import GREETING, THANKS, smalltalk
-from qa.measuring.tune import MAX_DENIAL, MAX_MISLED, MAX_WRONG, thresholds
+from qa.measuring.evaluate import OUT_OF_SCOPE
+from qa.measuring.tune import FOLDS, MAX_DENIAL, MAX_MISLED, MAX_WRONG, Prepared, fit_probe, fold_of, thresholds
 
 
 @pytest.mark.parametrize(
@@ -87,3 +90,57 @@ def test_thresholds_keep_each_error_under_its_bound():
     assert (answered & ~scope).sum() / (~scope).sum() <= MAX_MISLED
     assert (denied & right).sum() / scope.sum() <= MAX_DENIAL
     assert 0 < answered.mean() < 1 and 0 < denied.mean() < 1  # both bands are used, not switched off
+
+
+def _unit(rows: np.ndarray) -> np.ndarray:
+    return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+
+def test_the_probe_learns_which_side_of_a_direction_a_question_is_on_and_is_deterministic():
+    rng = np.random.default_rng(2)
+    direction = _unit(rng.normal(size=(1, 16)))[0]
+    x = _unit(rng.normal(size=(300, 16)) + np.outer(rng.choice([-1.5, 1.5], 300), direction))
+    y = (x @ direction > 0).astype(float)
+    weight = np.ones(len(x))
+    probe = Probe.fit(x, y, weight, ridge=1.0)
+    assert probe == Probe.fit(x, y, weight, ridge=1.0)
+    assert np.mean([(probe.logit(v) > 0) == bool(label) for v, label in zip(x, y)]) > 0.95
+    # A row's weight is its say: the same rows with the positives weighed down move the bias down.
+    lighter = Probe.fit(x, y, np.where(y == 1, 0.2, 1.8), ridge=1.0)
+    assert lighter.bias < probe.bias
+    bands = Bands(right=_model({}, 0.0), scope=_model({}, 0.0), answer_at=0.5, deny_below=0.5, probe=probe)
+    assert Bands.from_dict(bands.as_dict()) == bands
+
+
+def test_no_probe_reads_zero_and_a_vector_of_another_size_is_refused():
+    assert Probe().logit(np.ones(5, np.float32)) == 0.0
+    with pytest.raises(ValueError, match="3-dimensional"):
+        Probe((1.0, 2.0, 3.0), 0.0).logit(np.ones(5, np.float32))
+    with pytest.raises(KeyError):
+        Bands.from_dict({k: v for k, v in Bands.default().as_dict().items() if k != "probe"})
+
+
+def test_the_probe_is_fitted_without_the_background_of_folds_left_out(monkeypatch: pytest.MonkeyPatch):
+    """The background holds the tuning set's out-of-scope questions, so a probe fitted for a fold
+    must not see the background rows of the folds it leaves out."""
+    dim = 4
+    keys = [f"b{i}" for i in range(50)]
+    ranker = SimpleNamespace(
+        background_keys=keys, scope_examples=lambda: (np.eye(dim)[:2], np.tile(np.eye(dim)[2], (len(keys), 1)))
+    )
+    cases = [SimpleNamespace(kind="lexical" if i % 2 else OUT_OF_SCOPE) for i in range(10)]
+    signals = [SimpleNamespace(query=np.eye(dim)[3]) for _ in cases]
+    data = Prepared(cases, signals, np.arange(10) % FOLDS)
+    seen = {}
+
+    def capture(x, y, weight, ridge):
+        seen.update(rows=len(x), weight=weight)
+        return Probe()
+
+    monkeypatch.setattr(Probe, "fit", staticmethod(capture))
+    rows = np.flatnonzero(data.folds != 0)
+    fit_probe(ranker, data, rows)
+    kept = sum(fold_of(k) != 0 for k in keys)
+    assert 0 < kept < len(keys)
+    assert seen["rows"] == 2 + kept + len(rows)
+    assert seen["weight"].sum() == pytest.approx(seen["rows"])  # weights sum to the number of rows

@@ -169,7 +169,7 @@ def _signals(lexical: np.ndarray) -> Signals:
     n = len(lexical)
     pledge, expansion, section = (rng.uniform(0.7, 0.9, n).astype(np.float32) for _ in range(3))
     zeros = np.zeros(n, np.float32)
-    return Signals(pledge, expansion, section, lexical.astype(np.float32), zeros, zeros, zeros, 1.0, 3)
+    return Signals(pledge, expansion, section, lexical.astype(np.float32), zeros, zeros, zeros, 1.0, 3, np.zeros(8, np.float32))
 
 
 def test_the_lexical_signal_is_summed_standardised_so_its_scale_per_question_does_not_matter():
@@ -182,3 +182,21 @@ def test_the_lexical_signal_is_summed_standardised_so_its_scale_per_question_doe
     flat = fusion_inputs(_signals(np.zeros(6)))[3]  # no gram in common with any pledge: no say at all
     assert flat.tolist() == [0.0] * 6
     assert [p.tolist() for p in parts[:3]] == [p.tolist() for p in fusion_inputs(_signals(np.zeros(6)))[:3]]
+
+
+def test_the_band_decision_reads_the_probe_of_the_bands_it_is_given(settings, fake_embedder):
+    from dataclasses import replace
+
+    from qa.answering.bands import Probe
+    from qa.answering.startup import load_answerer
+
+    ranker = load_answerer(settings, embedder=fake_embedder).ranker
+    question = "Hva vil dere gjøre med bussen?"
+    signals = ranker.signals(question)
+    assert signals.query == pytest.approx(fake_embedder.embed_queries([question])[0])
+    scores = np.sort(ranker.fused(signals, ranker.weights))[::-1]
+    first = np.zeros(len(signals.query))
+    first[0] = 2.0
+    probed = replace(ranker.bands, probe=Probe(tuple(first), 0.5))
+    assert ranker.features(signals, scores, probed).probe == pytest.approx(0.5 + 2.0 * float(signals.query[0]))
+    assert ranker.features(signals, scores).probe == ranker.bands.probe.logit(signals.query)

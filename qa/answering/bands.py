@@ -1,6 +1,7 @@
 """The coverage band of an answer: "answered", "related" or "not_covered".
 
-Two calibrated logistic models read the same few scale-free features of a ranking:
+Two calibrated logistic models read the same few scale-free features of a ranking, and one
+feature of the question alone (`Probe`):
 
 - `right`: the probability that a pledge among the top three answers the question;
 - `scope`: the probability that the programme addresses the question at all.
@@ -14,11 +15,19 @@ Features do not depend on how many pledges or sections a programme has: the mode
 every question at cosine 0.7–0.9, so raw cosines separate poorly, and what carries the
 signal is how far the best match stands out, and whether the question is closer to the
 programme than to the background of off-topic and out-of-scope questions.
+
+The probe is the one feature that reads the question itself: a linear model on its embedding,
+fitted by `qa.measuring.tune` to tell the questions this programme answers (its voter-language
+expansions and the tuning set's in-scope questions) from the messages it does not (the
+background, the out-of-scope ones). It learns what kind of question is asked, which the
+ranking's scores cannot see: "how many shelters are there?" sits as close to the pledge about
+shelters as "will you build more shelters?" does, but only the second asks what a programme says.
 """
 
 from __future__ import annotations
 
-from dataclasses import astuple, dataclass, fields
+from dataclasses import astuple, dataclass, field, fields
+from functools import cached_property
 
 import numpy as np
 
@@ -40,10 +49,12 @@ class Features:
     lexical: float  # best character n-gram similarity
     known: float  # share of the question's words the programme's texts use
     words: float  # log(1 + number of words)
+    probe: float  # the probe's log-odds that the question is of a kind the programme answers
 
     @classmethod
-    def of(cls, signals, ranked_scores: np.ndarray, section_starts: list[int]) -> Features:
-        """Features of `signals` (a qa.answering.ranking.Signals) given its fused scores, best first."""
+    def of(cls, signals, ranked_scores: np.ndarray, section_starts: list[int], probe: float) -> Features:
+        """Features of `signals` (a qa.answering.ranking.Signals) given its fused scores, best
+        first, and the probe's reading of the question (`Probe.logit`)."""
         expansion = signals.expansion
         best = float(expansion.max())
         spread = float(expansion.std())
@@ -65,6 +76,7 @@ class Features:
             lexical=float(signals.lexical.max()),
             known=float(signals.known),
             words=float(np.log1p(signals.words)),
+            probe=probe,
         )
 
     def vector(self) -> np.ndarray:
@@ -123,13 +135,58 @@ class Logistic:
 
 
 @dataclass(frozen=True)
+class Probe:
+    """Log-odds = bias + weights . v, for a question's unit vector v; no weights reads 0 for all."""
+
+    weights: tuple[float, ...] = ()
+    bias: float = 0.0
+
+    @cached_property
+    def _vector(self) -> np.ndarray:
+        return np.array(self.weights, dtype=np.float32)
+
+    def logit(self, vector: np.ndarray) -> float:
+        if not self.weights:
+            return 0.0
+        if len(vector) != len(self.weights):
+            raise ValueError(f"the probe reads {len(self.weights)}-dimensional vectors, not {len(vector)}")
+        return float(self.bias + self._vector @ vector)
+
+    @classmethod
+    def fit(cls, x: np.ndarray, y: np.ndarray, weight: np.ndarray, ridge: float) -> Probe:
+        """Weighted L2-regularised logistic regression on raw vectors, by Newton's method
+        (deterministic); `weight` is each row's say, summing to the number of rows."""
+        z = np.hstack([np.ones((len(x), 1)), x.astype(np.float64)])
+        penalty = ridge * np.eye(z.shape[1])
+        penalty[0, 0] = 0.0  # the bias is not shrunk
+        beta = np.zeros(z.shape[1])
+        for _ in range(100):
+            p = 1 / (1 + np.exp(-np.clip(z @ beta, -50, 50)))
+            grad = z.T @ (weight * (p - y)) + penalty @ beta
+            hess = (z * (weight * p * (1 - p))[:, None]).T @ z + penalty
+            step = np.linalg.solve(hess, grad)
+            beta -= step
+            if np.abs(step).max() < 1e-8:
+                break
+        return cls(tuple(round(float(b), 6) for b in beta[1:]), round(float(beta[0]), 6))
+
+    def as_dict(self) -> dict:
+        return {"weights": list(self.weights), "bias": self.bias}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Probe:
+        return cls(tuple(map(float, d["weights"])), float(d["bias"]))
+
+
+@dataclass(frozen=True)
 class Bands:
-    """The band decision: two logistic models and their two thresholds."""
+    """The band decision: two logistic models, their two thresholds, and the question probe."""
 
     right: Logistic
     scope: Logistic
     answer_at: float
     deny_below: float
+    probe: Probe = field(default_factory=Probe)
 
     def band(self, features: Features) -> str:
         x = features.vector()[None, :]
@@ -157,6 +214,7 @@ class Bands:
             "deny_below": self.deny_below,
             "right": self.right.as_dict(),
             "scope": self.scope.as_dict(),
+            "probe": self.probe.as_dict(),
         }
 
     @classmethod
@@ -166,4 +224,5 @@ class Bands:
             scope=Logistic.from_dict(d["scope"]),
             answer_at=float(d["answer_at"]),
             deny_below=float(d["deny_below"]),
+            probe=Probe.from_dict(d["probe"]),
         )

@@ -89,7 +89,8 @@ class Signals:
     """Everything ranking and the band decision need to know about one question.
 
     The per-pledge arrays are in programme order. `background` holds the question's cosine to
-    every background text; `known` the share of its words that the programme's texts use.
+    every background text; `known` the share of its words that the programme's texts use;
+    `query` is the (spell-mended) question's own unit vector.
     """
 
     pledge: np.ndarray
@@ -101,6 +102,7 @@ class Signals:
     background: np.ndarray
     known: float
     words: int
+    query: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -326,6 +328,7 @@ class Ranker:
             background=np.concatenate([self._background.scores(q)[:, 0], curated.background @ q]),
             known=(known + 0.5) / (len(words) + 1),
             words=len(words),
+            query=q,
         )
 
     def mended(self, question: str) -> str | None:
@@ -342,7 +345,7 @@ class Ranker:
         fused = self.fused(signals, weights)
         order = np.argsort(-fused, kind="stable")
         scores = fused[order]
-        band = bands.band(self.features(signals, scores))
+        band = bands.band(self.features(signals, scores, bands))
         return Ranking(tuple(self.ids[i] for i in order), scores, band)
 
     def fused(self, signals: Signals, weights: Weights) -> np.ndarray:
@@ -352,9 +355,17 @@ class Ranker:
         evidence = signals.cluster + weights.focus_section * signals.section + weights.focus_topic * signals.topic
         return (fused + weights.focus * self.focus(evidence, weights.sharpness)).astype(np.float32)
 
-    def features(self, signals: Signals, ranked_scores: np.ndarray) -> Features:
-        """What the band decision reads: scale-free measures of how the best matches stand out."""
-        return Features.of(signals, ranked_scores, self.section_starts)
+    def features(self, signals: Signals, ranked_scores: np.ndarray, bands: Bands | None = None) -> Features:
+        """What the band decision reads: scale-free measures of how the best matches stand out,
+        and the probe of `bands` (the ranker's own by default) on the question."""
+        probe = (bands or self.bands).probe.logit(signals.query)
+        return Features.of(signals, ranked_scores, self.section_starts, probe)
+
+    def scope_examples(self) -> tuple[np.ndarray, np.ndarray]:
+        """What the probe learns from besides the tuning questions: the texts of voters' questions
+        the programme answers (the expansions, or the pledges when there are none) and the background."""
+        answered = self._exp.widened() if len(self._exp) else self._pledges
+        return answered, self._background.widened()
 
     def focus(self, evidence: np.ndarray, sharpness: float) -> np.ndarray:
         """Softmax over sections of their evidence (one value per section), given to each of its pledges."""

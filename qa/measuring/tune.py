@@ -8,7 +8,11 @@
    is left out too (TWINS): the same team wrote both, and a real voter's question has no twin.
 2. Weights: a grid search for the best Hit@1 + Hit@5 + MRR@10 + topic SecP@5, evaluated for
    the whole grid at once per question.
-3. Bands: two logistic models (qa/answering/bands.py) on the features of each ranking. Their thresholds
+3. Bands: first the probe (qa/answering/bands.py `Probe`), a linear model on each question's
+   own vector, fitted on the expansions (or pledges) and the tuning set's in-scope questions
+   against the background and its out-of-scope ones; each training question's probe feature is
+   read from a probe fitted without its fold (PROBE_RIDGE, PROBE_SHARE). Then two logistic
+   models on the features of each ranking, the probe's among them. Their thresholds
    are set on out-of-fold probabilities: answer from the lowest probability at which wrong
    answers stay under MAX_WRONG of answerable questions and misled answers under MAX_MISLED of
    out-of-scope ones; deny below the highest probability at which denials that hide the right
@@ -30,7 +34,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from corpus.model import Programme
-from qa.answering.bands import FEATURES, Bands, Logistic
+from qa.answering.bands import FEATURES, Bands, Features, Logistic, Probe
 from qa.answering.fitted import Fitted, Profile
 from qa.answering.ranking import Ranker, Signals, Weights, fusion_inputs
 from qa.measuring.evaluate import OUT_OF_SCOPE, TOP, Case, Outcome, format_table, score
@@ -41,6 +45,11 @@ MAX_WRONG, MAX_MISLED, MAX_DENIAL = 0.03, 0.10, 0.01
 # twin among the expansions, which a real voter's question does not: each tuning question is
 # ranked without its nearest expansion row (Ranker.signals' hide_nearest).
 TWINS = 1
+# The probe's ridge, and the share of its say that the tuning questions have (half of it; the
+# expansions and the background have the other half), each class weighed equally within a
+# source. Chosen by cross-validation (direct 0.77 -> 0.80, misled 0.09 -> 0.07); 0.3-3 and
+# shares 0.5-1 measure alike.
+PROBE_RIDGE, PROBE_SHARE = 1.0, 0.5
 
 GRID = {
     "pledge": (1.0,),
@@ -80,11 +89,38 @@ def prepare(ranker: Ranker, cases: list[Case], twins: int = TWINS) -> Prepared:
 
 
 def fit(ranker: Ranker, data: Prepared, section_of: dict[str, str], rows: np.ndarray | None = None) -> tuple[Weights, Bands]:
-    """Weights, then bands, fitted on `rows` of `data` (all of them by default)."""
+    """Weights, then the probe, then bands, fitted on `rows` of `data` (all of them by default)."""
     rows = np.arange(len(data.cases)) if rows is None else rows
     weights = fit_weights(ranker, [data.signals[i] for i in rows], [data.cases[i] for i in rows], section_of)
-    x, right, scope = band_inputs(ranker, data, weights)
-    return weights, fit_bands(x[rows], right[rows], scope[rows], data.folds[rows])
+    probes = np.zeros(len(data.cases))  # each row's probe feature, from a probe fitted without its fold
+    for f in np.unique(data.folds[rows]):
+        own = rows[data.folds[rows] == f]
+        others = fit_probe(ranker, data, rows[data.folds[rows] != f])
+        probes[own] = [others.logit(data.signals[i].query) for i in own]
+    x, right, scope = band_inputs(ranker, data, weights, probes)
+    bands = fit_bands(x[rows], right[rows], scope[rows], data.folds[rows])
+    return weights, replace(bands, probe=fit_probe(ranker, data, rows))
+
+
+def fit_probe(ranker: Ranker, data: Prepared, rows: np.ndarray) -> Probe:
+    """The probe on the programme's side and the background (without the folds that `rows` leave
+    out, whose out-of-scope questions are in it), and on the tuning questions of `rows`."""
+    answered, background = ranker.scope_examples()
+    folds = set(data.folds[rows].tolist())
+    background = background[[fold_of(k) in folds for k in ranker.background_keys]]
+    questions = np.array([data.signals[i].query for i in rows]).reshape(len(rows), answered.shape[1])
+    in_scope = np.array([data.cases[i].kind != OUT_OF_SCOPE for i in rows], dtype=bool)
+    parts = [  # (vectors, label, share of the say)
+        (answered, 1.0, (1 - PROBE_SHARE) / 2),
+        (background, 0.0, (1 - PROBE_SHARE) / 2),
+        (questions[in_scope], 1.0, PROBE_SHARE / 2),
+        (questions[~in_scope], 0.0, PROBE_SHARE / 2),
+    ]
+    parts = [(v, label, share) for v, label, share in parts if len(v)]
+    x = np.concatenate([v for v, _, _ in parts])
+    y = np.concatenate([np.full(len(v), label) for v, label, _ in parts])
+    weight = np.concatenate([np.full(len(v), share / len(v)) for v, _, share in parts])
+    return Probe.fit(x, y, weight * (len(x) / weight.sum()), PROBE_RIDGE)
 
 
 def fit_weights(ranker: Ranker, signals: list[Signals], cases: list[Case], section_of: dict[str, str]) -> Weights:
@@ -121,13 +157,14 @@ def _grid_objective(ranker: Ranker, s: Signals, case: Case, grid: list[dict], se
     return value
 
 
-def band_inputs(ranker: Ranker, data: Prepared, weights: Weights) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Features of each case's ranking with `weights`, whether its top three hold a gold pledge, whether it is in scope."""
+def band_inputs(ranker: Ranker, data: Prepared, weights: Weights, probes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Features of each case's ranking with `weights` (and its probe feature from `probes`),
+    whether its top three hold a gold pledge, whether it is in scope."""
     x, right = [], []
-    for s, case in zip(data.signals, data.cases):
+    for s, case, probe in zip(data.signals, data.cases, probes):
         fused = ranker.fused(s, weights)
         order = np.argsort(-fused, kind="stable")
-        x.append(ranker.features(s, fused[order]).vector())
+        x.append(Features.of(s, fused[order], ranker.section_starts, float(probe)).vector())
         right.append(any(ranker.ids[i] in case.gold for i in order[:TOP]))
     scope = np.array([c.kind != OUT_OF_SCOPE for c in data.cases])
     return np.array(x), np.array(right), scope

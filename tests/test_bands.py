@@ -144,3 +144,20 @@ def test_the_probe_is_fitted_without_the_background_of_folds_left_out(monkeypatc
     assert 0 < kept < len(keys)
     assert seen["rows"] == 2 + kept + len(rows)
     assert seen["weight"].sum() == pytest.approx(seen["rows"])  # weights sum to the number of rows
+
+
+def test_bands_whose_probe_reads_other_vectors_carry_on_at_the_probes_mean():
+    """A fitted file for another model (another dimension) must not break answering: the probe
+    then reads the mean it was fitted around, which moves neither band model."""
+    right = Logistic((0.0,) * (len(FEATURES) - 1) + (1.5,), (1.0,) * len(FEATURES), (0.0,) * (len(FEATURES) - 1) + (2.0,), 0.0)
+    bands = Bands(right=right, scope=right, answer_at=0.5, deny_below=0.5, probe=Probe((1.0, 0.0, 0.0), 0.0))
+    assert bands.for_dimension(3) is bands
+    other = bands.for_dimension(384)
+    assert other.probe.logit(np.ones(384, np.float32)) == 1.5
+    assert other.right.probability(_features(probe=other.probe.logit(np.ones(384)))) == pytest.approx(0.5)
+
+
+def _features(**values: float):
+    from qa.answering.bands import Features
+
+    return Features(**{f: values.get(f, 0.0) for f in FEATURES})

@@ -26,7 +26,7 @@ shelters as "will you build more shelters?" does, but only the second asks what 
 
 from __future__ import annotations
 
-from dataclasses import astuple, dataclass, field, fields
+from dataclasses import astuple, dataclass, field, fields, replace
 from functools import cached_property
 
 import numpy as np
@@ -136,7 +136,7 @@ class Logistic:
 
 @dataclass(frozen=True)
 class Probe:
-    """Log-odds = bias + weights . v, for a question's unit vector v; no weights reads 0 for all."""
+    """Log-odds = bias + weights . v, for a question's unit vector v; no weights reads the bias for all."""
 
     weights: tuple[float, ...] = ()
     bias: float = 0.0
@@ -147,7 +147,7 @@ class Probe:
 
     def logit(self, vector: np.ndarray) -> float:
         if not self.weights:
-            return 0.0
+            return self.bias
         if len(vector) != len(self.weights):
             raise ValueError(f"the probe reads {len(self.weights)}-dimensional vectors, not {len(vector)}")
         return float(self.bias + self._vector @ vector)
@@ -187,6 +187,14 @@ class Bands:
     answer_at: float
     deny_below: float
     probe: Probe = field(default_factory=Probe)
+
+    def for_dimension(self, dim: int) -> Bands:
+        """These bands for questions of `dim` dimensions. A probe fitted on another model's vectors
+        cannot read them: it is replaced by one that reads the mean it was fitted around, so the
+        band models carry on without it (as on a fitted file for another model: refit)."""
+        if not self.probe.weights or len(self.probe.weights) == dim:
+            return self
+        return replace(self, probe=Probe((), self.right.mean[FEATURES.index("probe")]))
 
     def band(self, features: Features) -> str:
         x = features.vector()[None, :]

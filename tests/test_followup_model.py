@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from qa.measuring.followups import K, load_exchanges
 
 CHECK = Path(__file__).resolve().parent.parent / "corpus" / "followups-check.jsonl"
@@ -21,12 +19,6 @@ def test_a_follow_up_that_cannot_stand_alone_is_answered_with_the_previous_quest
     assert ids(answer)[0].startswith("satsing-pa-psykisk-helse-")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known weakness: a two- or three-word topic switch after another topic is joined to it "
-    "(the decision leans on the follow-up's length), and since the probe became a band feature the "
-    "joined question is answered with the previous topic's pledge; see README, Follow-up questions",
-)
 def test_a_follow_up_that_stands_alone_is_answered_on_its_own(real_answerer):
     answer = real_answerer.ask("forresten, hva med bompenger?", prev="Hva vil dere gjøre for barnehagene?")
     assert answer.interpreted_as is None

@@ -200,3 +200,14 @@ def test_the_band_decision_reads_the_probe_of_the_bands_it_is_given(settings, fa
     probed = replace(ranker.bands, probe=Probe(tuple(first), 0.5))
     assert ranker.features(signals, scores, probed).probe == pytest.approx(0.5 + 2.0 * float(signals.query[0]))
     assert ranker.features(signals, scores).probe == ranker.bands.probe.logit(signals.query)
+
+
+def test_a_pledges_section_is_its_row_among_the_sections(settings, fake_embedder):
+    from qa.answering.startup import load_answerer
+
+    answerer = load_answerer(settings, embedder=fake_embedder)
+    sections = [s for s in answerer.programme.sections if s.pledges]
+    for row, section in enumerate(sections):
+        assert {answerer.ranker.section_of(p.id) for p in section.pledges} == {row}
+    with pytest.raises(ValueError, match="unknown pledge id"):
+        answerer.ranker.section_of("no-such-pledge")

@@ -6,7 +6,9 @@ previous question ("prev q"). A small logistic decision, fitted on written two-t
 (`python -m qa tune-followups`, corpus/followups.jsonl) and read from qa/answering/followup.json,
 says whether the follow-up leans on its predecessor, from scale-free features: how far the alone
 ranking's best match stands out and how sure its band is, how much the joined ranking changes
-that, how alike the two rankings are, and how long the follow-up is. No word lists: what makes
+that, how alike the two rankings are (their top three, and whether their best pledges share a
+section: a follow-up whose own best match lies in another section than the joined question's is
+usually a change of topic), and how long the follow-up is. No word lists: what makes
 a follow-up lean on its predecessor is learned from the exchanges.
 
 This module decides and fits; it does not rank (qa.answering.ranking) nor know about HTTP.
@@ -41,6 +43,7 @@ FEATURES = (
     "gain_background",
     "gain_band",
     "agree",
+    "same_section",
 )
 
 
@@ -73,6 +76,7 @@ def features(ranker: Ranker, alone: Read, joined: Read) -> np.ndarray:
     a = ranker.features(alone.signals, alone.ranking.scores)
     j = ranker.features(joined.signals, joined.ranking.scores)
     agree = len(set(alone.ranking.ids[:TOP]) & set(joined.ranking.ids[:TOP])) / TOP
+    same_section = float(ranker.section_of(alone.ranking.ids[0]) == ranker.section_of(joined.ranking.ids[0]))
     return np.array(
         [
             a.standout,
@@ -86,6 +90,7 @@ def features(ranker: Ranker, alone: Read, joined: Read) -> np.ndarray:
             j.background - a.background,
             _band(joined.ranking) - _band(alone.ranking),
             agree,
+            same_section,
         ],
         np.float64,
     )

@@ -372,6 +372,10 @@ class Ranker:
         probe = (bands or self.bands).probe.logit(signals.query)
         return Features.of(signals, ranked_scores, self.section_starts, probe)
 
+    def section_of(self, pledge_id: str) -> int:
+        """The row of the section that pledge `pledge_id` belongs to."""
+        return int(self._section_of[self._pledge_position(pledge_id)])
+
     def scope_examples(self) -> tuple[np.ndarray, np.ndarray]:
         """What the probe learns from besides the tuning questions: the texts of voters' questions
         the programme answers (the expansions, or the pledges when there are none) and the background."""

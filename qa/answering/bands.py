@@ -86,6 +86,24 @@ class Features:
 FEATURES = tuple(f.name for f in fields(Features))
 
 
+def newton_logistic(
+    z: np.ndarray, y: np.ndarray, weight: np.ndarray, penalty: np.ndarray, *, iterations: int, tolerance: float
+) -> np.ndarray:
+    """The coefficients of each column of `z` in a weighted, L2-penalised logistic regression, by
+    Newton's method from zero until no step exceeds `tolerance` (deterministic). Every logistic
+    model here is fitted by it: the band models, the probe, the follow-up decision."""
+    beta = np.zeros(z.shape[1])
+    for _ in range(iterations):
+        p = 1 / (1 + np.exp(-np.clip(z @ beta, -50, 50)))  # the clip only keeps exp finite
+        grad = z.T @ (weight * (p - y)) + penalty @ beta
+        hess = (z * (weight * p * (1 - p))[:, None]).T @ z + penalty
+        step = np.linalg.solve(hess, grad)
+        beta -= step
+        if np.abs(step).max() < tolerance:
+            break
+    return beta
+
+
 @dataclass(frozen=True)
 class Logistic:
     """p = sigmoid(bias + coef . (x - mean) / scale), over Features in FEATURES order."""
@@ -111,15 +129,7 @@ class Logistic:
         z = np.hstack([np.ones((len(x), 1)), (x - mean) / scale])
         penalty = ridge * np.eye(z.shape[1])
         penalty[0, 0] = 0.0  # the bias is not shrunk
-        beta = np.zeros(z.shape[1])
-        for _ in range(100):
-            p = 1 / (1 + np.exp(-z @ beta))
-            grad = z.T @ (p - y) + penalty @ beta
-            hess = (z * (p * (1 - p))[:, None]).T @ z + penalty
-            step = np.linalg.solve(hess, grad)
-            beta -= step
-            if np.abs(step).max() < 1e-10:
-                break
+        beta = newton_logistic(z, y, np.ones(len(z)), penalty, iterations=100, tolerance=1e-10)
         r = lambda v: tuple(round(float(a), 6) for a in v)  # noqa: E731
         return cls(r(mean), r(scale), r(beta[1:]), round(float(beta[0]), 6))
 
@@ -159,15 +169,7 @@ class Probe:
         z = np.hstack([np.ones((len(x), 1)), x.astype(np.float64)])
         penalty = ridge * np.eye(z.shape[1])
         penalty[0, 0] = 0.0  # the bias is not shrunk
-        beta = np.zeros(z.shape[1])
-        for _ in range(100):
-            p = 1 / (1 + np.exp(-np.clip(z @ beta, -50, 50)))
-            grad = z.T @ (weight * (p - y)) + penalty @ beta
-            hess = (z * (weight * p * (1 - p))[:, None]).T @ z + penalty
-            step = np.linalg.solve(hess, grad)
-            beta -= step
-            if np.abs(step).max() < 1e-8:
-                break
+        beta = newton_logistic(z, y, weight, penalty, iterations=100, tolerance=1e-8)
         return cls(tuple(round(float(b), 6) for b in beta[1:]), round(float(beta[0]), 6))
 
     def as_dict(self) -> dict:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.answering.bands import ANSWERED, RELATED
+from qa.answering.bands import ANSWERED, RELATED, newton_logistic
 from qa.answering.ranking import Ranker, Ranking, Signals
 from qa.errors import QAError
 
@@ -119,17 +119,9 @@ def fit(x: np.ndarray, y: np.ndarray, weight: np.ndarray | None = None, l2: floa
     scale[scale == 0] = 1.0
     z = np.hstack([(x - mean) / scale, np.ones((len(x), 1))])
     w = np.ones(len(x)) if weight is None else weight
-    beta = np.zeros(z.shape[1])
     penalty = np.eye(z.shape[1]) * l2
     penalty[-1, -1] = 0.0  # the bias is not shrunk
-    for _ in range(50):
-        p = 1 / (1 + np.exp(-z @ beta))
-        grad = z.T @ (w * (p - y)) + penalty @ beta
-        hess = (z * (w * p * (1 - p))[:, None]).T @ z + penalty
-        step = np.linalg.solve(hess, grad)
-        beta -= step
-        if np.abs(step).max() < 1e-9:
-            break
+    beta = newton_logistic(z, y, w, penalty, iterations=50, tolerance=1e-9)
     return Decision(tuple(map(float, beta[:-1])), float(beta[-1]), tuple(map(float, mean)), tuple(map(float, scale)))
 
 

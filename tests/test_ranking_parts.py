@@ -184,7 +184,7 @@ def test_the_lexical_signal_is_summed_standardised_so_its_scale_per_question_doe
     assert [p.tolist() for p in parts[:3]] == [p.tolist() for p in fusion_inputs(_signals(np.zeros(6)))[:3]]
 
 
-def test_the_band_decision_reads_the_probe_of_the_bands_it_is_given(settings, fake_embedder):
+def test_the_band_features_read_the_probe_of_the_bands_they_are_given(settings, fake_embedder):
     from dataclasses import replace
 
     from qa.answering.bands import Probe

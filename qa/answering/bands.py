@@ -87,11 +87,14 @@ FEATURES = tuple(f.name for f in fields(Features))
 
 
 def newton_logistic(
-    z: np.ndarray, y: np.ndarray, weight: np.ndarray, penalty: np.ndarray, *, iterations: int, tolerance: float
+    z: np.ndarray, y: np.ndarray, weight: np.ndarray, ridge: float, *, bias: int, iterations: int, tolerance: float
 ) -> np.ndarray:
-    """The coefficients of each column of `z` in a weighted, L2-penalised logistic regression, by
-    Newton's method from zero until no step exceeds `tolerance` (deterministic). Every logistic
-    model here is fitted by it: the band models, the probe, the follow-up decision."""
+    """The coefficients of each column of `z` in a weighted logistic regression with an L2 penalty
+    `ridge` on every column but the `bias` one, by Newton's method from zero until no step exceeds
+    `tolerance` (deterministic). Every logistic model here is fitted by it: the band models, the
+    probe, the follow-up decision."""
+    penalty = ridge * np.eye(z.shape[1])
+    penalty[bias, bias] = 0.0  # the bias is not shrunk
     beta = np.zeros(z.shape[1])
     for _ in range(iterations):
         p = 1 / (1 + np.exp(-np.clip(z @ beta, -50, 50)))  # the clip only keeps exp finite
@@ -127,9 +130,7 @@ class Logistic:
         scale = x.std(axis=0)
         scale[scale == 0] = 1.0
         z = np.hstack([np.ones((len(x), 1)), (x - mean) / scale])
-        penalty = ridge * np.eye(z.shape[1])
-        penalty[0, 0] = 0.0  # the bias is not shrunk
-        beta = newton_logistic(z, y, np.ones(len(z)), penalty, iterations=100, tolerance=1e-10)
+        beta = newton_logistic(z, y, np.ones(len(z)), ridge, bias=0, iterations=100, tolerance=1e-10)
         r = lambda v: tuple(round(float(a), 6) for a in v)  # noqa: E731
         return cls(r(mean), r(scale), r(beta[1:]), round(float(beta[0]), 6))
 
@@ -167,9 +168,7 @@ class Probe:
         """Weighted L2-regularised logistic regression on raw vectors, by Newton's method
         (deterministic); `weight` is each row's say, summing to the number of rows."""
         z = np.hstack([np.ones((len(x), 1)), x.astype(np.float64)])
-        penalty = ridge * np.eye(z.shape[1])
-        penalty[0, 0] = 0.0  # the bias is not shrunk
-        beta = newton_logistic(z, y, weight, penalty, iterations=100, tolerance=1e-8)
+        beta = newton_logistic(z, y, weight, ridge, bias=0, iterations=100, tolerance=1e-8)
         return cls(tuple(round(float(b), 6) for b in beta[1:]), round(float(beta[0]), 6))
 
     def as_dict(self) -> dict:

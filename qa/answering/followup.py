@@ -119,9 +119,7 @@ def fit(x: np.ndarray, y: np.ndarray, weight: np.ndarray | None = None, l2: floa
     scale[scale == 0] = 1.0
     z = np.hstack([(x - mean) / scale, np.ones((len(x), 1))])
     w = np.ones(len(x)) if weight is None else weight
-    penalty = np.eye(z.shape[1]) * l2
-    penalty[-1, -1] = 0.0  # the bias is not shrunk
-    beta = newton_logistic(z, y, w, penalty, iterations=50, tolerance=1e-9)
+    beta = newton_logistic(z, y, w, l2, bias=z.shape[1] - 1, iterations=50, tolerance=1e-9)
     return Decision(tuple(map(float, beta[:-1])), float(beta[-1]), tuple(map(float, mean)), tuple(map(float, scale)))
 
 

@@ -10,7 +10,7 @@ import pytest
 from corpus.expansions import load_expansions
 from corpus.parse import parse_text
 from qa.answering.lexical import CharTfidf, grams
-from qa.answering.ranking import LEXICAL_SCALE, Signals, fusion_inputs
+from qa.answering.ranking import LEXICAL_SCALE, Signals, agreeing_best, fusion_inputs
 from qa.answering.spelling import Speller
 from qa.errors import QAError
 from qa.measuring.evaluate import Case, Outcome, format_table, load_cases, score
@@ -169,7 +169,10 @@ def _signals(lexical: np.ndarray) -> Signals:
     n = len(lexical)
     pledge, expansion, section = (rng.uniform(0.7, 0.9, n).astype(np.float32) for _ in range(3))
     zeros = np.zeros(n, np.float32)
-    return Signals(pledge, expansion, section, lexical.astype(np.float32), zeros, zeros, zeros, 1.0, 3, np.zeros(8, np.float32))
+    return Signals(
+        pledge=pledge, expansion=expansion, agreement=zeros, section=section, lexical=lexical.astype(np.float32),
+        cluster=zeros, topic=zeros, background=zeros, known=1.0, words=3, query=np.zeros(8, np.float32),
+    )
 
 
 def test_the_lexical_signal_is_summed_standardised_so_its_scale_per_question_does_not_matter():
@@ -211,3 +214,22 @@ def test_a_pledges_section_is_its_row_among_the_sections(settings, fake_embedder
         assert {answerer.ranker.section_of(p.id) for p in section.pledges} == {row}
     with pytest.raises(ValueError, match="unknown pledge id"):
         answerer.ranker.section_of("no-such-pledge")
+
+
+def test_agreeing_rows_lift_a_pledge_above_one_lucky_row_by_a_bounded_amount():
+    # Two pledges with the same best row: the first has two more rows that nearly match.
+    scores = np.array([[0.80], [0.795], [0.79], [0.80], [0.40], [0.30]], np.float32)
+    starts = np.array([0, 3])
+    best, pooled = agreeing_best(scores, starts, 0.01)
+    assert best[:, 0].tolist() == pytest.approx([0.80, 0.80])
+    assert pooled[0, 0] > pooled[1, 0] >= best[1, 0]  # agreement counts; a lone best row keeps its score
+    assert pooled[0, 0] <= best[0, 0] + 0.01 * np.log(3) + 1e-6  # never more than T log(rows) above
+    same, plain = agreeing_best(scores, starts, 0.0)
+    assert np.array_equal(same, plain) and np.array_equal(plain, best)  # temperature 0 is the plain max
+
+
+def test_hidden_rows_count_for_nothing_in_the_pooled_expansion_score():
+    scores = np.array([[0.8], [-np.inf], [-np.inf], [-np.inf]], np.float32)
+    best, pooled = agreeing_best(scores, np.array([0, 2]), 0.01)
+    assert pooled[0, 0] == pytest.approx(0.8)  # the hidden row adds nothing
+    assert np.isneginf(pooled[1, 0]) and np.isneginf(best[1, 0])  # every row hidden: still nothing

@@ -5,6 +5,9 @@ Signals, each a score per pledge (cosine similarities unless said):
 - pledge:    the question vs "part, section: pledge text" (context helps the small model);
 - expansion: the best match among the pledge itself and its voter-language expansions
              (corpus/expansions.py: everyday questions, life situations, stubs, English);
+- agreement: how much more than that best match its other expansions add when they match
+             nearly as well (`agreeing_best`); ranking adds it to the expansion signal, the
+             band features read the best match alone;
 - section:   the question vs the centre of the pledge's section (the mean of its pledges' and
              expansions' vectors), shared by its pledges: what the section is about as a
              whole, so broad questions ("hva vil MDG med Oslofjorden?") find their section;
@@ -59,6 +62,10 @@ log = logging.getLogger(__name__)
 __all__ = ["ANSWERED", "NOT_COVERED", "RELATED", "Ranker", "Ranking", "Signals", "Weights", "fusion_inputs"]
 
 CLUSTER_TOP = 3
+# A pledge's expansion score is its best row's, raised a little when more of its rows agree
+# (`agreeing_best`). Chosen on the tuning questions (in-sample ranking, TWINS rows hidden) among
+# 0 (the plain max), 0.01, 0.02 and 0.04: Hit@1 0.871 -> 0.878, Hit@5 0.980 -> 0.982 at 0.01.
+POOL_TEMPERATURE = 0.01
 SEGMENT_WEIGHT = 0.5  # a long question's best sentence, against the question as a whole
 _WORD = re.compile(r"[^\W\d_]{3,}")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
@@ -98,6 +105,7 @@ class Signals:
 
     pledge: np.ndarray
     expansion: np.ndarray
+    agreement: np.ndarray
     section: np.ndarray
     lexical: np.ndarray
     cluster: np.ndarray
@@ -307,17 +315,21 @@ class Ranker:
         q = vectors[0]
         pledge = self._pledges @ vectors.T  # (pledges, 1 + segments)
         expansion = pledge.copy()
+        agreed = pledge.copy()  # the same, with the pooled expansion scores (`agreeing_best`)
         if len(self._exp):
             scores = self._exp.scores(vectors)
             if 0 < hide_nearest < len(scores):
                 scores[np.argpartition(-scores[:, 0], hide_nearest)[:hide_nearest]] = -np.inf
-            best = np.maximum.reduceat(scores, self._exp_starts, axis=0)
+            best, pooled = agreeing_best(scores, self._exp_starts, POOL_TEMPERATURE)
             expansion[self._exp_pledges] = np.maximum(expansion[self._exp_pledges], best)
+            agreed[self._exp_pledges] = np.maximum(agreed[self._exp_pledges], pooled)
         curated = self._curated  # read once: writers replace it whole
         if len(curated.vectors):
             best = np.maximum.reduceat(curated.vectors @ vectors.T, curated.starts, axis=0)
             expansion[curated.pledges] = np.maximum(expansion[curated.pledges], best)
+            agreed[curated.pledges] = np.maximum(agreed[curated.pledges], best)
         pledge, expansion = _with_best_segment(pledge), _with_best_segment(expansion)
+        agreement = _with_best_segment(agreed) - expansion
         section = (self._sections @ q)[self._section_of]
         lexical = self._lexical.scores(question).astype(np.float32)
         both = np.append((pledge + expansion) / 2, -np.inf)
@@ -332,6 +344,7 @@ class Ranker:
         return Signals(
             pledge=pledge,
             expansion=expansion,
+            agreement=agreement,
             section=section,
             lexical=lexical,
             cluster=cluster,
@@ -394,7 +407,23 @@ def fusion_inputs(signals: Signals) -> tuple[np.ndarray, ...]:
     lexical = signals.lexical
     spread = float(lexical.std())
     standard = (lexical - lexical.mean()) * (LEXICAL_SCALE / spread) if spread > 0 else np.zeros_like(lexical)
-    return signals.pledge, signals.expansion, signals.section, standard.astype(np.float32)
+    return signals.pledge, signals.expansion + signals.agreement, signals.section, standard.astype(np.float32)
+
+
+def agreeing_best(scores: np.ndarray, starts: np.ndarray, temperature: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per group of rows (`starts` as for np.add.reduceat): its best score, and the log-sum-exp of
+    its scores at `temperature`, which is the best plus at most `temperature * log(rows)` when
+    other rows score close to it, so that one lucky expansion counts for less than several that
+    agree. Rows at -inf (hidden) count for nothing; a group with every row hidden stays at -inf."""
+    best = np.maximum.reduceat(scores, starts, axis=0)
+    if temperature <= 0:
+        return best, best
+    finite = np.isfinite(best)
+    top = np.where(finite, best, 0.0)
+    sizes = np.diff(np.append(starts, len(scores)))
+    spread = np.add.reduceat(np.exp((scores - np.repeat(top, sizes, axis=0)) / temperature), starts, axis=0)
+    lifted = top + temperature * np.log(np.maximum(spread, 1.0))  # a finite group's sum is >= 1
+    return best, np.where(finite, lifted, -np.inf).astype(scores.dtype)
 
 
 def lexical_documents(programme: Programme, expansions: Mapping[str, tuple[str, ...]]) -> list[str]:

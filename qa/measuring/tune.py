@@ -40,7 +40,7 @@ from qa.answering.ranking import Ranker, Signals, Weights, fusion_inputs
 from qa.measuring.evaluate import OUT_OF_SCOPE, TOP, Case, Outcome, format_table, score
 
 FOLDS = 5
-MAX_WRONG, MAX_MISLED, MAX_DENIAL = 0.03, 0.10, 0.01
+MAX_WRONG, MAX_MISLED, MAX_DENIAL = 0.03, 0.09, 0.01
 # The team writes the tuning questions and the expansions, so a tuning question often has a near
 # twin among the expansions, which a real voter's question does not: each tuning question is
 # ranked without its nearest expansion row (Ranker.signals' hide_nearest).

@@ -52,7 +52,7 @@ def messages(brief: str, pledge: Pledge) -> list[dict]:
     user = (
         f"Part: {pledge.part}\nSection: {pledge.section}\n"
         f"Pledge (MDG Bærum will ...): {pledge.text}\n\n"
-        'Write the fifteen expansions for this pledge as the brief says. Answer with JSON only: {"expansions": [...]}'
+        'Write the eighteen expansions for this pledge as the brief says. Answer with JSON only: {"expansions": [...]}'
     )
     return [{"role": "system", "content": brief}, {"role": "user", "content": user}]
 

@@ -12,7 +12,7 @@ import re
 
 from qa.authoring.client import Reply, ReplyRejected
 
-MIN_DRAFTED = 10  # the brief asks for fifteen; fewer than this is not a draft worth reviewing
+MIN_DRAFTED = 10  # the brief asks for eighteen; fewer than this is not a draft worth reviewing
 MIN_REVIEWED = 1  # a reviewer may delete texts
 MAX_TEXTS = 25
 MIN_CHARS, MAX_CHARS = 2, 600  # the existing texts run from 6 to 386 characters

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import http.server
 import os
+import threading
+import time
+import urllib.parse
 
 from qa.answering.startup import load_programme
 from qa.operations import bench
@@ -28,3 +32,48 @@ def test_the_edited_copy_changes_exactly_one_pledge_and_leaves_the_programme_alo
     assert copy[0].text.startswith("gjerne ")
     assert len(copy) == len(load_programme(settings.corpus, settings.ids).pledges)
     assert settings.corpus.read_bytes() == original and env["QA_CORPUS"].startswith(str(tmp_path))
+
+
+class _Slow(http.server.BaseHTTPRequestHandler):
+    """Answers /api/ask after `delay` seconds, and remembers the questions it was asked."""
+
+    delay = 0.0
+    asked: list[str]
+
+    def do_GET(self):
+        time.sleep(self.delay)
+        self.asked.append(urllib.parse.parse_qs(urllib.parse.urlparse(self.path).query)["q"][0])
+        body = b"{}"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def _server(delay: float) -> tuple[http.server.ThreadingHTTPServer, list[str]]:
+    asked: list[str] = []
+    handler = type("Handler", (_Slow,), {"delay": delay, "asked": asked})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, asked
+
+
+def test_compare_asks_both_servers_the_same_distinct_questions_and_reports_each():
+    fast, fast_asked = _server(0.0)
+    slow, slow_asked = _server(0.02)
+    try:
+        questions = [f"spørsmål {i}" for i in range(10)]
+        report = bench.compare((fast.server_port, slow.server_port), questions, rounds=2)
+    finally:
+        fast.shutdown()
+        slow.shutdown()
+    assert fast_asked == slow_asked  # the same questions, in the same order
+    measured = [q for q in fast_asked if not q.startswith("oppvarming")]
+    assert len(measured) == len(set(measured)) == 20  # 10 questions, 2 rounds, none repeated
+    rows = report.splitlines()[2:]
+    assert [f"port {fast.server_port} (20 answers, 0 errors)" in rows[0], f"port {slow.server_port}" in rows[1]] == [True, True]
+    p50 = [float(row.split("|")[2].split("/")[0]) for row in rows]
+    assert p50[1] > p50[0] + 15  # the server that waits 20 ms a question is measured as slower

@@ -17,7 +17,8 @@ over HTTP. Figures and their floors:
 - peak resident memory of the server.
 
 The report is a Markdown table, to paste into the README as it is. Every loop is bounded in
-count and time, so the benchmark always ends.
+count and time, so the benchmark always ends. `--compare PORT PORT` instead measures two
+servers already running (two commits, say) against each other (`compare`).
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
 def main(*, questions: int = 200, seconds: float = 10.0) -> str:
     """Run every measurement and return the printed report."""
     rows: list[tuple[str, str, str, str]] = []
-    asked = _questions(questions)
+    asked = distinct_questions(questions)
     with tempfile.TemporaryDirectory(prefix="qa-bench-") as tmp:
         env = {**os.environ, "QA_INDEX_DIR": str(Path(tmp) / "index"), "QA_DB": str(Path(tmp) / "log.sqlite3")}
         env["QA_RATE_LIMIT"] = "0"
@@ -92,6 +93,33 @@ def main(*, questions: int = 200, seconds: float = 10.0) -> str:
         finally:
             server.terminate()
             server.wait(10)
+    return _table(rows)
+
+
+def compare(ports: tuple[int, int], questions: list[str] | None = None, *, rounds: int = 3) -> str:
+    """Uncached latency of two servers already running on loopback (say, two commits), asked the
+    same distinct questions (300 of the tuning set's by default), alternately and in alternating
+    order, so that the machine's slow and fast spells fall on both alike. Returns a table of
+    p50 and p95 per port."""
+    questions = distinct_questions(300) if questions is None else questions
+    clients = [_Client(port) for port in ports]
+    for client in clients:
+        for q in questions[:5]:  # warm-up: first calls touch cold pages
+            client.ask(f"oppvarming {q}")
+    times: list[list[float]] = [[], []]
+    errors = [0, 0]
+    tag = time.time_ns()  # a question asked in an earlier run would be answered from the cache
+    for round_ in range(rounds):
+        for i, q in enumerate(questions):
+            for side in (0, 1) if (i + round_) % 2 == 0 else (1, 0):
+                ms, status = clients[side].ask(f"{q} ({tag}-{round_})")
+                times[side].append(ms)
+                errors[side] += status != 200
+    rows = [
+        (f"uncached latency p50 / p95, port {port} ({len(t)} answers, {e} errors)",
+         f"{_percentile(t, 50):.2f} / {_percentile(t, 95):.2f} ms", "", "")
+        for port, t, e in zip(ports, times, errors)
+    ]  # fmt: skip
     return _table(rows)
 
 
@@ -250,7 +278,8 @@ class _Client:
         return self.get("/api/ask?" + urllib.parse.urlencode({"q": question, "k": 5}))
 
 
-def _questions(n: int) -> list[str]:
+def distinct_questions(n: int) -> list[str]:
+    """`n` different questions: the tuning set's, then the same again with a number added."""
     rows = [json.loads(line) for line in QUESTIONS.read_text(encoding="utf-8").splitlines() if line.strip()]
     base = [r["q"] for r in rows]
     return [base[i % len(base)] if i < len(base) else f"{base[i % len(base)]} ({i})" for i in range(n)]

@@ -94,6 +94,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--questions", type=int, default=200, help="distinct questions for latency (default 200)")
     p.add_argument("--seconds", type=float, default=10.0, help="seconds per throughput run (default 10)")
     p.add_argument("--programmes", type=int, help="instead: start-up, memory and latency with 1..N generated programmes")
+    p.add_argument(
+        "--compare", type=int, nargs=2, metavar="PORT", help="instead: latency of two running servers, asked alternately"
+    )
     p.set_defaults(run=_bench)
 
     p = sub.add_parser("report", help="what voters ask, and what the programme does not answer")
@@ -254,6 +257,13 @@ def _tune_followups(args) -> None:
 def _bench(args) -> None:
     from qa.operations.bench import main as bench
 
+    if args.compare is not None:
+        from qa.operations.bench import compare, distinct_questions
+
+        if any(not 0 < port < 65536 for port in args.compare):
+            raise QAError(f"--compare takes two port numbers, got {args.compare[0]} {args.compare[1]}")
+        print(compare(tuple(args.compare), distinct_questions(max(10, args.questions))))
+        return
     if args.programmes is not None:
         from qa.operations.bench_programmes import main as many
 

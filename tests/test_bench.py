@@ -1,14 +1,18 @@
-"""`python -m qa bench`'s own parts: the pasteable table and the one-pledge edit it rebuilds after."""
+"""`python -m qa bench`'s own parts: the pasteable table, the one-pledge edit it rebuilds after, and `--compare`."""
 
 from __future__ import annotations
 
 import http.server
 import os
+import socket
 import threading
 import time
 import urllib.parse
 
+import pytest
+
 from qa.answering.startup import load_programme
+from qa.errors import QAError
 from qa.operations import bench
 from qa.operations.settings import load_settings
 
@@ -41,8 +45,10 @@ class _Slow(http.server.BaseHTTPRequestHandler):
     asked: list[str]
 
     def do_GET(self):
-        time.sleep(self.delay)
-        self.asked.append(urllib.parse.parse_qs(urllib.parse.urlparse(self.path).query)["q"][0])
+        url = urllib.parse.urlparse(self.path)
+        if url.path == "/api/ask":
+            time.sleep(self.delay)
+            self.asked.append(urllib.parse.parse_qs(url.query)["q"][0])
         body = b"{}"
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
@@ -77,3 +83,15 @@ def test_compare_asks_both_servers_the_same_distinct_questions_and_reports_each(
     assert [f"port {fast.server_port} (20 answers, 0 errors)" in rows[0], f"port {slow.server_port}" in rows[1]] == [True, True]
     p50 = [float(row.split("|")[2].split("/")[0]) for row in rows]
     assert p50[1] > p50[0] + 15  # the server that waits 20 ms a question is measured as slower
+
+
+def test_compare_says_which_port_has_no_server():
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        free = probe.getsockname()[1]
+    fast, _ = _server(0.0)
+    try:
+        with pytest.raises(QAError, match=f"no server answers /healthz on 127.0.0.1:{free}"):
+            bench.compare((fast.server_port, free), ["hei"], rounds=1)
+    finally:
+        fast.shutdown()

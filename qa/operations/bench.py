@@ -38,6 +38,7 @@ import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
 
+from qa.errors import QAError
 from qa.operations.settings import CHECKOUT
 
 QUESTIONS = CHECKOUT / "corpus" / "questions.jsonl"
@@ -103,6 +104,9 @@ def compare(ports: tuple[int, int], questions: list[str] | None = None, *, round
     p50 and p95 per port."""
     questions = distinct_questions(300) if questions is None else questions
     clients = [_Client(port) for port in ports]
+    for port, client in zip(ports, clients):
+        if client.get("/healthz")[1] != 200:
+            raise QAError(f"no server answers /healthz on 127.0.0.1:{port}")
     for client in clients:
         for q in questions[:5]:  # warm-up: first calls touch cold pages
             client.ask(f"oppvarming {q}")

@@ -97,12 +97,10 @@ def main(*, questions: int = 200, seconds: float = 10.0) -> str:
     return _table(rows)
 
 
-def compare(ports: tuple[int, int], questions: list[str] | None = None, *, rounds: int = 3) -> str:
+def compare(ports: tuple[int, int], questions: list[str], *, rounds: int = 3) -> str:
     """Uncached latency of two servers already running on loopback (say, two commits), asked the
-    same distinct questions (300 of the tuning set's by default), alternately and in alternating
-    order, so that the machine's slow and fast spells fall on both alike. Returns a table of
-    p50 and p95 per port."""
-    questions = distinct_questions(300) if questions is None else questions
+    same distinct `questions`, alternately and in alternating order, so that the machine's slow
+    and fast spells fall on both alike. Returns a table of p50 and p95 per port."""
     clients = [_Client(port) for port in ports]
     for port, client in zip(ports, clients):
         if client.get("/healthz")[1] != 200:

@@ -79,3 +79,33 @@ def test_section_centres_equal_adding_their_rows_one_by_one(answerer):
     expected = (sums / np.linalg.norm(sums, axis=1, keepdims=True)).astype(np.float32)
     assert len(ranker._exp) > 0
     assert ranker._sections.tobytes() == expected.tobytes()
+
+
+COUNTED = ["Hva er skolepolitikken deres?", "boligpolitikk", "What is your policy on buses?", "miljøpolitikk"]
+
+
+def test_counted_texts_weigh_the_grams_but_are_not_scored_bit_for_bit():
+    # The table over documents + counted texts, restricted to the documents' columns.
+    vocab, idf, docs = _reference(DOCUMENTS + COUNTED)
+    kept = docs.tocoo()
+    keep = kept.col < len(DOCUMENTS)
+    restricted = sparse.csr_matrix(
+        (kept.data[keep], (kept.row[keep], kept.col[keep])), shape=(len(vocab), len(DOCUMENTS)), dtype=np.float32
+    )
+    built = CharTfidf(DOCUMENTS, COUNTED)
+    assert built._vocab == vocab and built._idf.tobytes() == idf.tobytes()
+    assert built._indptr.tolist() == restricted.indptr.tolist()
+    assert built._indices.tolist() == restricted.indices.tolist()
+    assert built._data.tobytes() == restricted.data.tobytes()
+    assert built.scores("politikk").shape == (len(DOCUMENTS),)
+
+
+def test_a_word_every_question_uses_weighs_less_against_the_words_that_say_what_is_asked():
+    documents = ["politikere skal ta en uke i praksis", "flere lærere og mindre lekser i skolen"]
+    alone, counted = CharTfidf(documents), CharTfidf(documents, COUNTED)
+
+    def lead(table: CharTfidf) -> float:  # the school pledge's lead over the politicians' one
+        school, politicians = table.scores("skolepolitikk")[[1, 0]]
+        return float(school - politicians)
+
+    assert lead(counted) > lead(alone)

@@ -83,3 +83,12 @@ def test_the_server_keeps_its_lexical_table_beside_its_index(settings, fake_embe
     load_answerer(settings, embedder=fake_embedder)
     path = lexical_cache_path(settings.index_dir)
     assert path == settings.index_dir.with_name(f".{settings.index_dir.name}.lexical.npz") and path.is_file()
+
+
+def test_other_counted_texts_build_their_own_table(tmp_path: Path):
+    path = tmp_path / ".index.lexical.npz"
+    plain = cached(DOCUMENTS, path)
+    counted = cached(DOCUMENTS, path, ("hva med bussen?", "bussen er sen"))
+    assert _same(counted, CharTfidf(DOCUMENTS, ("hva med bussen?", "bussen er sen")))
+    assert not _same(counted, plain)  # "buss" is common among the counted questions: it weighs less
+    assert _same(cached(DOCUMENTS, path), plain)

@@ -41,20 +41,25 @@ def grams(text: str) -> Counter:
 class CharTfidf:
     """TF-IDF over character n-grams of a fixed set of documents."""
 
-    def __init__(self, documents: list[str]) -> None:
+    def __init__(self, documents: list[str], counted: list[str] | tuple[str, ...] = ()) -> None:
+        """`counted` texts count towards how common each gram is (its idf) but are not scored:
+        voters' questions, so that a word nearly every question uses ("politikk", "policy")
+        weighs little even where few pledges use it."""
         # Built in whole-array steps (start-up CPU: 1.4-2.0 s in per-document Python, 0.26 s here) with
         # the very float32 operations, in the very order, of the scipy construction it replaced:
         # tests/test_lexical_build.py holds the two equal bit for bit.
-        n = len(documents)
-        doc_of, word_of, word_count, word_grams = _document_words(documents)
+        n, every = len(documents), len(documents) + len(counted)
+        doc_of, word_of, word_count, word_grams = _document_words([*documents, *counted])
         gram_ids, gram_counts, starts, names = word_grams
         # Gram ids in sorted order, as the vocabulary has always been numbered.
         self._vocab = dict(zip(sorted(names), range(len(names))))
         gram_ids = np.array([self._vocab[g] for g in names], dtype=np.int64)[gram_ids]
-        docs, grams_of, tf = _term_counts(n, len(names), doc_of, word_count, word_of, gram_ids, gram_counts, starts)
+        docs, grams_of, tf = _term_counts(every, len(names), doc_of, word_count, word_of, gram_ids, gram_counts, starts)
         df = np.bincount(grams_of, minlength=len(names))
-        idf_of = {d: math.log((1 + n) / (1 + d)) + 1 for d in np.unique(df).tolist()}
+        idf_of = {d: math.log((1 + every) / (1 + d)) + 1 for d in np.unique(df).tolist()}
         self._idf = np.array([idf_of[d] for d in df.tolist()], dtype=np.float64).astype(np.float32)
+        scored = docs < n  # pairs come by document: the counted texts' pairs are the last ones
+        docs, grams_of, tf = docs[scored], grams_of[scored], tf[scored]
         log_tf = np.array([1 + math.log(t) if t else 0.0 for t in range(int(tf.max(initial=0)) + 1)], np.float64)
         weights = log_tf[tf].astype(np.float32) * self._idf[grams_of]
         # L2-normalise each document: its squares summed in gram order, in float32.
@@ -136,17 +141,17 @@ class CharTfidf:
         return scores.astype(np.float32)
 
 
-def cached(documents: list[str], path: Path | None) -> CharTfidf:
-    """The table of `documents`, read from `path` when it was kept there for these very
-    documents, else built (0.3-0.5 s at start-up for this programme) and kept there.
+def cached(documents: list[str], path: Path | None, counted: list[str] | tuple[str, ...] = ()) -> CharTfidf:
+    """The table of `documents` (and `counted`, as CharTfidf), read from `path` when it was kept
+    there for these very texts, else built (0.3-0.5 s at start-up for this programme) and kept there.
 
     The file is a cache, not data: a missing, damaged or other documents' file means building
     (a damaged one with a warning), and a file that cannot be written is one warning. It is
     replaced whole (temporary file and rename), so servers starting together cannot tear it.
     """
     if path is None:
-        return CharTfidf(documents)
-    key = _documents_key(documents)
+        return CharTfidf(documents, counted)
+    key = _documents_key([*documents, "\0counted", *counted])
     try:
         with np.load(path, allow_pickle=False) as kept:
             if str(kept["key"]) == key:
@@ -155,7 +160,7 @@ def cached(documents: list[str], path: Path | None) -> CharTfidf:
         pass
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
         log.warning("ignoring the kept lexical table %s (%s); building it", path, exc)
-    table = CharTfidf(documents)
+    table = CharTfidf(documents, counted)
     keep(path, lambda f: np.savez(f, key=np.array(key), **table.arrays()), "lexical table")
     return table
 

@@ -169,8 +169,10 @@ class Ranker:
         weights: Weights = Weights(),
         bands: Bands | None = None,
         lexical_cache: Path | None = None,
+        questions: tuple[str, ...] = (),
     ) -> None:
-        """`lexical_cache` is a file to keep the lexical table in between starts (lexical.cached)."""
+        """`lexical_cache` is a file to keep the lexical table in between starts (lexical.cached);
+        `questions` are voters' questions that weigh the lexical signal's grams (`counted` there)."""
         expansions = expansions or {}
         bands = bands or Bands.default()
         self.weights, self.bands = weights, bands.for_dimension(embedder.dim)
@@ -240,7 +242,7 @@ class Ranker:
         )
 
         documents = lexical_documents(programme, expansions)
-        self._lexical = lexical.cached(documents, lexical_cache)
+        self._lexical = lexical.cached(documents, lexical_cache, questions)
         self._known = set(_WORD.findall(" ".join(vocabulary + documents).casefold()))
         self._known_stems = {w[:6] for w in self._known if len(w) >= 6}
         self._position = position

@@ -87,6 +87,7 @@ class Inputs:
     background: list[tuple[str, str]]
     topics: dict[str, tuple[str, ...]]
     fitted: Fitted | None
+    messages: tuple[str, ...] = ()  # the background file's texts alone (`background` also has the tuning set's)
 
     @property
     def passages(self):
@@ -112,7 +113,8 @@ def load_inputs(settings: Settings, *, embedder: Embedder | None = None) -> Inpu
     background = background_texts(settings.questions, settings.background)
     expansions = _read_data("QA_EXPANSIONS", settings.expansions, read_expansions, programme, "pledges")
     topics = _read_data("QA_TOPICS", settings.topics, read_topics, programme, "sections")
-    return Inputs(programme, embedder, expansions, background, topics, fitted)
+    messages = tuple(text for _, text in background_texts(None, settings.background))
+    return Inputs(programme, embedder, expansions, background, topics, fitted, messages)
 
 
 def check_data_files(settings: Settings) -> None:
@@ -225,8 +227,18 @@ def lexical_cache_path(index_dir: Path) -> Path:
 def keep_lexical_table(settings: Settings, inputs: Inputs) -> None:
     """Build and keep the lexical table the server will rank with (`qa build` does this, so the
     first start after a build is as quick as the next)."""
-    expansions = {} if runs_bare(inputs) else inputs.expansions
-    lexical.cached(lexical_documents(inputs.programme, expansions), lexical_cache_path(settings.index_dir))
+    bare = runs_bare(inputs)
+    documents = lexical_documents(inputs.programme, {} if bare else inputs.expansions)
+    lexical.cached(documents, lexical_cache_path(settings.index_dir), lexical_questions(inputs, bare=bare))
+
+
+def lexical_questions(inputs: Inputs, *, bare: bool) -> tuple[str, ...]:
+    """Voters' messages that weigh the lexical signal's grams (CharTfidf's `counted`): the broad
+    questions about each section (not when bare) and the background file's messages. Words that
+    nearly every question uses ("politikk", "policy", "dere") then weigh little, even where few
+    pledges use them. The tuning set's questions are not among them: they are what it is measured on."""
+    topics = () if bare else tuple(t for texts in inputs.topics.values() for t in texts)
+    return topics + inputs.messages
 
 
 def ranker_for(inputs: Inputs, stored: StoredIndex, *, bare: bool, lexical_cache: Path | None = None) -> Ranker:
@@ -244,4 +256,5 @@ def ranker_for(inputs: Inputs, stored: StoredIndex, *, bare: bool, lexical_cache
         weights=profile.weights if profile else Weights(),
         bands=profile.bands if profile else None,
         lexical_cache=lexical_cache,
+        questions=lexical_questions(inputs, bare=bare),
     )

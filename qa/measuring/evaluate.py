@@ -15,6 +15,9 @@ questions have no gold. Figures are given overall, per kind and per style (where
 from __future__ import annotations
 
 import json
+import urllib.error
+import urllib.parse
+import urllib.request
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -142,3 +145,38 @@ def format_table(results: dict[str, dict[str, float]]) -> str:
         cells = [(f"{r[c]:.0f}" if c == "n" else f"{r[c]:.2f}") if c in r else "" for c in columns]
         lines.append(group.ljust(20) + "".join(c.rjust(8) for c in cells))
     return "\n".join(lines)
+
+
+def over_http(base: str, timeout: float = 30.0) -> Callable[[str], Outcome]:
+    """An `ask` for `run` that puts each question to a running server's `{base}/api/ask` (k=10),
+    as the hidden evaluation sets are measured. A failure is a `QAError` naming the question."""
+    base = base.rstrip("/")
+    parts = urllib.parse.urlsplit(base)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise QAError(f"--url needs an http:// or https:// address, got {base!r}")
+
+    def ask(question: str) -> Outcome:
+        url = f"{base}/api/ask?" + urllib.parse.urlencode({"q": question, "k": 10})
+        try:
+            with urllib.request.urlopen(url, timeout=timeout) as response:
+                body = json.loads(response.read())
+        except urllib.error.HTTPError as exc:  # before URLError, which it is
+            raise QAError(f"{base} answered HTTP {exc.code} to {question!r}: {_detail(exc)}") from None
+        except (urllib.error.URLError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise QAError(f"no server answers at {base}: {reason}") from None
+        except ValueError:
+            raise QAError(f"{base}: the answer to {question!r} is not JSON") from None
+        try:
+            return Outcome(tuple(str(r["id"]) for r in body["results"]), str(body["coverage"]))
+        except (KeyError, TypeError):
+            raise QAError(f"{base}: the answer to {question!r} has no results and coverage; is it this service?") from None
+
+    return ask
+
+
+def _detail(error: urllib.error.HTTPError) -> str:
+    try:
+        return str(json.loads(error.read())["detail"])
+    except (ValueError, KeyError, TypeError, OSError):
+        return error.reason or "no detail"

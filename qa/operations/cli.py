@@ -73,6 +73,11 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("eval", help="measure ranking on labelled questions")
     p.add_argument("file", type=Path)
     p.add_argument("--programme", metavar="SLUG", help="measure this programme of QA_PROGRAMMES (default: the default one)")
+    p.add_argument(
+        "--url",
+        metavar="BASE",
+        help="ask a running server over HTTP instead ({BASE}/api/ask, e.g. http://127.0.0.1:8000 or .../p/SLUG)",
+    )
     p.set_defaults(run=_eval)
 
     p = sub.add_parser("tune", help="fit ranking weights and the band model; writes qa/answering/fitted.json")
@@ -194,9 +199,14 @@ def _ask(args) -> None:
 
 
 def _eval(args) -> None:
-    from qa.answering.startup import load_answerer
-    from qa.measuring.evaluate import Outcome, format_table, load_cases, run
+    from qa.answering.startup import load_answerer, load_programme
+    from qa.measuring.evaluate import Outcome, format_table, load_cases, over_http, run
 
+    if args.url:  # the server answers; only the programme is read, to label the questions
+        settings = _programme_settings(args.programme)
+        programme = load_programme(settings.corpus, settings.ids)
+        print(format_table(run(load_cases(args.file, programme), over_http(args.url), programme)))
+        return
     answerer = load_answerer(_programme_settings(args.programme), progress=True)
     cases = load_cases(args.file, answerer.programme)
 

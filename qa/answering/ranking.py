@@ -11,7 +11,8 @@ Signals, each a score per pledge (cosine similarities unless said):
 - section:   the question vs the centre of the pledge's section (the mean of its pledges' and
              expansions' vectors), shared by its pledges: what the section is about as a
              whole, so broad questions ("hva vil MDG med Oslofjorden?") find their section;
-- lexical:   character n-gram TF-IDF, robust to typos, compounds and inflection;
+- lexical:   character n-gram TF-IDF, robust to typos, compounds and inflection; a gram's idf
+             counts voters' messages too (qa.answering.startup.lexical_questions);
 - cluster:   how well the pledge's section answers as a whole: the mean of its best
              CLUSTER_TOP pledge and expansion scores, shared by its pledges;
 - topic:     the best match among broad voter questions about the pledge's section as a

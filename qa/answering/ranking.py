@@ -12,7 +12,7 @@ Signals, each a score per pledge (cosine similarities unless said):
              expansions' vectors), shared by its pledges: what the section is about as a
              whole, so broad questions ("hva vil MDG med Oslofjorden?") find their section;
 - lexical:   character n-gram TF-IDF, robust to typos, compounds and inflection; a gram's idf
-             counts voters' messages too (qa.answering.startup.lexical_questions);
+             counts voters' messages too (qa.answering.startup.lexical_messages);
 - cluster:   how well the pledge's section answers as a whole: the mean of its best
              CLUSTER_TOP pledge and expansion scores, shared by its pledges;
 - topic:     the best match among broad voter questions about the pledge's section as a
@@ -170,10 +170,10 @@ class Ranker:
         weights: Weights = Weights(),
         bands: Bands | None = None,
         lexical_cache: Path | None = None,
-        questions: tuple[str, ...] = (),
+        voter_messages: tuple[str, ...] = (),
     ) -> None:
         """`lexical_cache` is a file to keep the lexical table in between starts (lexical.cached);
-        `questions` are voters' questions that weigh the lexical signal's grams (`counted` there)."""
+        `voter_messages` weigh the lexical signal's grams without being scored (`counted` there)."""
         expansions = expansions or {}
         bands = bands or Bands.default()
         self.weights, self.bands = weights, bands.for_dimension(embedder.dim)
@@ -243,7 +243,7 @@ class Ranker:
         )
 
         documents = lexical_documents(programme, expansions)
-        self._lexical = lexical.cached(documents, lexical_cache, questions)
+        self._lexical = lexical.cached(documents, lexical_cache, voter_messages)
         self._known = set(_WORD.findall(" ".join(vocabulary + documents).casefold()))
         self._known_stems = {w[:6] for w in self._known if len(w) >= 6}
         self._position = position

@@ -87,7 +87,7 @@ class Inputs:
     background: list[tuple[str, str]]
     topics: dict[str, tuple[str, ...]]
     fitted: Fitted | None
-    messages: tuple[str, ...] = ()  # the background file's texts alone (`background` also has the tuning set's)
+    messages: tuple[str, ...]  # the background file's texts alone (`background` also has the tuning set's)
 
     @property
     def passages(self):
@@ -110,11 +110,11 @@ def load_inputs(settings: Settings, *, embedder: Embedder | None = None) -> Inpu
     if fitted is not None:
         hashes = input_hashes(settings)
         warn_if_stale(fitted, hashes, embedder.model_id)
-    background = background_texts(settings.questions, settings.background)
+    messages = background_texts(None, settings.background)  # read once: the lexical signal counts these alone
+    background = background_texts(settings.questions) + messages
     expansions = _read_data("QA_EXPANSIONS", settings.expansions, read_expansions, programme, "pledges")
     topics = _read_data("QA_TOPICS", settings.topics, read_topics, programme, "sections")
-    messages = tuple(text for _, text in background_texts(None, settings.background))
-    return Inputs(programme, embedder, expansions, background, topics, fitted, messages)
+    return Inputs(programme, embedder, expansions, background, topics, fitted, tuple(text for _, text in messages))
 
 
 def check_data_files(settings: Settings) -> None:
@@ -229,13 +229,13 @@ def keep_lexical_table(settings: Settings, inputs: Inputs) -> None:
     first start after a build is as quick as the next)."""
     bare = runs_bare(inputs)
     documents = lexical_documents(inputs.programme, {} if bare else inputs.expansions)
-    lexical.cached(documents, lexical_cache_path(settings.index_dir), lexical_questions(inputs, bare=bare))
+    lexical.cached(documents, lexical_cache_path(settings.index_dir), lexical_messages(inputs, bare=bare))
 
 
-def lexical_questions(inputs: Inputs, *, bare: bool) -> tuple[str, ...]:
+def lexical_messages(inputs: Inputs, *, bare: bool) -> tuple[str, ...]:
     """Voters' messages that weigh the lexical signal's grams (CharTfidf's `counted`): the broad
     questions about each section (not when bare) and the background file's messages. Words that
-    nearly every question uses ("politikk", "policy", "dere") then weigh little, even where few
+    nearly every question uses ("politikk", "policy") then weigh little, even where few
     pledges use them. The tuning set's questions are not among them: they are what it is measured on."""
     topics = () if bare else tuple(t for texts in inputs.topics.values() for t in texts)
     return topics + inputs.messages
@@ -256,5 +256,5 @@ def ranker_for(inputs: Inputs, stored: StoredIndex, *, bare: bool, lexical_cache
         weights=profile.weights if profile else Weights(),
         bands=profile.bands if profile else None,
         lexical_cache=lexical_cache,
-        questions=lexical_questions(inputs, bare=bare),
+        voter_messages=lexical_messages(inputs, bare=bare),
     )

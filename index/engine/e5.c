@@ -716,6 +716,13 @@ static void matmul(const pmat *p, const int8_t *aq, const float *ad, int T, int 
             int nv = 0;
             for (int t = 0; t < T; t++) {
                 float *v = vb[nv], *acc = last ? v : part + (size_t)t * 32;
+                /* Fetch the activations of the token after next while this one computes: for
+                 * a batch of passages they stream from L2 or L3 (one unit reads every token's),
+                 * and without it the kernel waits on them (build: ~150 -> ~215 passages/s). */
+                if (t + 2 < T) {
+                    const char *an = (const char *)aq + (size_t)(t + 2) * nin + b0 * QK;
+                    for (int o = 0; o < nbc * QK; o += 64) __builtin_prefetch(an + o, 0, 3);
+                }
                 if (b0 && last) memcpy(v, part + (size_t)t * 32, 32 * sizeof(float));
                 dot32(Ub, dw, corr, nbc, (const uint8_t *)aq + (size_t)t * nin + b0 * QK,
                       ad + (size_t)t * nb + b0, nbc, b0 > 0, acc);

@@ -102,3 +102,31 @@ def test_no_server_or_no_url_is_one_line_and_a_non_zero_exit(settings, cases_fil
     assert err.startswith(f"error: no server answers at http://127.0.0.1:{free}") and "\n" not in err
     assert main(["eval", str(cases_file), "--url", f"127.0.0.1:{free}"]) == 2
     assert "needs an http:// or https:// address" in capsys.readouterr().err
+
+
+def test_a_question_the_server_turns_away_is_scored_as_not_covered_and_named(settings, cases_file, monkeypatch, capsys):
+    # "?" gets a 422 from the real API (no letters or digits); the voter sees a message and no
+    # pledges, so the run goes on and scores it as not covered, and says so under the table.
+    monkeypatch.setenv("QA_CORPUS", str(settings.corpus))
+    rows = [json.loads(line) for line in cases_file.read_text(encoding="utf-8").splitlines()]
+    write_jsonl(cases_file, *rows, {"id": "d", "q": "?", "kind": "out_of_scope", "gold": []})
+    bodies = {"?": (422, json.dumps({"detail": "Spørsmålet må inneholde bokstaver eller tall."}).encode())}
+    empty = json.dumps({"results": [], "coverage": "not_covered"}).encode()
+    server = _serve(lambda q, k: bodies.get(q, (200, empty)))
+    try:
+        assert main(["eval", str(cases_file), "--url", f"http://127.0.0.1:{server.server_port}"]) == 0
+    finally:
+        server.shutdown()
+    out = capsys.readouterr().out.splitlines()
+    assert out[1].split()[:2] == ["all", "4"]
+    out_of_scope = next(line.split() for line in out if line.startswith("out_of_scope"))
+    assert out_of_scope[1:] == ["2", "0.00", "1.00"]  # n, misled, refused: "?" among the refused
+    assert out[-1] == "1 question(s) turned away as bad input, scored as not covered: '?'"
+
+
+def test_in_process_a_question_turned_away_is_scored_the_same_way(small_env, tmp_path, capsys):
+    cases_file = write_jsonl(tmp_path / "away.jsonl", {"id": "d", "q": "?!", "kind": "out_of_scope", "gold": []})
+    assert main(["eval", str(cases_file)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[1].split()[:2] == ["all", "1"]
+    assert out[-1] == "1 question(s) turned away as bad input, scored as not covered: '?!'"

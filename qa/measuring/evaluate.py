@@ -53,6 +53,19 @@ class Outcome:
             raise ValueError(f"unknown coverage band {self.coverage!r}")
 
 
+# A question the service turns away as bad input ("?", only symbols): no pledges are shown, so it
+# is scored as not covered, which is what the voter gets (`turned_away` names such questions).
+TURNED_AWAY = Outcome((), NOT_COVERED)
+
+
+def turned_away(cases: list[Case], outcomes: list[Outcome]) -> str:
+    """One line naming the questions the service turned away as bad input, or ""."""
+    away = [c.question for c, o in zip(cases, outcomes) if o is TURNED_AWAY]
+    if not away:
+        return ""
+    return f"{len(away)} question(s) turned away as bad input, scored as not covered: " + ", ".join(map(repr, away))
+
+
 def load_cases(path: str | Path, programme: Programme) -> list[Case]:
     """Read a question file and resolve gold snippets to pledge ids."""
     squashed = {p.id: " ".join(p.text.split()) for p in programme.pledges}
@@ -130,8 +143,12 @@ def _summarise(ms: list[dict[str, float]]) -> dict[str, float]:
 
 def run(cases: list[Case], ask: Callable[[str], Outcome], programme: Programme) -> dict[str, dict[str, float]]:
     """Ask every question and score the answers."""
-    section_of = {p.id: s.id for s in programme.sections for p in s.pledges}
-    return score(cases, [ask(c.question) for c in cases], section_of)
+    return score(cases, [ask(c.question) for c in cases], sections_of(programme))
+
+
+def sections_of(programme: Programme) -> dict[str, str]:
+    """Each pledge id's section id, as `score` reads them."""
+    return {p.id: s.id for s in programme.sections for p in s.pledges}
 
 
 def format_table(results: dict[str, dict[str, float]]) -> str:
@@ -149,7 +166,8 @@ def format_table(results: dict[str, dict[str, float]]) -> str:
 
 def over_http(base: str, timeout: float = 30.0) -> Callable[[str], Outcome]:
     """An `ask` for `run` that puts each question to a running server's `{base}/api/ask` (k=10),
-    as the hidden evaluation sets are measured. A failure is a `QAError` naming the question."""
+    as the hidden evaluation sets are measured. A question turned away (HTTP 422) is TURNED_AWAY;
+    any other failure is a `QAError` naming the question."""
     base = base.rstrip("/")
     parts = urllib.parse.urlsplit(base)
     if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -161,6 +179,8 @@ def over_http(base: str, timeout: float = 30.0) -> Callable[[str], Outcome]:
             with urllib.request.urlopen(url, timeout=timeout) as response:
                 body = json.loads(response.read())
         except urllib.error.HTTPError as exc:  # before URLError, which it is
+            if exc.code == 422:  # the question itself turned away: the voter sees a message, no pledges
+                return TURNED_AWAY
             raise QAError(f"{base} answered HTTP {exc.code} to {question!r}: {_detail(exc)}") from None
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)

@@ -200,21 +200,29 @@ def _ask(args) -> None:
 
 def _eval(args) -> None:
     from qa.answering.startup import load_answerer, load_programme
-    from qa.measuring.evaluate import Outcome, format_table, load_cases, over_http, run
+    from qa.errors import BadQuestion
+    from qa.measuring import evaluate
 
     if args.url:  # the server answers; only the programme is read, to label the questions
         settings = _programme_settings(args.programme)
         programme = load_programme(settings.corpus, settings.ids)
-        print(format_table(run(load_cases(args.file, programme), over_http(args.url), programme)))
-        return
-    answerer = load_answerer(_programme_settings(args.programme), progress=True)
-    cases = load_cases(args.file, answerer.programme)
+        ask = evaluate.over_http(args.url)
+    else:
+        answerer = load_answerer(_programme_settings(args.programme), progress=True)
+        programme = answerer.programme
 
-    def ask(question: str) -> Outcome:
-        answer = answerer.ask(question, k=10)
-        return Outcome(tuple(h.pledge.id for h in answer.hits), answer.coverage)
+        def ask(question: str) -> evaluate.Outcome:
+            try:
+                answer = answerer.ask(question, k=10)
+            except BadQuestion:  # as the API's 422: a message for the voter, no pledges
+                return evaluate.TURNED_AWAY
+            return evaluate.Outcome(tuple(h.pledge.id for h in answer.hits), answer.coverage)
 
-    print(format_table(run(cases, ask, answerer.programme)))
+    cases = evaluate.load_cases(args.file, programme)
+    outcomes = [ask(c.question) for c in cases]
+    print(evaluate.format_table(evaluate.score(cases, outcomes, evaluate.sections_of(programme))))
+    if note := evaluate.turned_away(cases, outcomes):
+        print(note)
 
 
 def _tune(args) -> None:

@@ -89,8 +89,9 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         app.state.sites.at(root)  # rendered now, not on the first request
         # The speller's word lists (~0.4 s of Python) load on a thread once the server listens:
         # started here, before uvicorn binds its socket, they held the GIL through its start
-        # (warm start until /healthz: 1.01 -> 0.89 s, median of five). A question that needs
-        # them sooner loads them itself (spelling.load_word_lists).
+        # (warm start until /healthz, five alternated runs: median 1.01 s with, 0.89 s without the
+        # thread at start-up). A question that needs them sooner loads them itself
+        # (spelling.load_word_lists).
         asyncio.get_running_loop().call_later(WORD_LISTS_AFTER, load_word_lists_in_background)
         yield
         questionlog.close()

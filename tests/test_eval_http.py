@@ -130,3 +130,33 @@ def test_in_process_a_question_turned_away_is_scored_the_same_way(small_env, tmp
     out = capsys.readouterr().out.splitlines()
     assert out[1].split()[:2] == ["all", "1"]
     assert out[-1] == "1 question(s) turned away as bad input, scored as not covered: '?!'"
+    assert main(["eval", str(cases_file), "--misses"]) == 0  # refused, out of scope: nothing to list
+    assert capsys.readouterr().out.splitlines()[-3:] == [out[-1], "", "style            place  band         question"]
+
+
+def test_misses_lists_what_the_figures_count_against_the_service():
+    from qa.measuring.evaluate import Case, misses
+
+    cases = [
+        Case("a", "bussen", "lexical", frozenset({"p1"}), "s", "keyword"),  # first and answered: not listed
+        Case("b", "sykkel med motor", "paraphrase", frozenset({"p2"}), "s"),  # second: listed
+        Case("c", "eldreomsorg", "topic", frozenset({"p3"}), "s", "topic"),  # first but only related: listed
+        Case("d", "homeless drug users", "english", frozenset({"p4"}), "s"),  # absent: listed, place "-"
+        Case("e", "hvem vant kampen?", "out_of_scope", frozenset(), None, "offtopic"),  # answered: listed
+        Case("f", "oppskrift på fiskesuppe", "out_of_scope", frozenset(), None, "offtopic"),  # refused: not listed
+    ]
+    outcomes = [
+        Outcome(("p1", "p9"), "answered"),
+        Outcome(("p9", "p2"), "answered"),
+        Outcome(("p3",), "related"),
+        Outcome(("p9",), "not_covered"),
+        Outcome(("p9",), "answered"),
+        Outcome(("p9",), "not_covered"),
+    ]
+    assert misses(cases, outcomes) == [
+        "style            place  band         question",
+        "paraphrase           2  answered     sykkel med motor",
+        "topic                1  related      eldreomsorg",
+        "english              -  not_covered  homeless drug users",
+        "offtopic                answered     hvem vant kampen?",
+    ]

@@ -117,6 +117,23 @@ def measure(case: Case, out: Outcome, section_of: dict[str, str]) -> dict[str, f
     return m
 
 
+def misses(cases: Iterable[Case], outcomes: Iterable[Outcome]) -> list[str]:
+    """A header and one line per question the figures count against the service: answerable but not
+    answered with a gold pledge first, or out of scope but answered. Each line: the style (or kind),
+    the first gold pledge's place in the top 10 ("-" when absent), the band, and the question."""
+    lines = [f"{'style':<16}{'place':>6}  {'band':<12} question"]
+    for case, out in zip(cases, outcomes, strict=True):
+        places = [i for i, pid in enumerate(out.ids[:10], start=1) if pid in case.gold]
+        if case.kind == OUT_OF_SCOPE:
+            missed, place = out.coverage == ANSWERED, ""
+        else:
+            missed = not places or places[0] != 1 or out.coverage != ANSWERED
+            place = str(places[0]) if places else "-"
+        if missed:
+            lines.append(f"{case.style or case.kind:<16}{place:>6}  {out.coverage:<12} {case.question}")
+    return lines
+
+
 def score(cases: Iterable[Case], outcomes: Iterable[Outcome], section_of: dict[str, str]) -> dict[str, dict[str, float]]:
     """Figures overall, per kind and per style: {"all": {...}, "lexical": {...}, "style:life": {...}}."""
     rows: dict[str, list[dict[str, float]]] = defaultdict(list)

@@ -78,6 +78,9 @@ def _parser() -> argparse.ArgumentParser:
         metavar="BASE",
         help="ask a running server over HTTP instead ({BASE}/api/ask, e.g. http://127.0.0.1:8000 or .../p/SLUG)",
     )
+    p.add_argument(
+        "--misses", action="store_true", help="also list each question not answered directly (or, out of scope, answered)"
+    )
     p.set_defaults(run=_eval)
 
     p = sub.add_parser("tune", help="fit ranking weights and the band model; writes qa/answering/fitted.json")
@@ -223,6 +226,8 @@ def _eval(args) -> None:
     print(evaluate.format_table(evaluate.score(cases, outcomes, evaluate.sections_of(programme))))
     if note := evaluate.turned_away(cases, outcomes):
         print(note)
+    if args.misses:
+        print("\n" + "\n".join(evaluate.misses(cases, outcomes)))
 
 
 def _tune(args) -> None:

@@ -12,9 +12,14 @@ import urllib.parse
 import pytest
 
 from qa.errors import QAError
-from qa.measuring.evaluate import Outcome, format_table, load_cases, over_http, run
+from qa.measuring.evaluate import Outcome, format_table, load_cases, over_http, score, sections_of
 from qa.operations.cli import main
 from tests.conftest import write_jsonl
+
+
+def run(cases, ask, programme):
+    """Every case asked and scored, as `qa eval` does."""
+    return score(cases, [ask(c.question) for c in cases], sections_of(programme))
 
 
 def _serve(answer):

@@ -95,12 +95,16 @@ def load_cases(path: str | Path, programme: Programme) -> list[Case]:
     return cases
 
 
+def first_gold(case: Case, out: Outcome) -> int | None:
+    """The place (1-based) of the first gold pledge in the answer's top 10, or None."""
+    return next((i for i, pid in enumerate(out.ids[:10], start=1) if pid in case.gold), None)
+
+
 def measure(case: Case, out: Outcome, section_of: dict[str, str]) -> dict[str, float]:
     """Every figure for one question (each a 0/1 or a share), keyed by metric name."""
     if case.kind == OUT_OF_SCOPE:
         return {"misled": float(out.coverage == ANSWERED), "refused": float(out.coverage == NOT_COVERED)}
-    ranks = [i for i, pid in enumerate(out.ids[:10], start=1) if pid in case.gold]
-    first = ranks[0] if ranks else None
+    first = first_gold(case, out)
     right = first is not None and first <= TOP
     m = {
         "Hit@1": float(first == 1),
@@ -123,12 +127,12 @@ def misses(cases: Iterable[Case], outcomes: Iterable[Outcome]) -> list[str]:
     the first gold pledge's place in the top 10 ("-" when absent), the band, and the question."""
     lines = [f"{'style':<16}{'place':>6}  {'band':<12} question"]
     for case, out in zip(cases, outcomes, strict=True):
-        places = [i for i, pid in enumerate(out.ids[:10], start=1) if pid in case.gold]
+        first = first_gold(case, out)
         if case.kind == OUT_OF_SCOPE:
             missed, place = out.coverage == ANSWERED, ""
         else:
-            missed = not places or places[0] != 1 or out.coverage != ANSWERED
-            place = str(places[0]) if places else "-"
+            missed = first != 1 or out.coverage != ANSWERED
+            place = "-" if first is None else str(first)
         if missed:
             lines.append(f"{case.style or case.kind:<16}{place:>6}  {out.coverage:<12} {case.question}")
     return lines
@@ -158,11 +162,6 @@ def _summarise(ms: list[dict[str, float]]) -> dict[str, float]:
     return out
 
 
-def run(cases: list[Case], ask: Callable[[str], Outcome], programme: Programme) -> dict[str, dict[str, float]]:
-    """Ask every question and score the answers."""
-    return score(cases, [ask(c.question) for c in cases], sections_of(programme))
-
-
 def sections_of(programme: Programme) -> dict[str, str]:
     """Each pledge id's section id, as `score` reads them."""
     return {p.id: s.id for s in programme.sections for p in s.pledges}
@@ -182,7 +181,7 @@ def format_table(results: dict[str, dict[str, float]]) -> str:
 
 
 def over_http(base: str, timeout: float = 30.0) -> Callable[[str], Outcome]:
-    """An `ask` for `run` that puts each question to a running server's `{base}/api/ask` (k=10),
+    """An `ask` that puts each question to a running server's `{base}/api/ask` (k=10),
     as the hidden evaluation sets are measured. A question turned away (HTTP 422) is TURNED_AWAY;
     any other failure is a `QAError` naming the question."""
     base = base.rstrip("/")

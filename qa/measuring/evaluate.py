@@ -167,9 +167,9 @@ def sections_of(programme: Programme) -> dict[str, str]:
     return {p.id: s.id for s in programme.sections for p in s.pledges}
 
 
-def format_table(results: dict[str, dict[str, float]]) -> str:
-    """A plain-text table: "all", then kinds, then styles, each alphabetically."""
-    columns = ["n", *METRICS]
+def format_table(results: dict[str, dict[str, float]], metrics: Iterable[str] = METRICS) -> str:
+    """A plain-text table of `metrics`: "all", then kinds, then styles, each alphabetically."""
+    columns = ["n", *metrics]
     kinds = sorted(k for k in results if k != "all" and not k.startswith("style:"))
     styles = sorted(k for k in results if k.startswith("style:"))
     lines = ["group".ljust(20) + "".join(c.rjust(8) for c in columns)]

@@ -133,21 +133,32 @@ def fit_weights(ranker: Ranker, signals: list[Signals], cases: list[Case], secti
     return Weights(**grid[int(np.argmax(total > total.max() - 1e-9))])
 
 
-def _grid_objective(ranker: Ranker, s: Signals, case: Case, grid: list[dict], section_of: dict[str, str]) -> np.ndarray:
-    """Hit@1 + Hit@5 + MRR@10 (+ SecP@5 for a topic question) of one question at every grid point."""
+def grid_fused(ranker: Ranker, s: Signals, grid: list[dict]) -> np.ndarray:
+    """Every pledge's fused score at every grid point, as `Ranker.fused` sums them: (points, pledges)."""
     base = np.stack(fusion_inputs(s)).astype(np.float64)  # FUSED order, as Ranker.fused sums them
     w = np.array([[g["pledge"], g["expansion"], g["section"], g["lexical"]] for g in grid])
     fused = (w / w.sum(axis=1, keepdims=True)) @ base
-    focus_cache: dict[tuple[float, float], np.ndarray] = {}
+    focus_cache: dict[tuple[float, float, float], np.ndarray] = {}
     for i, g in enumerate(grid):
         key = (g["sharpness"], g["focus_section"], g["focus_topic"])
         if key not in focus_cache:
             evidence = s.cluster + g["focus_section"] * s.section + g["focus_topic"] * s.topic
             focus_cache[key] = ranker.focus(evidence, g["sharpness"])
         fused[i] += g["focus"] * focus_cache[key]
+    return fused
+
+
+def gold_places(ranker: Ranker, fused: np.ndarray, case: Case) -> np.ndarray:
+    """The 1-based place of the case's best-placed gold pledge in each row of `fused`."""
     gold = np.array([pid in case.gold for pid in ranker.ids])
     best_gold = fused[:, gold].max(axis=1)
-    rank = (fused > best_gold[:, None]).sum(axis=1) + 1
+    return (fused > best_gold[:, None]).sum(axis=1) + 1
+
+
+def _grid_objective(ranker: Ranker, s: Signals, case: Case, grid: list[dict], section_of: dict[str, str]) -> np.ndarray:
+    """Hit@1 + Hit@5 + MRR@10 (+ SecP@5 for a topic question) of one question at every grid point."""
+    fused = grid_fused(ranker, s, grid)
+    rank = gold_places(ranker, fused, case)
     value = (rank == 1) + (rank <= 5) + np.where(rank <= 10, 1.0 / rank, 0.0)
     if case.kind == "topic":
         k = min(5, fused.shape[1])

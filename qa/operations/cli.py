@@ -89,6 +89,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, help="where to write the fitted file (default: QA_FITTED)")
     p.set_defaults(run=_tune)
 
+    p = sub.add_parser("ceiling", help="the best ranking any fusion weights could give each labelled question")
+    p.add_argument("file", type=Path)
+    p.add_argument("--programme", metavar="SLUG", help="measure this programme of QA_PROGRAMMES (default: the default one)")
+    p.set_defaults(run=_ceiling)
+
     p = sub.add_parser("eval-followups", help="Hit@5 of follow-up questions, with prev and alone")
     p.add_argument("file", type=Path)
     p.set_defaults(run=_eval_followups)
@@ -228,6 +233,15 @@ def _eval(args) -> None:
         print(note)
     if args.misses:
         print("\n" + "\n".join(evaluate.misses(cases, outcomes)))
+
+
+def _ceiling(args) -> None:
+    from qa.answering.startup import load_answerer
+    from qa.measuring import ceiling, evaluate
+
+    answerer = load_answerer(_programme_settings(args.programme), progress=True)
+    cases = evaluate.load_cases(args.file, answerer.programme)
+    print(ceiling.report(answerer.ranker, cases, evaluate.sections_of(answerer.programme)))
 
 
 def _tune(args) -> None:

@@ -7,7 +7,8 @@ The layout it understands (and nothing tied to line numbers of one edition):
 - Text before the first heading is the foreword.
 - A line starting with a single space starts a new page; a line holding only a number is
   a printed page number at the bottom of its page (and also ends that page). Printed page
-  numbers anchor the page count, so citations match what a reader sees in the PDF.
+  numbers anchor the page count, each from its own page on, so citations match what a reader
+  sees in the PDF even past a page with no text.
 - Footnote URLs on lines of their own are dropped, also in the middle of a wrapped bullet.
 - A U+FFFD left by a broken ligature is repaired from the words of the text itself.
 
@@ -17,6 +18,7 @@ and carries on. Every "●" becomes exactly one pledge.
 
 from __future__ import annotations
 
+import bisect
 import re
 import unicodedata
 from collections import Counter
@@ -110,18 +112,23 @@ def _tokenize(text: str, warnings: list[str], repairs: list[str]) -> list[_Line]
         for b in bullets:
             out.append(_Line(no, "bullet", b.strip(), page))
 
-    offset = 1
+    # Each printed number anchors its own page and the unnumbered pages after it; pages before
+    # the first take its offset. A number that disagrees with the count before it (a page with
+    # no text, such as a blank back page, or one missing) moves the count from there on.
+    anchors = [(0, 1)]  # (first page index, offset) in page order
     if printed:
-        no, index, number = printed[0]
-        offset = number - index
-        for other_no, other_index, other_number in printed[1:]:
-            if other_number - other_index != offset:
+        anchors = [(0, printed[0][2] - printed[0][1])]
+        for no, index, number in printed[1:]:
+            start, offset = anchors[-1]
+            if number - index != offset:
                 warnings.append(
-                    f"line {other_no}: printed page number {other_number} disagrees with "
-                    f"the one on line {no}; pages are counted from line {no}"
+                    f"line {no}: printed page number {number} is not the {index + offset} counted before it "
+                    f"(a page without text, or one missing?); pages from there are cited by their printed numbers"
                 )
+                anchors.append((index, number - index))
+    starts = [start for start, _ in anchors]
     for line in out:
-        line.page += offset
+        line.page += anchors[bisect.bisect_right(starts, line.page) - 1][1]
     return out
 
 

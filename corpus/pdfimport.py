@@ -91,7 +91,7 @@ def format_report(imported: Imported) -> str:
         out.append(f"  {part.title or '(no part heading)'}  [p. {part.page}]")
         for s in part.sections:
             out.append(f"      {s.title}  [p. {s.page}]  {len(s.pledges)} pledges")
-    out += ["", "Pages:", *("  " + line for line in _page_lines(pages))]
+    out += ["", "Pages:", *("  " + line for line in _page_lines(pages) + _empty_pages(pages))]
     out += _listed("Read from the PDF (changes and guesses)", list(imported.notes))
     out += _listed("Parser warnings", [_with_page(w, imported.line_pages) for w in prog.warnings])
     out += _listed("Parser repairs", [_with_page(r, imported.line_pages) for r in prog.repairs])
@@ -138,8 +138,16 @@ def _page_lines(pages: tuple[PageText, ...]) -> list[str]:
         for p in numbered:
             if p.printed - p.number != offset:
                 out.append(f"physical page {p.number} is printed {p.printed}, expected {p.number + offset}; "
-                           "citations follow the first printed number")
+                           "citations follow the printed numbers")
     return out
+
+
+def _empty_pages(pages: tuple[PageText, ...]) -> list[str]:
+    empty = [p.number for p in pages if not p.lines]
+    if not empty:
+        return []
+    return [f"no text on physical pages {_ranges(empty)}: check that each is a blank or picture page, "
+            "not a scanned one whose pledges are missing"]
 
 
 def _listed(title: str, items: list[str]) -> list[str]:

@@ -54,6 +54,7 @@ def programme_text(pages: list[PageText], notes: list[str]) -> tuple[str, list[i
     out: list[str] = []
     where: list[int] = []  # physical page of each line of `out`
     by_page: dict[int, list[Line]] = {}
+    numbered = any(page.printed is not None for page in pages)
     for number, line in rows:
         by_page.setdefault(number, []).append(line)
     for page in pages:
@@ -77,7 +78,11 @@ def programme_text(pages: list[PageText], notes: list[str]) -> tuple[str, list[i
             out += ["", str(page.printed)]
         where += [page.number] * (len(out) - len(where))
         if not lines:
-            notes.append(f"page {page.number}: no text; citations after it count one page short")
+            notes.append(
+                f"page {page.number}: no text; "
+                + ("the pages after it are cited by their printed numbers" if numbered
+                   else "citations after it count one page short (the PDF prints no page numbers)")
+            )
     return "\n".join(out) + "\n", where
 
 

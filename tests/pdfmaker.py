@@ -38,6 +38,7 @@ class Page:
     title: str = ""  # a full-width heading above the columns
     footnotes: list[str] = field(default_factory=list)  # small type at the bottom
     image_only: bool = False  # a scanned page: one picture, no text layer
+    numbered: bool = True  # False: no printed page number on it, even when the layout numbers pages
 
 
 @dataclass
@@ -96,7 +97,7 @@ def render(pages: list[Page], path: Path, layout: Layout | None = None, *, passw
         for note in page.footnotes:
             _line(pdf, lay.margin, foot, note, lay.size - 3)
             foot += lay.size - 1
-        if lay.first_number is not None:
+        if lay.first_number is not None and page.numbered:
             number = lay.number_format.format(n=lay.first_number + index)
             _line(pdf, lay.width / 2, lay.height - lay.margin / 2, number, lay.size - 1)
     pdf.output(str(path))

@@ -208,6 +208,23 @@ def test_another_edition_in_the_same_layout_parses():
     assert programme.warnings == ()
 
 
+def test_each_printed_page_number_anchors_its_own_page_past_a_page_without_text():
+    text = "\n".join([
+        " Miljø", "Om miljø.", "Vi vil:", "● plante trær.", "", "7",
+        # physical page 8 had no text (a blank page), so the next printed number is 9
+        " ● rydde strender.", "", "9",
+        " Trafikk", "Om trafikk.", "Vi vil:", "● ha færre biler.",
+    ])
+    programme = parse_text(text)
+    assert [(p.text, p.page) for p in programme.pledges] == [
+        ("plante trær.", 7), ("rydde strender.", 9), ("ha færre biler.", 10),
+    ]
+    assert programme.warnings == (
+        "line 9: printed page number 9 is not the 8 counted before it (a page without text, or one missing?); "
+        "pages from there are cited by their printed numbers",
+    )
+
+
 def test_unknown_structure_gives_a_warning_naming_the_line_not_a_crash():
     programme = parse_text("● en løs kule før alt\nTittel\nIntro.\nVi vil:\n● en ekte kule.\n")
     assert len(programme.pledges) == 2

@@ -218,5 +218,21 @@ def test_a_picture_page_and_the_parsers_warnings_are_reported_with_their_pdf_pag
     ])
     report = format_report(import_pdf(path))
     assert "page 2: no text, only images (a scanned or picture page)" in report
-    assert "page 2: no text; citations after it count one page short" in report
+    assert "page 2: no text; citations after it count one page short (the PDF prints no page numbers)" in report
+    assert "no text on physical pages 2: check that each is a blank or picture page" in report
     assert "PDF page 3, text line 6: 'Vi vil:' without a section heading" in report
+
+
+def test_a_blank_unnumbered_page_does_not_shift_the_citations_after_it(pdf):
+    path = pdf([
+        Page(lines=["Miljø", "Tekst.", "", *VIVIL, "● plante trær."]),
+        Page(numbered=False),  # a blank page, as between a programme's parts
+        Page(lines=["Klima", "Mer tekst.", "", *VIVIL, "● kutte utslipp."]),
+    ], Layout(first_number=7))
+    imported = import_pdf(path)
+    assert [(p.text, p.page) for p in imported.programme.pledges] == [("plante trær.", 7), ("kutte utslipp.", 9)]
+    report = format_report(imported)
+    assert "page 2: no text; the pages after it are cited by their printed numbers" in report
+    assert "no text on physical pages 2: check" in report
+    assert "printed page number 9 is not the 8 counted before it (a page without text, or one missing?)" in report
+    assert "expected" not in report  # the printed numbers agree with the physical pages: nothing else to check

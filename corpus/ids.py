@@ -69,6 +69,8 @@ class Outcome:
     similarity: float | None = None  # for "edited"
     lands: str = ""  # for "retired": where its links go
     revived: bool = False  # for "kept": the id had been retired
+    moved_from: str = ""  # for "kept" and "edited": the ledger's section title, when it was another section
+    section: str = ""  # the pledge's section title now (for a retired id, its last)
 
 
 @dataclass(frozen=True)
@@ -136,15 +138,18 @@ def assign(programme: Programme, ledger: list[Row]) -> Assignment:
     ids, outcomes = [], []
     for i, p in enumerate(pledges):
         row = match.get(i)
+        moved = row.section if row is not None and row.section_id != p.section_id else ""
         if row is None:
             pid = _fresh(p.section_id, taken)
-            outcomes.append(Outcome("new", pid, p.text))
+            outcomes.append(Outcome("new", pid, p.text, section=p.section))
         elif i in scores:
             pid = row.id
-            outcomes.append(Outcome("edited", pid, p.text, row.text, round(scores[i], 3)))
+            outcomes.append(
+                Outcome("edited", pid, p.text, row.text, round(scores[i], 3), moved_from=moved, section=p.section)
+            )
         else:
             pid = row.id
-            outcomes.append(Outcome("kept", pid, p.text, revived=row.retired))
+            outcomes.append(Outcome("kept", pid, p.text, revived=row.retired, moved_from=moved, section=p.section))
         taken.add(pid)
         ids.append(pid)
 
@@ -154,7 +159,7 @@ def assign(programme: Programme, ledger: list[Row]) -> Assignment:
     gone = [r for r in ledger if r.retired and r.id not in matched_ids] + now_retired
     find = _section_finder(programme, match)
     lands = _landings(programme, set(ids), find, gone)
-    outcomes += [Outcome("retired", r.id, r.text, lands=lands[r.id]) for r in now_retired]
+    outcomes += [Outcome("retired", r.id, r.text, lands=lands[r.id], section=r.section) for r in now_retired]
     rows = [Row(pid, p.text, p.section_id, p.section) for pid, p in zip(ids, pledges, strict=True)]
     rows += [replace(r, retired=True, lands=lands[r.id]) for r in gone]
     anchors = set(programme.sections_by_id) | {p.id for p in programme.parts} | set(ids)
@@ -281,7 +286,7 @@ def update_ledger(programme: Programme, path: str | Path, *, write: bool = True)
     path = Path(path)
     if path.is_file():
         assignment = assign(programme, read_ledger(path))
-        text = describe(assignment)
+        text = describe(assignment, {s.title for s in programme.sections})
     else:
         rows = tuple(initial_rows(programme))
         outcomes = tuple(Outcome("new", r.id, r.text) for r in rows)
@@ -292,8 +297,9 @@ def update_ledger(programme: Programme, path: str | Path, *, write: bool = True)
     return assignment, text + (f"\nwrote {path}" if write else "\n(dry run: nothing written)")
 
 
-def describe(assignment: Assignment) -> str:
-    """What happened to each id, for `python -m qa ids update`: changes first, then a count line."""
+def describe(assignment: Assignment, sections_now: set[str] = frozenset()) -> str:
+    """What happened to each id, for `python -m qa ids update`: changes first, then a count line.
+    `sections_now` are the programme's section titles, to tell a renamed section from moves."""
     lines = []
     for o in assignment.of("edited"):
         lines += [
@@ -305,8 +311,28 @@ def describe(assignment: Assignment) -> str:
     for o in assignment.of("retired"):
         lines.append(f"retired  {o.id}  -> {'#' + o.lands if o.lands else 'top of the programme'}  {o.text}")
     lines += [f"revived  {o.id}  {o.text}" for o in assignment.of("kept") if o.revived]
+    lines += _moves(assignment, sections_now)
     counts = Counter(o.kind for o in assignment.outcomes)
+    moved = sum(1 for o in assignment.outcomes if o.moved_from)
     lines.append(
         f"{counts['kept']} kept, {counts['edited']} kept after an edit, {counts['new']} new, {counts['retired']} retired"
+        + (f"; {moved} of those kept in another section than before" if moved else "")
     )
     return "\n".join(lines)
+
+
+def _moves(assignment: Assignment, sections_now: set[str]) -> list[str]:
+    """Pledges now in another section: a section whose title is gone and whose pledges all went to
+    one new title is one "renamed" line; any other move is a line per pledge."""
+    moves: dict[tuple[str, str], list[Outcome]] = defaultdict(list)
+    for o in assignment.outcomes:
+        if o.moved_from:
+            moves[(o.moved_from, o.section)].append(o)
+    destinations = Counter(old for old, _ in moves)
+    lines = []
+    for (old, new), outcomes in moves.items():
+        if old not in sections_now and destinations[old] == 1:
+            lines.append(f"renamed  section {old!r} -> {new!r}  ({len(outcomes)} pledges kept their ids)")
+        else:
+            lines += [f"moved    {o.id}  {old!r} -> {new!r}" for o in outcomes]
+    return lines

@@ -13,10 +13,10 @@ given to another pledge. `corpus.ids` decides the rows; this module only reads a
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from corpus.files import CannotWrite, write_text_atomically
 
 SUFFIX = ".ids.jsonl"
 
@@ -91,21 +91,11 @@ def dumps(rows: list[Row]) -> str:
 
 
 def write_ledger(path: str | Path, rows: list[Row]) -> None:
-    """Write the ledger atomically: a temporary file beside it, then a rename.
+    """Write the ledger atomically (corpus.files): the old file stays as it was on any failure.
 
-    Raises `LedgerError` when it cannot be written (the old file is then left as it was).
+    Raises `LedgerError` when it cannot be written.
     """
-    path = Path(path)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                out.write(dumps(rows))
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-    except OSError as exc:
-        raise LedgerError(f"cannot write {path}: {exc}") from None
+        write_text_atomically(path, dumps(rows))
+    except CannotWrite as exc:
+        raise LedgerError(str(exc)) from None

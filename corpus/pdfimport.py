@@ -4,15 +4,13 @@
 party staff should check before the text replaces corpus/mdg-baerum-program.txt: the parts
 and sections found, pledge counts, printed against physical pages, every guess made reading
 the PDF and by the parser (its warnings and repairs, by line of the text and page of the
-PDF), and pledges that look merged or split. `write_atomically` writes the text.
+PDF), and pledges that look merged or split. `corpus.files` writes the text.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import statistics
-import tempfile
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,28 +95,6 @@ def format_report(imported: Imported) -> str:
     out += _listed("Parser repairs", [_with_page(r, imported.line_pages) for r in prog.repairs])
     out += _listed("Pledges to check", suspicious_pledges(prog))
     return "\n".join(out)
-
-
-def write_atomically(path: str | Path, text: str) -> None:
-    """Write `text` to `path` through a temporary file in the same folder and a rename, so
-    `path` is either untouched or complete."""
-    path = Path(path)
-    try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise ImportFailure(f"cannot write {path}: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise ImportFailure(f"cannot write {path}: {exc.strerror or exc}") from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _page_lines(pages: tuple[PageText, ...]) -> list[str]:

@@ -295,10 +295,13 @@ def test_ids_update_command_prints_every_change_and_rewrites_the_ledger(tmp_path
     assert "edited   klima-2  (similarity 0.89)" in out
     assert "new      klima-5  lage et klimabudsjett for hele kommunen hvert år." in out
     assert "retired  samferdsel-3  -> #transport" in out
-    assert "5 kept, 1 kept after an edit, 2 new, 3 retired" in out
+    assert "moved    klima-4  'Klima' -> 'Natur'" in out
+    assert "renamed  section 'Samferdsel' -> 'Transport'  (2 pledges kept their ids)" in out
+    assert "5 kept, 1 kept after an edit, 2 new, 3 retired; 3 of those kept in another section than before" in out
     assert len(read_ledger(ledger)) == 11
     assert main(["ids", "update"]) == 0
-    assert "8 kept, 0 kept after an edit, 0 new, 0 retired" in capsys.readouterr().out
+    again = capsys.readouterr().out
+    assert again.splitlines()[0] == "8 kept, 0 kept after an edit, 0 new, 0 retired"  # nothing moved since
 
 
 def test_ids_update_with_a_broken_ledger_is_one_error_line(tmp_path, monkeypatch, capsys):
@@ -309,6 +312,15 @@ def test_ids_update_with_a_broken_ledger_is_one_error_line(tmp_path, monkeypatch
     assert main(["ids", "update"]) == 2
     assert capsys.readouterr().err == f"error: {ledger}, line 1: not JSON\n"
     assert ledger.read_text(encoding="utf-8") == "oops\n"  # nothing lost
+
+
+def test_ids_update_into_a_missing_folder_is_one_clean_error_line(tmp_path, monkeypatch, capsys):
+    programme = tmp_path / "p.txt"
+    programme.write_text(EDITION_1, encoding="utf-8")
+    monkeypatch.setenv("QA_CORPUS", str(programme))
+    monkeypatch.setenv("QA_IDS", str(tmp_path / "nowhere" / "p.ids.jsonl"))
+    assert main(["ids", "update"]) == 2
+    assert capsys.readouterr().err == f"error: cannot write {tmp_path / 'nowhere' / 'p.ids.jsonl'}: no folder {tmp_path / 'nowhere'}\n"
 
 
 def test_ids_update_refuses_when_ids_are_off(tmp_path, monkeypatch, capsys):

@@ -165,10 +165,18 @@ def test_import_with_out_writes_the_text_whole_and_leaves_no_temporary_file(pdf,
     assert sorted(p.name for p in tmp_path.iterdir()) == ["good.pdf", "programme.txt"]
 
 
-def test_import_into_a_missing_folder_is_a_one_line_error(pdf, tmp_path, capsys):
-    assert main(["import", str(_good(pdf)), "--out", str(tmp_path / "nope" / "p.txt")]) == 2
+@pytest.mark.parametrize(
+    ("out", "message"),
+    [
+        (lambda tmp: str(tmp / "nope" / "p.txt"), "no folder"),
+        (lambda tmp: "", "cannot write '': give the path of a file"),
+        (lambda tmp: str(tmp), "it is a folder"),
+    ],
+)
+def test_import_to_where_no_file_can_be_is_a_one_line_error(pdf, tmp_path, capsys, out, message):
+    assert main(["import", str(_good(pdf)), "--out", out(tmp_path)]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: cannot write ") and err.count("\n") == 1
+    assert err.startswith("error: cannot write ") and err.count("\n") == 1 and message in err
 
 
 def _not_a_pdf(pdf, tmp_path):

@@ -16,14 +16,13 @@ it writes is shown to voters or read when answering.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import corpus
 from corpus.expansions import read_expansions
+from corpus.files import CannotWrite, write_text_atomically
 from corpus.model import Pledge, Programme
 from qa.authoring.client import ChatClient, EndpointError, ReplyRejected
 from qa.authoring.validate import texts_from_reply
@@ -154,19 +153,8 @@ def _row(pledge: Pledge, model: str, texts: list[str]) -> dict:
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write `text` to `path` through a temporary file beside it, renamed into place."""
-    path = Path(path)
+    """Write `text` to `path` whole or not at all (corpus.files), as a `DraftsError` on failure."""
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as exc:
-        raise DraftsError(f"cannot write {path}: {exc}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o644)
-        os.replace(tmp, path)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise DraftsError(f"cannot write {path}: {exc}") from None
+        write_text_atomically(path, text)
+    except CannotWrite as exc:
+        raise DraftsError(str(exc)) from None

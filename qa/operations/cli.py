@@ -137,7 +137,7 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("import", help="turn a programme PDF into programme text, with a report to check")
     p.add_argument("pdf", type=Path)
-    p.add_argument("--out", type=Path, help="write the text here (atomically); without it, only the report")
+    p.add_argument("--out", help="write the text here (atomically); without it, only the report")
     p.set_defaults(run=_import)
     return parser
 
@@ -342,12 +342,16 @@ def _serve(args) -> None:
 
 
 def _import(args) -> None:
-    from corpus.pdfimport import format_report, import_pdf, write_atomically
+    from corpus.files import CannotWrite, write_text_atomically
+    from corpus.pdfimport import format_report, import_pdf
 
     imported = import_pdf(args.pdf)
     print(format_report(imported))
-    if args.out:
-        write_atomically(args.out, imported.text)
+    if args.out is not None:
+        try:
+            write_text_atomically(args.out, imported.text)
+        except CannotWrite as exc:
+            raise ImportFailure(str(exc)) from None
         print(f"\nwrote {args.out}")
 
 

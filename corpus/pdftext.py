@@ -24,6 +24,7 @@ _CID = re.compile(r"\(cid:\d+\)")
 _FOOTNOTE_URL = re.compile(r"^(?:\d{1,3}|[¹²³⁴⁵⁶⁷⁸⁹⁰]+|[*†])?\s*((?:https?://|www\.)\S+)$", re.I)
 _URL = re.compile(r"^(https?://|www\.)\S*$", re.I)
 _WORD = re.compile(r"\w+")
+_HYPHENATED = re.compile(r"\w+(?:-\w+)+")
 _NUMBER = re.compile(r"^\d{1,4}$")
 
 
@@ -106,6 +107,8 @@ def _glyphs(text: str, page: int, notes: list[str]) -> str:
 def _dehyphenate(rows: list[tuple[int, Line]], notes: list[str]) -> None:
     """Join "miljø-" + "vennlig" across a line end; keep "rekreasjons- og" and "BPA-ordning"'s hyphen."""
     vocabulary = Counter(w.lower() for _, line in rows for w in _WORD.findall(line.text))
+    hyphenated = Counter(w.lower() for _, line in rows for w in _HYPHENATED.findall(line.text))  # within a line
+    prefixes = Counter(w.split("-", 1)[0] for w in hyphenated.elements())  # "ikke" of "ikke-kommersielle"
     for i in range(len(rows) - 1):
         page, line = rows[i]
         next_page, following = rows[i + 1]
@@ -115,14 +118,18 @@ def _dehyphenate(rows: list[tuple[int, Line]], notes: list[str]) -> None:
             continue
         first = words[0]
         bare = re.match(r"\w+", first)
-        if not bare or not first[0].islower() or first.lower() in _KEEP_AFTER or BULLET in first:
-            continue
+        if not bare or not first[0].islower() or bare.group(0).lower() in _KEEP_AFTER or BULLET in first:
+            continue  # "rekreasjons- og", "rus- og/eller": a real hyphen before a conjunction
         head, tail = match.group(1), bare.group(0)
         joined = head + tail
         if vocabulary[joined.lower()]:
             word, why = joined, "found elsewhere"
-        elif head[-1].isupper() or head[-1].isdigit() or vocabulary[f"{head}-{tail}".lower()]:
-            word, why = f"{head}-{tail}", "hyphen kept"
+        elif hyphenated[f"{head}-{tail}".lower()]:
+            word, why = f"{head}-{tail}", "found elsewhere with its hyphen"
+        elif head[-1].isupper() or head[-1].isdigit():
+            word, why = f"{head}-{tail}", "hyphen kept after a capital or digit"
+        elif prefixes[head.lower()]:
+            word, why = f"{head}-{tail}", f"hyphen kept: '{head}-' is written with a hyphen elsewhere"
         else:
             word, why = joined, "guess"
         where = f"page {page}" if page == next_page else f"pages {page}-{next_page}"

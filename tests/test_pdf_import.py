@@ -80,16 +80,23 @@ def test_hyphenation_is_joined_but_real_hyphens_and_ligature_glyphs_are_handled(
         "● styrke BPA-",
         "ordningen for alle.",
         "● gi O\ufb00entlige innkjøp en ny pro\ufb01l.",
+        "● styrke tilbudet til folk med rus-",
+        "og/eller psykiske lidelser.",
+        "● lage flere ikke-kommersielle møteplasser og fase ut ikke-",
+        "sirkulære innkjøp.",
     ])])
     imported = import_pdf(path)
     assert [p.text for p in imported.programme.pledges] == [
         "satse på miljøvennlig transport og gode rekreasjons- og friluftsområder.",
         "styrke BPA-ordningen for alle.",
         "gi Offentlige innkjøp en ny profil.",
+        "styrke tilbudet til folk med rus- og/eller psykiske lidelser.",
+        "lage flere ikke-kommersielle møteplasser og fase ut ikke-sirkulære innkjøp.",
     ]
     report = format_report(imported)
     assert "hyphenation miljø- + vennlig joined as 'miljøvennlig' (guess)" in report
-    assert "hyphenation BPA- + ordningen joined as 'BPA-ordningen' (hyphen kept)" in report
+    assert "hyphenation BPA- + ordningen joined as 'BPA-ordningen' (hyphen kept after a capital or digit)" in report
+    assert "hyphenation ikke- + sirkulære joined as 'ikke-sirkulære' (hyphen kept: 'ikke-' is written" in report
     assert "rekreasjons-" not in "".join(imported.notes)
     assert "ligature 'ﬀ' in 'Oﬀentlige' read as 'Offentlige'" in report
     assert "ligature 'ﬁ' in 'proﬁl' read as 'profil'" in report

@@ -142,6 +142,22 @@ def test_an_alternate_row_raises_its_pledge_like_an_expansion_and_removing_it_re
     assert after.ids == before.ids and np.allclose(after.scores, before.scores)
 
 
+def test_a_question_within_pin_at_of_an_alternate_is_answered_with_its_pledge_first(answerer):
+    from qa.answering.ranking import PIN_AT, Weights
+
+    ranker = answerer.ranker
+    ranker.add_alternate("k", PLEDGE, ranker.embedder.embed_queries([QUESTION])[0])
+    signals = ranker.signals(QUESTION)
+    assert signals.pinned == (ranker.ids.index(PLEDGE),)
+    # Even weights that ignore the expansion signal, where the alternate is folded in, answer with it.
+    blind = ranker.decide(signals, Weights(expansion=0.0), ranker.bands)
+    assert (blind.ids[0], blind.coverage) == (PLEDGE, "answered")
+    assert sorted(blind.ids) == sorted(ranker.ids)  # every pledge once
+    assert all(a >= b for a, b in zip(blind.scores, blind.scores[1:]))  # scores stay best first
+    near = ranker.signals(NEAR)
+    assert near.expansion[ranker.ids.index(PLEDGE)] < PIN_AT and near.pinned == ()  # close, not the same
+
+
 def test_curated_background_counts_in_the_band_features(answerer):
     ranker = answerer.ranker
     vector = ranker.embedder.embed_passages(["Hva mener MDG om ulv?"])

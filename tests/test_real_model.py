@@ -72,3 +72,29 @@ def test_questions_embedded_together_rank_exactly_as_when_asked_alone(real_answe
     with ThreadPoolExecutor(max_workers=16) as pool:
         together = list(pool.map(lambda q: ranker.rank(q).ids[:10], questions))
     assert together == alone
+
+
+@pytest.mark.parametrize(
+    ("pledge", "attached", "asked"),
+    [
+        # Found by staff trying /admin: each of these stayed second or lower when alternates were
+        # embedded as passages and only folded into the fused scores.
+        ("samferdsel-21", "kan jeg få gratis parkering for elbil?", "Kan jeg få gratis parkering for elbil"),
+        ("matproduksjon-5", "hva mener dere om ulv?", "Hva mener dere om ulv?"),
+        ("samferdsel-5", "blir det flere sykkelveier i Sandvika?", "blir det flere sykkelveier i sandvika"),
+    ],
+)
+def test_a_question_staff_attached_to_a_pledge_is_answered_with_it_first(real_answerer: Answerer, pledge, attached, asked):
+    ranker = real_answerer.ranker
+    before = ranker.rank(asked)
+    assert before.ids[0] != pledge
+    try:
+        ranker.add_alternate("attached", pledge, ranker.embedder.embed_queries([attached])[0])
+        for question in (attached, asked):  # the question itself, and as a voter might retype it
+            ranking = ranker.rank(question)
+            assert (ranking.ids[0], ranking.coverage) == (pledge, "answered"), question
+        other = "Hva vil dere gjøre for eldre som bor alene?"
+        assert pledge not in ranker.rank(other).ids[:1]  # a question about something else is left alone
+    finally:
+        ranker.set_curated({}, None)
+    assert ranker.rank(asked).ids == before.ids

@@ -1,8 +1,10 @@
 """Keep a running `Answerer` in step with the curation stored in the question-log database.
 
 `attach(answerer, target, programme=SLUG)` loads every alternate and not-covered mark of one
-programme (each programme's answerer gets only its own), embeds them
-(as passages, like expansions and background texts) and installs them in the ranker; then, before
+programme (each programme's answerer gets only its own), embeds them (alternates as questions,
+so the question staff attached meets itself and answers with its pledge first, see
+qa.answering.ranking PIN_AT; marks as passages, like the background texts they join) and
+installs them in the ranker; then, before
 each question, the answerer calls `CurationSync.refresh`, which at most once a second reads the
 store's version counter (one tiny SELECT) and reloads only when it moved: so with several server
 processes, a change made through one reaches the others within about a second. The process that
@@ -53,7 +55,7 @@ class CurationSync:
         self._next_check = float("-inf")
         self._version: int | None = None
         self._failing = False  # the last look at the store failed
-        self._vectors: dict[str, np.ndarray] = {}
+        self._vectors: dict[tuple[str, str], np.ndarray] = {}  # ("query" or "passage", text)
         self.snapshot: Snapshot | None = None
 
     def refresh(self, force: bool = False) -> bool:
@@ -96,14 +98,15 @@ class CurationSync:
         for a in snapshot.alternates:
             if a.pledge_id not in known:  # the programme changed under the stored curation
                 log.warning("alternate %d is for pledge %r, which the programme no longer has", a.id, a.pledge_id)
-        texts = [a.question for a in alternates] + [m.question for m in snapshot.marks]
-        new = list(dict.fromkeys(t for t in texts if t not in self._vectors))
-        if new:
-            self._vectors.update(zip(new, self._embedder.embed_passages(new)))
-        self._vectors = {t: self._vectors[t] for t in texts}  # forget what is gone
+        texts = [("query", a.question) for a in alternates] + [("passage", m.question) for m in snapshot.marks]
+        for kind, embed in (("query", self._embedder.embed_queries), ("passage", self._embedder.embed_passages)):
+            new = list(dict.fromkeys(t for k, t in texts if k == kind and (k, t) not in self._vectors))
+            if new:
+                self._vectors.update(zip(((kind, t) for t in new), embed(new)))
+        self._vectors = {key: self._vectors[key] for key in texts}  # forget what is gone
         dim = ranker.curated.background.shape[1]
-        background = np.array([self._vectors[m.question] for m in snapshot.marks], np.float32).reshape(-1, dim)
-        ranker.set_curated({a.id: (a.pledge_id, self._vectors[a.question]) for a in alternates}, background)
+        background = np.array([self._vectors["passage", m.question] for m in snapshot.marks], np.float32).reshape(-1, dim)
+        ranker.set_curated({a.id: (a.pledge_id, self._vectors["query", a.question]) for a in alternates}, background)
         self.answerer.clear_cache()  # after the ranker changed: no answer ranked before is kept
         self._version, self.snapshot = snapshot.version, snapshot
         log.info("curation version %d: %d alternates, %d not-covered marks", snapshot.version, len(alternates), len(snapshot.marks))

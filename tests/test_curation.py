@@ -63,6 +63,8 @@ def test_alternates_are_stored_listed_edited_and_removed(store):
         (PLEDGE, "   ", CurationError, "the question is empty"),
         (PLEDGE, "x" * 501, CurationError, "the question is 501 characters; at most 500 are allowed"),
         (PLEDGE, 42, CurationError, "the question must be text"),
+        (PLEDGE, "hei \ud800 du", CurationError, "the question is not valid text (a lone UTF-16 surrogate)"),
+        (PLEDGE, "abc\ufffd\ufffd", CurationError, "the question holds U+FFFD, the mark of bytes that were not UTF-8; send it as UTF-8"),
     ],
 )
 def test_a_bad_alternate_is_refused_saying_why_and_nothing_is_stored(store, pledge_id, question, error, message):
@@ -100,6 +102,18 @@ def test_every_change_moves_the_version_and_reading_does_not(store):
     store.unmark(mark.id)
     store.remove(a.id)
     assert store.version() == v1 + 4
+
+
+def test_a_question_is_either_attached_or_marked_not_covered_never_both(store):
+    attached = store.add(PLEDGE, QUESTION)
+    with pytest.raises(Duplicate, match=f"is an alternate of {PLEDGE} \\(id {attached.id}\\); remove it first"):
+        store.mark_not_covered(QUESTION.upper())
+    mark = store.mark_not_covered("Hva mener dere om ulv?")
+    with pytest.raises(Duplicate, match=f"is marked as not covered \\(mark {mark.id}\\)"):
+        store.add(PLEDGE, "hva mener dere om ulv")
+    with pytest.raises(Duplicate, match="is marked as not covered"):
+        store.import_rows([(PLEDGE, "Hva mener dere om ulv?", None)])
+    assert [a.question for a in store.alternates()] == [QUESTION] and len(store.marks()) == 1  # nothing else stored
 
 
 def test_not_covered_marks_are_stored_once(store):

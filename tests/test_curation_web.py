@@ -254,3 +254,38 @@ def test_alternates_are_edited_and_removed_through_the_forms(client):
     remove = fields(page, f"/admin/curate/alternates/{row['id']}/remove")
     assert client.post(f"/admin/curate/alternates/{row['id']}/remove", data=remove, headers=BEARER).status_code == 200
     assert client.get("/api/admin/alternates", headers=BEARER).json() == []
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/admin/curate/alternates/99999999999999999999/edit",
+        "/admin/curate/alternates/0/remove",
+        "/admin/curate/marks/99999999999999999999/remove",
+    ],
+)
+def test_a_form_for_an_id_no_database_can_hold_is_a_4xx_not_a_crash(client, url):
+    token = form_token(TOKEN.encode())
+    response = client.post(url, data={"csrf": token, "question": "abc", "pledge_id": PLEDGE}, headers=BEARER)
+    assert response.status_code == 422 and "detail" in response.json()
+
+
+def test_a_form_with_odd_days_or_bytes_that_are_not_utf8_is_refused_or_defaulted_never_a_crash(client):
+    token = form_token(TOKEN.encode())
+    body = {"question": QUESTION, "pledge_id": PLEDGE, "csrf": token, "days": "²"}  # a digit to str.isdigit
+    response = client.post("/admin/curate/attach", data=body, headers=BEARER, follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"].endswith("days=30")
+    raw = f"csrf={token}&question=abc%ED%A0%80&pledge_id={PLEDGE}"  # a surrogate's bytes: not UTF-8
+    response = client.post(
+        "/admin/curate/attach", content=raw, headers={**BEARER, "content-type": "application/x-www-form-urlencoded"}
+    )
+    assert response.status_code == 422 and "ikke kunne leses" in response.text
+    assert [a["question"] for a in client.get("/api/admin/alternates", headers=BEARER).json()] == [QUESTION]
+
+
+@pytest.mark.parametrize("url", ["/api/admin/alternates", "/api/admin/not-covered"])
+def test_a_lone_surrogate_in_the_json_is_a_422_not_a_crash(client, url):
+    body = '{"pledge_id": "' + PLEDGE + '", "question": "hei \\ud800 du"}'  # valid JSON, not valid text
+    response = client.post(url, content=body, headers={**BEARER, "content-type": "application/json"})
+    assert (response.status_code, response.json()) == (422, {"detail": "Spørsmålet inneholder ugyldige tegn."})
+    assert client.get(url, headers=BEARER).json() == []

@@ -40,7 +40,7 @@ from qa.curation.sync import CurationSync
 from qa.questionlog.store import normalise
 from web.admin import ADMIN_HEADERS
 from web.admin_auth import AdminDep, AdminEnabledDep
-from web.curation import curation_of
+from web.curation import EntryId, curation_of
 from web.feedback import read_limited
 
 HERE = Path(__file__).resolve().parent
@@ -145,7 +145,8 @@ async def _form(request: Request, token: bytes) -> tuple[dict[str, str], Curatio
 
 async def _act(request: Request, sync, token: bytes, action, done: str, fields: dict[str, str]) -> Response:
     """Carry out a change and redirect to the page; a refused change shows the page with why."""
-    days = int(fields["days"]) if fields.get("days", "").isdigit() else 30
+    days = fields.get("days", "")
+    days = int(days) if days.isascii() and days.isdigit() and 1 <= int(days) <= 3650 else 30  # "²" is a digit too
     question = fields.get("back_question", fields.get("question", ""))  # the question the page was about
 
     def run():
@@ -185,7 +186,7 @@ async def not_covered(request: Request, _admin: AdminDep, token: AdminEnabledDep
 
 
 @router.post("/admin/curate/alternates/{alternate_id}/edit")
-async def edit(alternate_id: int, request: Request, _admin: AdminDep, token: AdminEnabledDep) -> Response:
+async def edit(alternate_id: EntryId, request: Request, _admin: AdminDep, token: AdminEnabledDep) -> Response:
     form = await _form(request, token)
     if isinstance(form, Response):
         return form
@@ -195,7 +196,7 @@ async def edit(alternate_id: int, request: Request, _admin: AdminDep, token: Adm
 
 
 @router.post("/admin/curate/alternates/{alternate_id}/remove")
-async def remove(alternate_id: int, request: Request, _admin: AdminDep, token: AdminEnabledDep) -> Response:
+async def remove(alternate_id: EntryId, request: Request, _admin: AdminDep, token: AdminEnabledDep) -> Response:
     form = await _form(request, token)
     if isinstance(form, Response):
         return form
@@ -204,7 +205,7 @@ async def remove(alternate_id: int, request: Request, _admin: AdminDep, token: A
 
 
 @router.post("/admin/curate/marks/{mark_id}/remove")
-async def unmark(mark_id: int, request: Request, _admin: AdminDep, token: AdminEnabledDep) -> Response:
+async def unmark(mark_id: EntryId, request: Request, _admin: AdminDep, token: AdminEnabledDep) -> Response:
     form = await _form(request, token)
     if isinstance(form, Response):
         return form

@@ -19,6 +19,8 @@ MAX_K = 20
 # so a quoted question could read differently from what was asked.
 _BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
 _CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f]")
+# Half of a UTF-16 pair on its own ("\\ud800" in JSON): not text, and no database can store it.
+_SURROGATES = re.compile("[\ud800-\udfff]")
 
 
 def clean_question(question: str) -> str:
@@ -27,6 +29,8 @@ def clean_question(question: str) -> str:
         raise BadQuestion("the question must be text", "Spørsmålet må være tekst.")
     if _CONTROLS.search(question.replace("\n", " ").replace("\t", " ").replace("\r", " ")):
         raise BadQuestion("the question contains control characters", "Spørsmålet inneholder kontrolltegn.")
+    if _SURROGATES.search(question):
+        raise BadQuestion("the question is not valid text (a lone UTF-16 surrogate)", "Spørsmålet inneholder ugyldige tegn.")
     if _BIDI_CONTROLS.search(question):
         raise BadQuestion(
             "the question contains right-to-left override characters",

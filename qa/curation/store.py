@@ -94,11 +94,21 @@ class Snapshot:
 
 
 def checked_question(question) -> str:
-    """The question cleaned as a voter's would be (qa.answering.limits); `CurationError` if unusable."""
+    """The question cleaned as a voter's would be (qa.answering.limits); `CurationError` if unusable.
+
+    Staff data is kept for good, so it is held to one more rule than a voter's question: no
+    U+FFFD, which is what bytes that were not UTF-8 (a form posted in another encoding) become.
+    """
     try:
-        return clean_question(question)
+        question = clean_question(question)
     except BadQuestion as exc:
         raise CurationError(str(exc), exc.voter_message) from None
+    if "\ufffd" in question:
+        raise CurationError(
+            "the question holds U+FFFD, the mark of bytes that were not UTF-8; send it as UTF-8",
+            "Spørsmålet inneholder tegnet �, som står for tegn som ikke kunne leses. Skriv det inn på nytt.",
+        )
+    return question
 
 
 class Curation:
@@ -232,6 +242,14 @@ class Curation:
                 conn.execute("DELETE FROM alternates WHERE programme = ?", (self.programme,))
             for pledge_id, question, created in rows:
                 key = normalise(question)
+                mark = conn.execute(
+                    "SELECT id FROM not_covered_marks WHERE programme = ? AND key = ?", (self.programme, key)
+                ).fetchone()
+                if mark is not None:
+                    raise Duplicate(
+                        f"{question!r} is marked as not covered (mark {mark[0]}); remove the mark or the row",
+                        f"«{question}» er merket som ikke dekket (merking {mark[0]}).",
+                    )
                 found = conn.execute(
                     "SELECT 1 FROM alternates WHERE programme = ? AND pledge_id = ? AND key = ?", (self.programme, pledge_id, key)
                 ).fetchone()
@@ -256,6 +274,15 @@ class Curation:
                 raise Duplicate(
                     f"{question!r} is marked as not covered already", f"«{question}» er allerede merket som ikke dekket."
                 )
+            attached = conn.execute(
+                "SELECT id, pledge_id FROM alternates WHERE programme = ? AND key = ? ORDER BY id",
+                (self.programme, normalise(question)),
+            ).fetchone()
+            if attached is not None:
+                raise Duplicate(
+                    f"{question!r} is an alternate of {attached[1]} (id {attached[0]}); remove it first",
+                    f"«{question}» er en alternativ formulering for {attached[1]} (id {attached[0]}). Fjern den først.",
+                )
             (new_id,) = conn.execute(
                 "INSERT INTO not_covered_marks (programme, question, key, created) VALUES (?, ?, ?, ?) RETURNING id",
                 (self.programme, question, normalise(question), created),
@@ -270,6 +297,14 @@ class Curation:
     # -- connections ---------------------------------------------------------------------------
 
     def _refuse_duplicate(self, conn, pledge_id: str, question: str, other_than: int | None = None) -> None:
+        mark = conn.execute(
+            "SELECT id FROM not_covered_marks WHERE programme = ? AND key = ?", (self.programme, normalise(question))
+        ).fetchone()
+        if mark is not None:
+            raise Duplicate(
+                f"{question!r} is marked as not covered (mark {mark[0]}); remove the mark first",
+                f"«{question}» er merket som ikke dekket (merking {mark[0]}). Fjern merkingen først.",
+            )
         row = conn.execute(
             "SELECT id FROM alternates WHERE programme = ? AND pledge_id = ? AND key = ? AND id <> ?",
             (self.programme, pledge_id, normalise(question), -1 if other_than is None else other_than),

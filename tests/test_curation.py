@@ -335,3 +335,40 @@ def test_the_store_opens_a_new_postgresql_connection_when_its_own_is_lost(pg_db,
         assert store.version() == 2
     finally:
         store.close()
+
+
+def test_an_id_is_never_given_to_another_row_after_its_row_is_removed(store):
+    first = store.add(PLEDGE, QUESTION)
+    store.remove(first.id)
+    again = store.add(PLEDGE, "Blir bussen billigere?")
+    assert again.id > first.id  # a stale page removing first.id cannot remove this one
+    mark = store.mark_not_covered("Hva mener dere om ulv?")
+    store.unmark(mark.id)
+    assert store.mark_not_covered("Hva mener dere om gaupe?").id > mark.id
+    store.import_rows([(PLEDGE, "Blir det flere sykkelveier?", None)], replace=True)
+    assert min(a.id for a in store.alternates()) > again.id  # --replace does not start again from 1
+
+
+def test_curation_stored_before_migration_6_keeps_its_ids_and_is_counted_on(csettings):
+    db = csettings.db
+    if db.startswith("postgresql:"):
+        pytest.skip("migration 6 is SQLite's: PostgreSQL's identity columns never reused an id")
+    conn = connect(db, 5.0)
+    migrate(conn, to=5)
+    conn.begin()
+    for row_id in (1, 2, 7):
+        conn.execute(
+            "INSERT INTO alternates (id, programme, pledge_id, question, key, created) VALUES (?, 'mdg-baerum', ?, ?, ?, 'x')",
+            (row_id, PLEDGE, f"spørsmål {row_id}", f"spørsmål {row_id}"),
+        )
+    conn.commit()
+    conn.close()
+    store = Curation(db, {PLEDGE}, programme="mdg-baerum")
+    try:
+        assert [a.id for a in store.alternates()] == [1, 2, 7]
+        assert store.add(PLEDGE, "et nytt spørsmål").id == 8
+        before = store.version()
+        store.remove(8)
+        assert store.version() > before  # the triggers came with the tables
+    finally:
+        store.close()

@@ -130,6 +130,31 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE not_covered_marks_5 RENAME TO not_covered_marks",
         *CURATION_TRIGGERS,
     ),
+    # 6: a curation row's id is never given to another row. SQLite's plain INTEGER PRIMARY KEY
+    # hands out one past the largest id left, so removing the newest alternate and adding another
+    # reused its id, and a stale staff page or script that removes "id 5" removed the new row.
+    # AUTOINCREMENT never reuses one; the tables are copied again, ids kept (PostgreSQL's identity
+    # columns never reused ids: nothing to do there).
+    (
+        *(
+            statement
+            for table, names, unique in (
+                ("alternates", ("programme", "pledge_id", "question", "key", "created"), "programme, pledge_id, key"),
+                ("not_covered_marks", ("programme", "question", "key", "created"), "programme, key"),
+            )
+            for statement in (
+                f"""CREATE TABLE {table}_6 (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    {", ".join(f"{name} TEXT NOT NULL" for name in names)},
+                    UNIQUE ({unique})
+                )""",
+                f"INSERT INTO {table}_6 (id, {', '.join(names)}) SELECT id, {', '.join(names)} FROM {table}",
+                f"DROP TABLE {table}",
+                f"ALTER TABLE {table}_6 RENAME TO {table}",
+            )
+        ),
+        *CURATION_TRIGGERS,
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -217,6 +242,7 @@ PG_MIGRATIONS: tuple[tuple[str | Callable[[Connection], None], ...], ...] = (
             )
         ),
     ),
+    (),  # 6: identity columns never reuse an id already
 )
 assert len(PG_MIGRATIONS) == len(MIGRATIONS), "every migration is written for both backends"
 

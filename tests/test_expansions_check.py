@@ -108,3 +108,30 @@ def test_every_pledge_of_the_programme_has_expansions(capsys):
     assert main(["expansions", "check"]) == 0, capsys.readouterr().out
     out = capsys.readouterr().out
     assert out.startswith(f"449 of 449 pledges have expansions ({DEFAULT_EXPANSIONS}): min 17, median 18")
+
+
+def test_check_follows_the_id_ledger_across_an_edition(env, monkeypatch, tmp_path, capsys):
+    from tests.conftest import SMALL_PROGRAMME
+
+    kayak = "opprette en utleieordning for kajakker og robåter gratis mot at de som leier plukker plast."
+    programme = tmp_path / "edition.txt"
+    programme.write_text(SMALL_PROGRAMME, encoding="utf-8")
+    monkeypatch.setenv("QA_CORPUS", str(programme))
+    monkeypatch.setenv("QA_IDS", str(tmp_path / "edition.ids.jsonl"))
+    assert main(["ids", "update"]) == 0  # the first ledger: today's positional ids
+    rows = [json.loads(line) for line in env.read_text(encoding="utf-8").splitlines()]
+    rows += [
+        {"id": "oslofjorden-2", "text": kayak, "expansions": ["leie kajakk billig"]},
+        {"text": "bygge et sammenhengende sykkelveinett av høy kvalitet.", "expansions": ["sykkelvei"]},
+    ]
+    write_jsonl(env, *rows)
+    # The next edition: the fjord's first pledge removed (positions shift), the kayak one lightly edited.
+    text = SMALL_PROGRAMME.replace("● forby all form for tråling i Oslofjorden.\n", "")
+    text = text.replace("kajakker og robåter", "kajakker, kanoer og robåter")
+    programme.write_text(text, encoding="utf-8")
+    assert main(["ids", "update"]) == 0
+    capsys.readouterr()
+    assert main(["expansions", "check"]) == 0
+    out = capsys.readouterr().out
+    assert "edited: 1 pledges changed since their expansions were written" in out and "oslofjorden-2" in out
+    assert out.splitlines()[-1] == "missing: none"  # not "oslofjorden-1", its position in this edition

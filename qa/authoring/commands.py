@@ -46,7 +46,7 @@ def _inputs():
     settings = load_settings()
     if settings.expansions is None:
         raise QAError("QA_EXPANSIONS is off: set it to the expansions file to work on")
-    return settings, load_programme(settings.corpus)
+    return settings, load_programme(settings.corpus, settings.ids)
 
 
 def _check(args) -> int:

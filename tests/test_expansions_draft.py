@@ -17,7 +17,7 @@ import pytest
 
 from qa.operations.cli import main
 from qa.operations.settings import DEFAULT_EXPANSIONS
-from tests.conftest import REAL_CORPUS
+from tests.conftest import REAL_CORPUS, write_jsonl
 from tests.fake_openai import FakeOpenAI, Scripted, completion, expansions_reply
 
 KEY = "sk-test-0123456789abcdef"
@@ -112,6 +112,22 @@ def test_a_second_run_drafts_only_what_is_still_missing(env, drafts, monkeypatch
     assert capsys.readouterr().out.splitlines()[-1].startswith("nothing to draft")
 
 
+def test_a_rejected_draft_is_drafted_again_and_replaced(env, drafts, monkeypatch, capsys):
+    with FakeOpenAI(expansions_reply(*GOOD)) as fake:
+        assert _draft(fake, monkeypatch, drafts) == 0
+    rows = _rows(drafts)
+    rows[0]["status"] = "rejected"
+    write_jsonl(drafts, *rows)
+    better = [f"bedre tekst {i} om det velgerne lurer på" for i in range(1, 16)]
+    with FakeOpenAI(expansions_reply(*better)) as fake:
+        assert _draft(fake, monkeypatch, drafts) == 0
+    assert len(fake.requests) == 1  # only the rejected pledge is asked again
+    again = _rows(drafts)
+    assert [(r["pledge_id"], r["status"]) for r in again] == [("samferdsel-2", "draft"), ("oslofjorden-2", "draft")]
+    assert again[1]["expansions"] == better
+    capsys.readouterr()
+
+
 def test_a_reply_in_a_code_fence_is_accepted(env, drafts, monkeypatch):
     fenced = "```json\n" + json.dumps({"expansions": GOOD}) + "\n```"
     with FakeOpenAI(completion(fenced)) as fake:
@@ -136,6 +152,7 @@ def test_a_reply_in_a_code_fence_is_accepted(env, drafts, monkeypatch):
         (expansions_reply(*GOOD[:3]), "3 texts; between 10 and 25 wanted"),
         (completion('{"expansions": ["a", "b", "c", "d'), "the reply is not JSON"),
         (completion('{"expansions": ["a", "b", "c", "d', finish_reason="length"), "cut off at the model's length"),
+        (completion("[" * 100_000 + "]" * 100_000), "the reply is not JSON"),  # deeper than json.loads goes
     ],
 )
 def test_an_unusable_reply_skips_its_pledge_with_the_reason(env, drafts, monkeypatch, capsys, reply, reason):

@@ -145,7 +145,7 @@ class ChatClient:
             message = choice["message"]
             content, refusal = message.get("content"), message.get("refusal")
             finish = choice.get("finish_reason")
-        except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+        except (ValueError, KeyError, IndexError, TypeError, AttributeError, RecursionError):
             snippet = self._snippet(response.text)
             raise EndpointError(
                 f"{e.completions} did not answer as an OpenAI-compatible chat completion: {snippet}"

@@ -106,7 +106,7 @@ def draft(
 ) -> Outcome:
     """Draft expansions for up to `limit` pledges that have none and no draft yet; see the module."""
     rows = [row for _, row in read_drafts(out)]  # refuse before asking anything if it is damaged
-    drafted_texts = {row["text"] for row in rows}
+    drafted_texts = {row["text"] for row in rows if row["status"] != REJECTED}  # a rejected one is drafted anew
     missing = without_expansions(programme, expansions)
     todo = [p for p in missing if p.text not in drafted_texts]
     outcome = Outcome(already=len(missing) - len(todo))
@@ -129,6 +129,7 @@ def draft(
         except EndpointError as exc:
             raise EndpointError(f"{exc}{_kept(outcome, out)}") from None
         timeouts = 0
+        rows = [r for r in rows if r["text"] != pledge.text]  # the new draft replaces a rejected one
         rows.append(_row(pledge, client.endpoint.model, texts))
         write_atomic(out, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
         outcome.drafted.append(pledge.id)

@@ -39,7 +39,7 @@ def texts_from_reply(reply: Reply, pledge: str) -> list[str]:
         content = fenced.group(1)
     try:
         data = json.loads(content)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than Python's parser goes
         if _REFUSAL.search(content):
             raise ReplyRejected(f"the model refused: {_short(content)}") from None
         if reply.finish_reason == "length":

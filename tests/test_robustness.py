@@ -156,3 +156,39 @@ def test_ask_with_bad_input_is_one_line_before_any_model_is_loaded(tmp_path, arg
     line = _one_clear_line(_run_qa(*args, env=env))
     assert message in line and "QA_" not in line
     assert list(tmp_path.iterdir()) == []
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (from /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.model  # the real model's first build takes long enough to be interrupted
+def test_stopping_serve_while_it_builds_the_index_stops_the_build_too(tmp_path):
+    env = {**os.environ, "QA_INDEX_DIR": str(tmp_path / "index"), "QA_VAR_DIR": str(tmp_path / "var")}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "qa", "serve", "--port", "0"], cwd=CHECKOUT, env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (builders := _children(server.pid)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert builders, "serve started no build"
+        server.terminate()  # SIGTERM to serve alone, as `kill PID` or a service manager may send it
+        assert server.wait(timeout=30) == 128 + 15
+        deadline = time.monotonic() + 10
+        while any(Path(f"/proc/{pid}").exists() for pid in builders) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not any(Path(f"/proc/{pid}").exists() for pid in builders), "the build went on without serve"
+    finally:
+        os.killpg(server.pid, 9) if server.poll() is None else None

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -40,11 +41,31 @@ def serve(settings: Settings, *, host: str, port: int, workers: int = 1) -> None
             hand_over(settings, inputs, stored)
     except IndexStale as exc:
         log.warning("building the index in %s: %s", settings.index_dir, exc)
-        if subprocess.run([sys.executable, "-m", "qa", "build"], check=False).returncode != 0:
+        if _build_in_a_child() != 0:
             raise ConfigError("the index could not be built (see the line above)") from None
     # Spawned workers read their settings from the environment: `--root-path` goes there too.
     os.environ["QA_ROOT_PATH"] = settings.root_path
     uvicorn.run(APP, factory=True, host=host, port=port, workers=workers, **uvicorn_options(settings))
+
+
+def _build_in_a_child() -> int:
+    """`python -m qa build` in a child process; its exit code. A SIGTERM to this process while it
+    builds stops the child too (a service manager or `kill` that signals only this process would
+    otherwise leave the build running on its own) and exits as that signal would."""
+    child = subprocess.Popen([sys.executable, "-m", "qa", "build"])
+
+    def stop(signum, _frame):
+        child.terminate()  # waited for below: Popen.wait is not reentrant, and the handler interrupts one
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        return child.wait()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        if child.poll() is None:  # stopped above, or by Ctrl-C (which reaches it too): do not leave it
+            child.terminate()
+            child.wait()
 
 
 def uvicorn_options(settings: Settings) -> dict:

@@ -160,6 +160,19 @@ def looks_like_heading(text: str) -> bool:
     )
 
 
+# Words a Norwegian (or English) heading does not end in: one that does goes on in the next line.
+_OPEN_ENDED = frozenset(
+    "i og for med til av på om fra mot ved en et ei de det som å eller samt the and of for in to with".split()
+)
+
+
+def _continues(lines: list[_Line], i: int) -> bool:
+    """Whether the text line after `lines[i]` starts in lower case, so that `lines[i]` is the first
+    line of a wrapped sentence (narrow columns make many such lines heading-shaped), not a heading."""
+    after = next((line for line in lines[i + 1 :] if line.kind != "blank"), None)
+    return after is not None and after.kind == "text" and after.text[:1].islower()
+
+
 def _build(lines: list[_Line], warnings: list[str]) -> Programme:
     vivils = [i for i, line in enumerate(lines) if line.kind == "vivil"]
     if not vivils:
@@ -202,13 +215,19 @@ def _build(lines: list[_Line], warnings: list[str]) -> Programme:
             )
             continue
         first = titles[0]
-        if len(titles) > 1 and looks_like_heading(titles[1].text):
+        if len(titles) > 1 and looks_like_heading(titles[1].text) and not _continues(titles, 1):
             current_part = {"title": first.text, "page": first.page, "sections": []}
             parts.append(current_part)
             heading, intro_from = titles[1], head.index(titles[1]) + 1
         else:
             heading, intro_from = first, head.index(first) + 1
         sections.append(_section_dict(heading.text, heading.page, head[intro_from:], current_part, heading.no))
+        for title in {heading.no: heading, first.no: first}.values():
+            last = title.text.rsplit(maxsplit=1)[-1].casefold()
+            if last in _OPEN_ENDED:
+                warnings.append(
+                    f"line {title.no}: heading {title.text!r} ends in {last!r}: a heading wrapped over two lines?"
+                )
 
     parts = [part for part in parts if part["sections"] or part["title"]]
     for part in parts:
@@ -222,7 +241,9 @@ def _split_point(region: list[_Line], warnings: list[str], stop_line: _Line | No
     """Index in `region` where the last bullet's text ends and the next heading begins."""
     last_bullet = max((i for i, line in enumerate(region) if line.kind == "bullet"), default=-1)
     candidates = [
-        i for i in range(last_bullet + 1, len(region)) if region[i].kind == "text" and looks_like_heading(region[i].text)
+        i
+        for i in range(last_bullet + 1, len(region))
+        if region[i].kind == "text" and looks_like_heading(region[i].text) and not _continues(region, i)
     ]
     for i in candidates:
         before = next((line for line in reversed(region[:i]) if line.kind in ("text", "bullet")), None)

@@ -225,6 +225,26 @@ def test_each_printed_page_number_anchors_its_own_page_past_a_page_without_text(
     )
 
 
+def test_a_wrapped_line_that_looks_like_a_heading_is_not_one_when_its_sentence_goes_on():
+    # Narrow columns wrap intros into short capitalised lines; the next line starting in lower
+    # case shows the sentence goes on.
+    text = "\n".join([
+        " Et grønt Bærum", "", "Klima", "Bærum er i dag en god kommune for de",
+        "som bor her, men klimaet endrer seg.", "Vi vil:", "● kutte utslipp.",
+        "", "Natur", "Naturen i Bærum er rik og", "variert.", "Vi vil:", "● verne skogen.",
+    ])
+    programme = parse_text(text)
+    assert [(s.part, s.title) for s in programme.sections] == [("Et grønt Bærum", "Klima"), ("Et grønt Bærum", "Natur")]
+    assert programme.sections[0].intro == ("Bærum er i dag en god kommune for de som bor her, men klimaet endrer seg.",)
+    assert programme.warnings == ()
+
+
+def test_a_heading_that_ends_in_a_word_no_heading_ends_in_is_named():
+    text = "\n".join([" God oppvekst og fritid i", "Bærum", "", "Barnehage", "Om barnehager.", "Vi vil:", "● ha flere."])
+    warnings = parse_text(text).warnings
+    assert "line 1: heading 'God oppvekst og fritid i' ends in 'i': a heading wrapped over two lines?" in warnings
+
+
 def test_unknown_structure_gives_a_warning_naming_the_line_not_a_crash():
     programme = parse_text("● en løs kule før alt\nTittel\nIntro.\nVi vil:\n● en ekte kule.\n")
     assert len(programme.pledges) == 2

@@ -346,6 +346,13 @@ def test_feedback_comment_is_one_line_of_at_most_500_characters(qlog):
     assert entry["comment"] == "x y " + "z" * 496
 
 
+def test_a_comment_cannot_turn_the_staff_reports_text_around_or_hold_what_is_not_text(qlog):
+    ask_id = qlog.record(make_answer("buss"))
+    qlog.feedback(ask_id, False, "ok \u202egnirts\u202c og \u2067isolert\u2069 \ud800slutt\x1b[31m")
+    (entry,) = qlog.negative_feedback()
+    assert entry["comment"] == "ok gnirts og isolert slutt [31m"
+
+
 # -- purging --------------------------------------------------------------------------------
 
 

@@ -167,7 +167,10 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> Response
         detail = "Siden finnes ikke."
     headers = getattr(exc, "headers", None)
     if exc.status_code == 405:
-        headers = {**(headers or {}), "Allow": _allowed(request)}
+        allowed = _allowed(request)
+        headers = {**(headers or {}), "Allow": allowed}
+        if detail == "Method Not Allowed":
+            detail = f"{request.method} er ikke tillatt her; bruk {' eller '.join(allowed.split(', '))}."
     site = pages.pages_for(request)
     if _wants_html(request) and site is not None:
         title = _TITLES.get(exc.status_code, "Noe gikk galt")

@@ -79,7 +79,7 @@ def _parse_pairs(query_string: bytes) -> dict[str, list[str]]:
     except UnicodeDecodeError:
         raise InvalidQuery(_NOT_UTF8) from None
     except ValueError:  # more than MAX_FIELDS
-        raise InvalidQuery("Adressen har for mange parametre; bruk bare q og k.") from None
+        raise InvalidQuery(f"Adressen har for mange parametre (over {MAX_FIELDS}).") from None
     values: dict[str, list[str]] = {}
     for name, value in pairs:
         values.setdefault(name, []).append(value)

@@ -78,11 +78,22 @@ def hour_of(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:00:00Z")
 
 
+# Dropped from comments: right-to-left overrides and isolates (they would turn the staff report's
+# text around without being seen) and lone surrogates (not text; no database stores them).
+_UNSHOWN = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
 def clean_comment(comment: str | None) -> str | None:
-    """One line of at most `MAX_COMMENT` characters without control characters; empty is None."""
+    """One line of at most `MAX_COMMENT` characters without control characters (each a space),
+    bidi overrides or lone surrogates (left out); empty is None."""
     if comment is None:
         return None
-    text = " ".join("".join(" " if unicodedata.category(c) == "Cc" else c for c in comment).split())
+    kept = (
+        " " if unicodedata.category(c) == "Cc" else c
+        for c in comment
+        if c not in _UNSHOWN and unicodedata.category(c) != "Cs"
+    )
+    text = " ".join("".join(kept).split())
     return text[:MAX_COMMENT] or None
 
 

@@ -21,7 +21,7 @@ def test_question_brings_back_the_pledge_that_answers_it(answerer: Answerer):
 
 def test_answer_json_has_exactly_the_api_fields(answerer: Answerer):
     data = answerer.ask("sone 1 i kollektivtrafikken", k=2).as_dict()
-    assert set(data) == {"question", "coverage", "answered", "smalltalk", "corrected", "results"}
+    assert set(data) == {"question", "coverage", "answered", "smalltalk", "corrected", "answering", "results"}
     assert data["corrected"] is None  # every word is the programme's own
     assert data["coverage"] in {"answered", "related", "not_covered"}
     assert data["answered"] == (data["coverage"] == "answered")
@@ -159,3 +159,24 @@ def test_a_question_of_several_sentences_is_also_scored_by_its_best_sentence(ans
     calls = fake_embedder.calls
     assert answerer.ask(story).hits[0].pledge.id == "samferdsel-1"
     assert fake_embedder.calls == calls + 1  # the sentences are embedded in the same call
+
+
+def test_an_answer_says_how_many_of_its_first_hits_answer_and_the_page_draws_the_rest_apart(answerer: Answerer):
+    from dataclasses import replace
+
+    from qa.answer import CLOSE, Answer, Hit
+    from web.pages import reply_for
+
+    pledges = answerer.programme.pledges
+    scores = [0.82, 0.82 - CLOSE + 0.001, 0.82 - CLOSE - 0.001, 0.706, 0.705]
+    answer = Answer("bompenger", "answered", tuple(Hit(p, s) for p, s in zip(pledges, scores)))
+    assert answer.answering == 2  # the next is just over CLOSE below the first
+    body = {**answer.as_dict(), "programme": "x"}
+    assert body["answering"] == 2
+    reply = reply_for(body)
+    drawn = [r["id"] for g in reply.groups for r in g.results]
+    apart = [r["id"] for g in reply.also for r in g.results]
+    assert drawn == [p.id for p in pledges[:2]] and apart == [p.id for p in pledges[2:5]]
+    for band in ("related", "not_covered"):
+        assert replace(answer, coverage=band).answering == 0
+    assert replace(answer, hits=()).answering == 0

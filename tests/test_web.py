@@ -94,7 +94,7 @@ def test_api_answer_has_exactly_the_documented_fields(client):
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/json"
     body = response.json()
-    assert set(body) == {"question", "coverage", "answered", "smalltalk", "corrected", "results", "programme"}
+    assert set(body) == {"question", "coverage", "answered", "smalltalk", "corrected", "answering", "results", "programme"}
     assert body["programme"] == "mdg-baerum"  # the one programme of a service without QA_PROGRAMMES
     assert body["question"] == "tråling i Oslofjorden"
     assert body["coverage"] in ("answered", "related", "not_covered")

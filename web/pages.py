@@ -8,7 +8,7 @@ question is rendered per request, which works with JavaScript off; with it on, `
 
 An answer is drawn from its JSON (`Answer.as_dict`, README "What /api/ask returns"), the same
 JSON widget.js's `render` draws, by the same rules: one of four kinds (`Reply`), "answered"
-(the results, by section), "related" (an honest "not directly" and the nearest RELATED_SHOWN
+(the results that answer, by section, and the rest behind a <details>), "related" (an honest "not directly" and the nearest RELATED_SHOWN
 results), "not_covered" (the programme seems silent: the nearest sections, and the nearest
 results behind a <details>) and "smalltalk" (a fixed friendly line, no pledges). Sections are
 told apart by `section_id`, never by title: two sections may share one.
@@ -99,6 +99,7 @@ class Reply:
     kind: str  # "answered", "related", "not_covered" or "smalltalk"
     smalltalk: str | None = None  # "greeting" or "thanks" when kind is "smalltalk"
     groups: tuple[Group, ...] = ()  # results by section: the answer, or the nearest ones
+    also: tuple[Group, ...] = ()  # an answer's further results, close to the question but not its answer
     nearest: tuple[Group, ...] = ()  # the sections to read on in, when the programme seems silent
     interpreted_as: str | None = None  # what was answered, when the previous question was used
     fallback: Fallback | None = None  # a broader programme's answer, when this one does not answer
@@ -135,7 +136,8 @@ def reply_for(body: dict) -> Reply:
     results, shown = body["results"], body.get("interpreted_as")
     asked["interpreted_as"] = shown
     if body["coverage"] == "answered":
-        return Reply("answered", groups=group_by_section(results), **asked)
+        n = body.get("answering", len(results))
+        return Reply("answered", groups=group_by_section(results[:n]), also=group_by_section(results[n:]), **asked)
     closest = group_by_section(results[:RELATED_SHOWN])
     broader = body.get("fallback")
     fallback = Fallback(broader["title"], group_by_section(broader["results"])) if broader else None

@@ -24,7 +24,7 @@ from tests.browser.test_browser import QUESTION, open_widget, violations
 from tests.test_web_sections import BUS, GREEN, ROADS, SAFE
 
 VERBATIM = "forby all form for tråling i Oslofjorden"  # pledge oslofjorden-3, word for word
-FIELDS = {"question", "coverage", "answered", "smalltalk", "corrected", "results", "programme"}
+FIELDS = {"question", "coverage", "answered", "smalltalk", "corrected", "answering", "results", "programme"}
 RESULT_FIELDS = {"id", "text", "part", "part_id", "section", "section_id", "number", "page", "score", "url", "programme"}
 # The twin programme's answer: both sections titled "Samferdsel", interleaved, then another.
 TWIN_HITS = [f"{ROADS}-1", "samferdsel-1", f"{ROADS}-2", "samferdsel-2", "skole-1"]
@@ -36,6 +36,7 @@ WORDS = {
         "none": "Programmet ser ikke ut til å si noe om dette.",
         "near": "Nærmeste tema i programmet:",
         "anyway": "Vis de nærmeste punktene likevel",
+        "more": "Flere punkter som ligger nær spørsmålet",
         "greeting": "Hei! Spør meg om hva MDG Bærum vil gjøre – for eksempel om skole, buss eller natur. "
         "Svarene er sitater fra programmet.",
         "thanks": "Bare hyggelig! Spør gjerne om noe mer.",
@@ -47,6 +48,7 @@ WORDS = {
         "none": "The programme does not seem to say anything about this.",
         "near": "Closest topics in the programme:",
         "anyway": "Show the nearest pledges anyway",
+        "more": "More pledges close to the question",
         "greeting": "Hi! Ask me what MDG Bærum wants to do – for example about schools, buses or nature. "
         "The answers are quotes from the programme.",
         "thanks": "You’re welcome! Feel free to ask something else.",
@@ -73,8 +75,13 @@ def api_answer(server: str, question: str) -> dict:
 
 
 def in_band(body: dict, coverage: str, smalltalk: str | None) -> dict:
-    """`body` moved into a band, as the server would send it there."""
-    return {**body, "coverage": coverage, "answered": coverage == "answered", "smalltalk": smalltalk}
+    """`body` moved into a band, as the server would send it there (`answering` as qa.answer counts it)."""
+    from qa.answer import CLOSE
+
+    scores = [r["score"] for r in body["results"]]
+    answering = next((i for i, s in enumerate(scores) if s < scores[0] - CLOSE), len(scores)) if scores else 0
+    moved = {**body, "coverage": coverage, "answered": coverage == "answered", "smalltalk": smalltalk}
+    return {**moved, "answering": answering if coverage == "answered" and not smalltalk else 0}
 
 
 def grouped(results: list[dict]) -> list[str]:
@@ -93,11 +100,11 @@ def sections_of(results: list[dict]) -> list[tuple[str, str, str]]:
     return list(seen.values())
 
 
-def drawn_sections(reply, server: str) -> list[tuple[str, str, str]]:
-    """(link, title, part) of each group of pledges a reply draws."""
+def drawn_sections(reply, server: str, groups: str = ".group") -> list[tuple[str, str, str]]:
+    """(link, title, part) of each group of pledges a reply draws (those `groups` selects)."""
     return [
         (hrefs(g.locator("h3.sec a"), server)[0], g.locator("h3.sec").text_content(), g.locator(".part").text_content())
-        for g in reply.locator(".group").all()
+        for g in reply.locator(groups).all()
     ]
 
 
@@ -118,10 +125,18 @@ def check_reply(reply, body: dict, lang: str, server: str) -> None:
         assert reply.inner_text().strip() == words[body["smalltalk"]]
         assert cites.count() == 0 and reply.locator("blockquote, a, details").count() == 0
     elif kind == "answered":
-        assert hrefs(cites, server) == grouped(results)
-        assert drawn_sections(reply, server) == sections_of(results)
-        assert all(c.is_visible() for c in cites.all())
-        assert words["none"] not in reply.inner_text() and reply.locator(".band, details").count() == 0
+        lead, rest = results[: body["answering"]], results[body["answering"] :]
+        assert lead, "an answered reply answers with its first result at least"
+        assert hrefs(reply.locator(":scope > .group a.cite"), server) == grouped(lead)
+        assert drawn_sections(reply, server, ":scope > .group") == sections_of(lead)
+        assert all(c.is_visible() for c in reply.locator(":scope > .group a.cite").all())
+        assert words["none"] not in reply.inner_text() and reply.locator(".band").count() == 0
+        # The rest are close to the question, not its answer: apart, behind a <details>.
+        assert hrefs(reply.locator("details.anyway a.cite"), server) == grouped(rest)
+        if rest:
+            assert reply.locator("details.anyway > summary").inner_text() == words["more"]
+        else:
+            assert reply.locator("details").count() == 0
     elif kind == "related":
         assert " ".join(reply.locator(".band").text_content().split()) == words["related"]
         assert reply.locator(".band .label").is_visible()  # a label, not colour alone

@@ -26,6 +26,7 @@
       cite: (s, n, p) => `${s} · punkt ${n} · s. ${p}`,
       none: 'Programmet ser ikke ut til å si noe om dette.', near: 'Nærmeste tema i programmet:',
       anyway: 'Vis de nærmeste punktene likevel', closest: 'Nærmeste treff', broader: 'Bredere program', says: 'sier:',
+      more: 'Flere punkter som ligger nær spørsmålet',
       related: 'Programmet svarer ikke direkte på dette. Dette er det nærmeste:',
       hello: 'Hei! Spør meg om hva MDG Bærum vil gjøre – for eksempel om skole, buss eller natur. Svarene er sitater fra programmet.',
       welcome: 'Bare hyggelig! Spør gjerne om noe mer.',
@@ -53,6 +54,7 @@
       cite: (s, n, p) => `${s} · item ${n} · p. ${p}`,
       none: 'The programme does not seem to say anything about this.', near: 'Closest topics in the programme:',
       anyway: 'Show the nearest pledges anyway', closest: 'Closest match', broader: 'Broader programme', says: 'says:',
+      more: 'More pledges close to the question',
       related: 'The programme does not answer this directly. This is the closest it comes:',
       hello: 'Hi! Ask me what MDG Bærum wants to do – for example about schools, buses or nature. The answers are quotes from the programme.',
       welcome: 'You’re welcome! Feel free to ask something else.',
@@ -173,7 +175,11 @@
     if (data.interpreted_as) box.append(h('p', { class: 'interpreted' }, t.interpreted + ' ', h('q', {}, data.interpreted_as)));
     const words = terms(data.corrected || data.question || '');
     if (kind === 'smalltalk') box.append(h('p', { class: 'courtesy' }, data.smalltalk === 'thanks' ? t.welcome : t.hello));
-    else if (kind === 'answered') box.append(...groups(data.results, t, base, words, away));
+    else if (kind === 'answered') {
+      const n = data.answering ?? data.results.length;  // the rest are close, not the answer
+      box.append(...groups(data.results.slice(0, n), t, base, words, away));
+      if (n < data.results.length) box.append(h('details', { class: 'anyway' }, null, h('summary', {}, t.more), ...groups(data.results.slice(n), t, base, words, away)));
+    }
     else if (kind === 'related') {
       box.append(h('p', { class: 'band' }, null, h('span', { class: 'label' }, t.closest), ' ' + t.related), ...groups(nearest, t, base, words, away));
     } else {

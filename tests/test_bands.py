@@ -161,3 +161,28 @@ def _features(**values: float):
     from qa.answering.bands import Features
 
     return Features(**{f: values.get(f, 0.0) for f in FEATURES})
+
+
+@pytest.mark.parametrize(
+    ("typed", "ranked"),
+    [
+        ("hei, hva vil dere med skolen?", "hva vil dere med skolen?"),
+        ("Hei MDG! Blir bussen billigere?", "Blir bussen billigere?"),
+        ("takk, men hva med bussen?", "men hva med bussen?"),
+        ("hello, we came to Norway this year", "we came to Norway this year"),
+        ("Hva med bussen?", "Hva med bussen?"),  # no greeting
+        ("hei på deg, hva med bussen", "hei på deg, hva med bussen"),  # "på deg" is not only courtesy: kept whole
+        ("Sone 1, hva skjer?", "Sone 1, hva skjer?"),
+        ("god kveld :)", "god kveld :)"),  # nothing but courtesy: smalltalk, left to it
+        ("hei, takk!", "hei, takk!"),
+    ],
+)
+def test_a_greeting_a_question_opens_with_is_left_out_of_the_ranking(typed: str, ranked: str):
+    from qa.answering.smalltalk import without_courtesy
+
+    assert without_courtesy(typed) == ranked
+
+
+def test_a_question_ranks_the_same_with_or_without_a_greeting_before_it(answerer: Answerer):
+    plain, greeted = answerer.ranker.rank("tråling i Oslofjorden?"), answerer.ranker.rank("Hei! tråling i Oslofjorden?")
+    assert greeted.ids == plain.ids and np.array_equal(greeted.scores, plain.scores) and greeted.coverage == plain.coverage

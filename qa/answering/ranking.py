@@ -30,7 +30,8 @@ The band ("answered", "related", "not_covered") is decided by `qa.answering.band
 matches stand out, and from how much closer the question is to the programme than to the
 background: the off-topic and out-of-scope questions the team wrote (corpus/questions.jsonl).
 Weights and the band model are fitted by `python -m qa tune` and read from `qa/answering/fitted.json`.
-The question is spell-mended towards the programme's words first (qa/answering/spelling.py).
+The question is spell-mended towards the programme's words first (qa/answering/spelling.py), and
+a greeting or thanks it opens with is left out (qa/answering/smalltalk.py `without_courtesy`).
 
 Staff curation (qa/curation) adds rows while the server runs, without rebuilding anything:
 alternate phrasings of a pledge, embedded as questions and folded into its expansion signal as
@@ -57,6 +58,7 @@ from index.halfrows import HalfRows
 from index.store import StoredIndex
 from qa.answering import lexical
 from qa.answering.bands import ANSWERED, NOT_COVERED, RELATED, Bands, Features
+from qa.answering.smalltalk import without_courtesy
 from qa.answering.spelling import Speller
 
 log = logging.getLogger(__name__)
@@ -324,6 +326,7 @@ class Ranker:
         """
         if not exact:
             question = self._speller.correct(question)
+        question = without_courtesy(question)
         parts = segments(question)
         vectors = self._embedder.embed_queries([question, *parts])  # one call, whatever the number
         q = vectors[0]

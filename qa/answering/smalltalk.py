@@ -48,3 +48,17 @@ def smalltalk(question: str) -> str | None:
     if all(w in _GREETINGS or w in _THANKS for w in words) and any(w in _GREETING_CORE for w in words):
         return GREETING  # "hei, takk!" or "hello there, thanks"
     return None
+
+
+_COURTESY_WORDS = _GREETING_CORE | _THANKS_CORE | {"god", "godt", "tusen", "dere", "alle", "sammen", "there", "everyone", "folkens", "mdg"}
+_LEADING = re.compile(r"^\s*((?:[^\W\d_]+\s*){1,4}?)[,!.:;]+\s*(?=.*[^\W\d_])", re.DOTALL)
+
+
+def without_courtesy(question: str) -> str:
+    """The question without a greeting or thanks it opens with ("hei, hva vil dere med skolen?"
+    -> "hva vil dere med skolen?"), so the courtesy does not weigh in the ranking; unchanged when
+    it opens otherwise, or when nothing but courtesy is left."""
+    m = _LEADING.match(question)
+    if m and all(w in _COURTESY_WORDS for w in m.group(1).casefold().split()) and smalltalk(question[m.end() :]) is None:
+        return question[m.end() :]
+    return question

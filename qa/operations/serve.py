@@ -52,20 +52,28 @@ def _build_in_a_child() -> int:
     """`python -m qa build` in a child process; its exit code. A SIGTERM to this process while it
     builds stops the child too (a service manager or `kill` that signals only this process would
     otherwise leave the build running on its own) and exits as that signal would."""
-    child = subprocess.Popen([sys.executable, "-m", "qa", "build"])
+    received: list[int] = []
+    child: subprocess.Popen | None = None
 
-    def stop(signum, _frame):
-        child.terminate()  # waited for below: Popen.wait is not reentrant, and the handler interrupts one
-        raise SystemExit(128 + signum)
+    def stop(signum, _frame):  # records and passes on; raising here could interrupt Popen itself
+        received.append(signum)
+        if child is not None:
+            child.terminate()
 
-    previous = signal.signal(signal.SIGTERM, stop)
+    previous = signal.signal(signal.SIGTERM, stop)  # before the child exists: no moment unguarded
     try:
-        return child.wait()
+        child = subprocess.Popen([sys.executable, "-m", "qa", "build"])
+        if received:  # it came while the child was being started
+            child.terminate()
+        code = child.wait()
     finally:
         signal.signal(signal.SIGTERM, previous)
-        if child.poll() is None:  # stopped above, or by Ctrl-C (which reaches it too): do not leave it
+        if child is not None and child.poll() is None:  # Ctrl-C reaches it too; nothing may leave it running
             child.terminate()
             child.wait()
+    if received:
+        raise SystemExit(128 + received[0])
+    return code
 
 
 def uvicorn_options(settings: Settings) -> dict:

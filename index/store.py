@@ -196,9 +196,13 @@ def _read_keys(path: Path) -> dict[str, list[str]]:
 def build_lock(directory: Path) -> Iterator[None]:
     """Hold the exclusive build lock of the index at `directory`; clean up stale builds."""
     directory = Path(directory)
-    directory.parent.mkdir(parents=True, exist_ok=True)
     lock_path = directory.with_name(f".{directory.name}.lock")
-    with open(lock_path, "a+b") as lock:
+    try:
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        lock = open(lock_path, "a+b")  # noqa: SIM115 (closed by the with below)
+    except OSError as exc:
+        raise IndexFailure(f"cannot build the index in {directory}: {exc.strerror or exc}") from None
+    with lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -232,6 +236,7 @@ def build(
 
 
 def _build(directory: Path, embedder: Embedder, passages: Passages, *, progress: bool, cache: bool = False) -> StoredIndex:
+    refuse_to_replace(directory)  # every build comes through here, under the build lock
     tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.building-", dir=directory.parent))
     kept = EmbeddingCache(cache_path(directory), embedder.model_id, embedder.dim) if cache else None
     try:
@@ -276,6 +281,25 @@ def _build(directory: Path, embedder: Embedder, passages: Passages, *, progress:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return StoredIndex(embedder.model_id, embedder.dim, content, collections)
+
+
+def refuse_to_replace(directory: Path) -> None:
+    """`IndexFailure` unless `directory` is missing, empty or an index this module wrote: a build
+    replaces the whole folder, so QA_INDEX_DIR set to a folder of other files (the checkout's
+    `index/` package, a home folder, a folder holding several programmes' indexes) must not be."""
+    directory = Path(directory)
+    if not directory.exists():
+        return
+    if not directory.is_dir():
+        raise IndexFailure(f"{directory} is a file, not an index folder; point QA_INDEX_DIR at a folder")
+    names = {p.name for p in directory.iterdir()}
+    ours = {MANIFEST, KEYS} | {n for n in names if n.endswith(".faiss")}
+    if names and (MANIFEST not in names or names - ours):
+        strays = ", ".join(sorted(names - ours)[:3]) or "no manifest.json"
+        raise IndexFailure(
+            f"{directory} holds files that are not an index ({strays}); a build replaces the whole folder, "
+            "so point QA_INDEX_DIR at an empty or new folder"
+        )
 
 
 def _swap_into_place(new: Path, directory: Path) -> None:

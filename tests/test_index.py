@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 
 import numpy as np
 import pytest
 
+from index.errors import IndexFailure
 from index.store import MANIFEST, IndexStale, build, content_hash, load, open_index
 from tests.conftest import FakeEmbedder
 
@@ -133,3 +135,25 @@ def test_a_crash_during_a_build_leaves_the_previous_index_usable(tmp_path):
     stored = load(tmp_path / "idx", model_id=FakeEmbedder.model_id, content=content_hash(PASSAGES))
     assert stored.collections["sections"].keys == ("a", "b")
     assert sorted(p.name for p in tmp_path.iterdir()) == [".idx.lock", "idx"]  # no half-written folder left behind
+
+
+@pytest.mark.parametrize("stray", ["__init__.py", "notes.txt", "mdg-baerum"])
+def test_a_build_never_replaces_a_folder_of_other_files(tmp_path, fake_embedder, stray):
+    # QA_VAR_DIR="" once made the index folder the checkout's own `index/` package.
+    folder = tmp_path / "index"
+    folder.mkdir()
+    (folder / stray).mkdir() if stray == "mdg-baerum" else (folder / stray).write_text("keep me")
+    passages = {"pledges": [("a-1", "en tekst")]}
+    with pytest.raises(IndexFailure, match=re.escape(f"holds files that are not an index ({stray})")):
+        open_index(folder, fake_embedder, passages)
+    with pytest.raises(IndexFailure, match="holds files that are not an index"):
+        build(folder, fake_embedder, passages)
+    assert (folder / stray).exists() and sorted(p.name for p in folder.iterdir()) == [stray]
+
+
+def test_a_build_replaces_its_own_index_and_fills_an_empty_folder(tmp_path, fake_embedder):
+    folder = tmp_path / "index"
+    folder.mkdir()
+    open_index(folder, fake_embedder, {"pledges": [("a-1", "en tekst")]})
+    open_index(folder, fake_embedder, {"pledges": [("a-1", "en annen tekst")]})  # stale: rebuilt in place
+    assert load(folder, model_id=fake_embedder.model_id, content=content_hash({"pledges": [("a-1", "en annen tekst")]}))

@@ -115,6 +115,22 @@ class Settings(BaseSettings):
             raise ValueError("must name a model")
         return value.strip()
 
+    @field_validator("var_dir", "index_dir", mode="before")
+    @classmethod
+    def _folder_named(cls, value):
+        # An empty value is the working directory: in a checkout, `index/` there is the index
+        # package's source, which a build would replace.
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("is empty: give a folder, or leave it unset for the default")
+        return value
+
+    @field_validator("index_dir")
+    @classmethod
+    def _index_dir_is_a_folder_or_new(cls, value: Path) -> Path:
+        if value.exists() and not value.is_dir():
+            raise ValueError(f"{value} is a file, not a folder for the index")
+        return value
+
     @field_validator("ids", *OPTIONAL_FILES, mode="before")
     @classmethod
     def _off_is_none(cls, value):

@@ -237,3 +237,36 @@ def test_a_programme_given_as_a_pdf_is_read_as_the_import_reads_it(registry: Pat
     with TestClient(create_app(psettings, embedder=FakeEmbedder())) as client:
         body = client.get("/api/ask", params={"q": "fjerne eiendomsskatten", "programme": OTHER}).json()
     assert body["results"][0]["id"] == "skatt-1" and body["results"][0]["text"] == "fjerne eiendomsskatten i Eksempelby."
+
+
+def test_build_with_a_registry_builds_each_programme_into_its_own_folder_and_nothing_at_the_root(
+    registry: Path, tmp_path: Path, monkeypatch, capsys
+):
+    from qa.operations.cli import main
+
+    for name, value in {"QA_PROGRAMMES": registry, "QA_INDEX_DIR": tmp_path / "index", "QA_VAR_DIR": tmp_path / "var"}.items():
+        monkeypatch.setenv(name, str(value))
+    for name in ("QA_QUESTIONS", "QA_BACKGROUND", "QA_FITTED"):
+        monkeypatch.setenv(name, "off")
+    assert main(["build"]) == 0
+    slugs = [e.slug for e in load_registry(registry)]
+    folders = sorted(p.name for p in (tmp_path / "index").iterdir() if not p.name.startswith("."))  # caches are dot-files
+    assert folders == sorted(slugs) and not (tmp_path / "index" / "manifest.json").exists()  # no index at the root
+    out = capsys.readouterr().out
+    for slug in slugs:
+        assert (tmp_path / "index" / slug / "manifest.json").is_file()
+        assert f"index ready in {tmp_path / 'index' / slug}" in out
+    before = {slug: (tmp_path / "index" / slug / "manifest.json").stat().st_mtime_ns for slug in slugs}
+    assert main(["build"]) == 0  # up to date: nothing rebuilt, nothing removed
+    assert {slug: (tmp_path / "index" / slug / "manifest.json").stat().st_mtime_ns for slug in slugs} == before
+
+
+def test_serve_with_a_registry_it_cannot_read_is_one_line_before_anything_starts(tmp_path: Path, monkeypatch, capsys):
+    from qa.operations.cli import main
+
+    monkeypatch.setenv("QA_PROGRAMMES", str(tmp_path / "no-such-registry"))
+    monkeypatch.setenv("QA_INDEX_DIR", str(tmp_path / "index"))
+    assert main(["serve", "--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err
+    assert not (tmp_path / "index").exists()  # no index was built for a programme nobody serves

@@ -170,13 +170,14 @@ def _pledges(args) -> None:
 def _build(args) -> None:
     from index.store import build, open_index
     from qa.answering.startup import keep_lexical_table, load_inputs
+    from qa.programmes.library import every_programme
 
-    settings = _settings()
-    inputs = load_inputs(settings)
     make = build if args.force else open_index  # open_index builds only what is missing or stale
-    make(settings.index_dir, inputs.embedder, inputs.passages, progress=True, cache=not args.no_cache)
-    keep_lexical_table(settings, inputs)
-    print(f"index ready in {settings.index_dir}")
+    for settings in every_programme(_settings()):  # with QA_PROGRAMMES, each into its own folder
+        inputs = load_inputs(settings)
+        make(settings.index_dir, inputs.embedder, inputs.passages, progress=True, cache=not args.no_cache)
+        keep_lexical_table(settings, inputs)
+        print(f"index ready in {settings.index_dir}")
 
 
 def _ask(args) -> None:

@@ -21,6 +21,7 @@ from index.store import IndexStale, content_hash, load
 from qa.answering.startup import hand_over, load_inputs
 from qa.errors import ConfigError
 from qa.operations.settings import Settings
+from qa.programmes.library import every_programme
 
 log = logging.getLogger(__name__)
 
@@ -34,15 +35,19 @@ def serve(settings: Settings, *, host: str, port: int, workers: int = 1) -> None
     if workers < 1:
         raise ConfigError(f"--workers must be at least 1, got {workers}")
     _check_port(host, port)
-    inputs = load_inputs(settings)  # a bad corpus or model stops here, with one line
-    try:
-        stored = load(settings.index_dir, model_id=inputs.embedder.model_id, content=content_hash(inputs.passages))
-        if workers == 1:  # the server starts in this process: it need not load them again
-            hand_over(settings, inputs, stored)
-    except IndexStale as exc:
-        log.warning("building the index in %s: %s", settings.index_dir, exc)
-        if _build_in_a_child() != 0:
-            raise ConfigError("the index could not be built (see the line above)") from None
+    programmes = every_programme(settings)  # a bad registry stops here, with one line
+    stale = []
+    for each in programmes:
+        inputs = load_inputs(each)  # a bad corpus or model stops here, with one line
+        try:
+            stored = load(each.index_dir, model_id=inputs.embedder.model_id, content=content_hash(inputs.passages))
+            if workers == 1 and each is settings:  # one programme, served in this process: no second load
+                hand_over(settings, inputs, stored)
+        except IndexStale as exc:
+            log.warning("building the index in %s: %s", each.index_dir, exc)
+            stale.append(each)
+    if stale and _build_in_a_child() != 0:  # `qa build` builds every programme that needs it
+        raise ConfigError("the index could not be built (see the line above)") from None
     # Spawned workers read their settings from the environment: `--root-path` goes there too.
     os.environ["QA_ROOT_PATH"] = settings.root_path
     uvicorn.run(APP, factory=True, host=host, port=port, workers=workers, **uvicorn_options(settings))

@@ -129,6 +129,15 @@ def load_library(settings: Settings, *, embedder: Embedder | None = None, progre
     return Library(answerers)
 
 
+def every_programme(settings: Settings) -> list[Settings]:
+    """The settings of each programme the service answers: those of QA_PROGRAMMES' registry
+    (each with its own files and index folder), or just `settings` without one. Reads only the
+    registry; a bad one is a `ConfigError` naming the problem."""
+    if settings.programmes is None:
+        return [settings]
+    return [settings_for(settings, entry) for entry in load_registry(settings.programmes)]
+
+
 def settings_for(settings: Settings, entry: Entry) -> Settings:
     """The settings of one programme of the registry: its own files and its own index folder."""
     return settings.model_copy(

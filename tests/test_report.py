@@ -53,3 +53,26 @@ def test_report_prints_the_tables_in_the_terminal_with_the_gaps_apart(log_db):
 
 def test_report_says_when_the_log_is_off():
     assert report(Settings(db="off"), days=30) == "Spørsmålsloggen er slått av (QA_DB=off).\n"
+
+
+def test_the_daily_table_shows_the_newest_days_when_there_are_more_than_it_shows():
+    from qa.questionlog.report import SHOWN, Column, Table
+
+    days = [{"day": f"d{i:03}", "count": i} for i in range(SHOWN + 40)]  # oldest first, as per_day gives them
+    daily = Table("daily", "Spørsmål per dag", "", (Column("day", "Dato", "day"),), days, newest_last=True)
+    assert daily.shown() == days[-SHOWN:] and daily.shown()[-1]["day"] == f"d{SHOWN + 39:03}"  # today is there
+    top = Table("questions", "Mest stilte", "", (Column("day", "Dato"),), days)
+    assert top.shown() == days[:SHOWN]  # a ranked table shows its first rows
+
+
+def test_report_on_a_question_log_that_does_not_exist_says_so_and_makes_none(tmp_path, monkeypatch, capsys):
+    from qa.operations.cli import main
+
+    missing = tmp_path / "nowhere" / "x.sqlite3"
+    monkeypatch.setenv("QA_DB", str(missing))
+    assert main(["report"]) == 2
+    assert capsys.readouterr().err == f"error: QA_DB: no question log at {missing}; the server writes it once voters ask\n"
+    assert not missing.parent.exists()
+    for days in ("0", "3651", "99999999999"):
+        assert main(["report", "--days", days]) == 2
+        assert "--days must be from 1 to 3650" in capsys.readouterr().err

@@ -313,11 +313,16 @@ def _bench(args) -> None:
 
 
 def _report(args) -> None:
+    from qa.questionlog.backend import sqlite_file
     from qa.questionlog.report import report
 
-    if args.days < 1:
-        raise QAError(f"--days must be at least 1, got {args.days}")
-    print(report(_settings(), args.days))
+    if not 1 <= args.days <= 3650:  # the bound of /admin?days=
+        raise QAError(f"--days must be from 1 to 3650, got {args.days}")
+    settings = _settings()
+    file = sqlite_file(settings.db) if settings.db is not None else None
+    if file is not None and not file.is_file():  # a mistyped QA_DB must not start an empty log
+        raise QAError(f"QA_DB: no question log at {file}; the server writes it once voters ask")
+    print(report(settings, args.days))
 
 
 def _ids(args) -> None:

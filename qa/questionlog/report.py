@@ -50,9 +50,12 @@ class Table:
     columns: tuple[Column, ...]
     rows: list[dict]
     note: str = ""  # one sentence under the title: what is in the table and what is not
+    newest_last: bool = False  # rows in time order, oldest first: the newest are the ones to show
 
     def shown(self, limit: int | None = SHOWN) -> list[dict]:
-        return self.rows if limit is None else self.rows[:limit]
+        if limit is None or len(self.rows) <= limit:
+            return self.rows
+        return self.rows[-limit:] if self.newest_last else self.rows[:limit]
 
 
 # How each answer is named to staff: its band, or what the message was when it was only smalltalk.
@@ -165,6 +168,7 @@ def tables(
                 Column("smalltalk", "Hilsen eller takk", "count"),
             ),
             qlog.per_day(days=days, programme=only),
+            newest_last=True,  # over 50 days, the last 50 (today among them), still in time order
         ),
     ]
 

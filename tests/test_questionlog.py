@@ -648,3 +648,35 @@ def test_psycopg_is_imported_only_for_a_postgresql_log(tmp_path: Path):
         "import psycopg; assert errors() == (sqlite3.Error, psycopg.Error)\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=CHECKOUT, capture_output=True)
+
+
+def test_workers_starting_together_on_an_empty_postgresql_database_migrate_it_once(pg_db):
+    # Found with `serve --workers 2` on a fresh database: the second worker made the tables again
+    # ("relation asks already exists") and logged nothing until its next write.
+    import threading
+
+    from qa.questionlog.schema import open_db
+
+    errors, barrier = [], threading.Barrier(3)
+
+    def start():
+        conn = open_db(pg_db, 5.0)
+        try:
+            barrier.wait()
+            migrate(conn)
+        except Exception as exc:  # noqa: BLE001 (collected for the assertion)
+            errors.append(repr(exc))
+        finally:
+            conn.close()
+
+    workers = [threading.Thread(target=start) for _ in range(3)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(30)
+    assert errors == []
+    conn = open_db(pg_db, 5.0)
+    try:
+        assert schema_version(conn) == SCHEMA_VERSION
+    finally:
+        conn.close()

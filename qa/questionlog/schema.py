@@ -281,10 +281,23 @@ def migrate(conn: Connection, to: int = SCHEMA_VERSION) -> None:
         return
     if conn.dialect == SQLITE:
         conn.raw.create_function("smalltalk_of", 1, smalltalk, deterministic=True)  # used by migration 3
-    conn.begin()  # another worker may be migrating too: take the lock, then look again
+    if conn.dialect == POSTGRESQL:
+        # Another worker may be migrating too: wait for it before the transaction begins. Taken
+        # inside the transaction, the lock was waited for under a catalog snapshot from before
+        # the other's commit, so its tables were not seen and were made again ("relation asks
+        # already exists"). Session-level, released below whatever happens.
+        conn.execute("SELECT pg_advisory_lock(?)", (_PG_LOCK,))
+        try:
+            _migrate_in_one_transaction(conn, to)
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(?)", (_PG_LOCK,))
+        return
+    _migrate_in_one_transaction(conn, to)  # SQLite: BEGIN IMMEDIATE waits for another writer
+
+
+def _migrate_in_one_transaction(conn: Connection, to: int) -> None:
+    conn.begin()  # then look again: another worker may have done it meanwhile
     try:
-        if conn.dialect == POSTGRESQL:
-            conn.execute("SELECT pg_advisory_xact_lock(?)", (_PG_LOCK,))
         version = schema_version(conn)
         if version > SCHEMA_VERSION:
             raise QuestionLogError(f"schema version {version} is newer than this code knows ({SCHEMA_VERSION})")

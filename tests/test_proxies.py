@@ -156,3 +156,20 @@ def test_a_known_client_is_never_moved_to_the_overflow_bucket(monkeypatch):
         limiter.wait("flood")
     assert limiter.wait("a") == 0 and limiter.wait("b") == 0
     assert limiter.wait("another") > 0  # the flood spent the shared overflow bucket
+
+
+@pytest.mark.parametrize(
+    ("peer", "headers", "origin"),
+    [
+        ("127.0.0.1", {"x-forwarded-proto": "https", "x-forwarded-host": "mdgbaerum.no"}, "https://mdgbaerum.no"),
+        ("127.0.0.1", {"x-forwarded-proto": "gopher", "x-forwarded-host": "bad host/x"}, "http://app:8000"),
+        ("203.0.113.9", {"x-forwarded-proto": "https", "x-forwarded-host": "evil.example"}, "http://app:8000"),
+        ("127.0.0.1", {}, "http://app:8000"),
+    ],
+)
+def test_shared_links_name_the_scheme_and_host_a_trusted_proxy_reports(peer, headers, origin):
+    from web.ratelimit import public_origin
+
+    trusted = proxy_networks("127.0.0.1")
+    assert public_origin("http", "app:8000", peer, headers, trusted) == origin
+    assert public_origin("http", "evil.example/<script>", "203.0.113.9", {}, trusted) == ""  # not a host: no origin

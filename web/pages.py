@@ -43,6 +43,7 @@ from web.assets import Blob, browser_limits, static_url
 from web.deps import record_answer, take_question_allowance
 from web.highlight import pieces, terms
 from web.params import InvalidQuery, MissingQuestion, QuestionParams, parse_compare, parse_question
+from web.ratelimit import public_origin
 from web.rootpath import root_of
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -297,7 +298,10 @@ def _answer_page(request: Request, pages: Pages, params: QuestionParams) -> Resp
     library = request.app.state.library
     asked = ask_library(library, params)
     ask_id = record_answer(request, asked.answer, asked.entry.slug)
-    origin = f"{request.url.scheme}://{request.url.netloc}"  # the pages' links carry the root path already
+    peer = request.client.host if request.client else None
+    settings = request.app.state.settings
+    # The pages' links carry the root path already; this is only scheme and host.
+    origin = public_origin(request.url.scheme, request.url.netloc, peer, request.headers, settings.proxies)
     body = pages.chat(asked_body(library, asked, pages.site.root), ask_id=ask_id, prev=params.prev, origin=origin)
     return HTMLResponse(body, headers={"Cache-Control": "no-store"})
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import ipaddress
 import math
+import re
 import threading
 import time
 from collections.abc import Callable, Collection
@@ -161,3 +162,18 @@ def too_many_questions(seconds: int) -> str:
     """The Norwegian message for a client that must wait `seconds`."""
     unit = "sekund" if seconds == 1 else "sekunder"
     return f"Du har stilt mange spørsmål på kort tid. Vent {seconds} {unit} og prøv igjen."
+
+
+_HOST = re.compile(r"^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$")
+
+
+def public_origin(scheme: str, host: str, peer: str | None, headers, trusted: Collection[Network]) -> str:
+    """"scheme://host" as the voter's browser sees the service: the request's own, or, when the
+    peer is a trusted proxy, its `X-Forwarded-Proto` and `X-Forwarded-Host`, so that behind an
+    https proxy shared links say https. A host not shaped like one gives "" (relative links)."""
+    if _trusted(parse_address(peer or ""), trusted):
+        proto = headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
+        forwarded = headers.get("x-forwarded-host", "").split(",")[0].strip()
+        scheme = proto if proto in ("http", "https") else scheme
+        host = forwarded if _HOST.match(forwarded) else host
+    return f"{scheme}://{host}" if _HOST.match(host) else ""

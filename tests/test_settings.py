@@ -255,3 +255,39 @@ def test_settings_built_in_code_check_the_same_way():
         Settings(admin_token="short")
     with pytest.raises(ValueError, match="no such file"):
         Settings(topics=Path("/no/such/topics.jsonl"))
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        # QA_VAR_DIR="" once made the index folder the checkout's own index/ package, rebuilt over it.
+        ("QA_VAR_DIR", "", "QA_VAR_DIR: is empty: give a folder"),
+        ("QA_INDEX_DIR", " ", "QA_INDEX_DIR: is empty: give a folder"),
+        ("QA_INDEX_DIR", "{file}", "is a file, not a folder for the index"),
+        ("QA_IDS", "", "QA_IDS: is empty"),
+        ("QA_IDS", "{folder}", "is a folder; give the ledger's file"),
+        ("QA_DB", "", "QA_DB: is empty"),
+        ("QA_DB", "mysql://db/qa", "mysql:// is not a database this service uses"),
+        ("QA_ALLOWED_ORIGINS", "https://mdg.no,not a url", "'not a url' is not an origin"),
+        ("QA_ALLOWED_ORIGINS", "https://mdg.no/sporsmal", "is not an origin"),
+    ],
+)
+def test_a_folder_database_or_origin_setting_that_cannot_be_one_stops_start_up_naming_it(
+    monkeypatch, tmp_path, name, value, message
+):
+    (tmp_path / "a-file").write_text("important")
+    monkeypatch.setenv(name, value.format(file=tmp_path / "a-file", folder=tmp_path))
+    with pytest.raises(ConfigError, match=message) as caught:
+        load_settings()
+    assert "\n" not in str(caught.value)
+    assert (tmp_path / "a-file").read_text() == "important"
+
+
+def test_good_folder_database_and_origin_settings_pass(monkeypatch, tmp_path):
+    for name, value in {
+        "QA_INDEX_DIR": tmp_path / "new-index", "QA_IDS": "off", "QA_DB": "postgresql://qa@127.0.0.1/qa",
+        "QA_ALLOWED_ORIGINS": "https://baerum.mdg.no, http://localhost:8080",
+    }.items():  # fmt: skip
+        monkeypatch.setenv(name, str(value))
+    settings = load_settings()
+    assert settings.ids is None and settings.db.startswith("postgresql://") and len(settings.origins) == 2

@@ -131,6 +131,38 @@ class Settings(BaseSettings):
             raise ValueError(f"{value} is a file, not a folder for the index")
         return value
 
+    @field_validator("ids", mode="before")
+    @classmethod
+    def _ids_named(cls, value):
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("is empty: give the ledger's path, 'off' for positional ids, or leave it unset")
+        return value
+
+    @field_validator("ids")
+    @classmethod
+    def _ids_not_a_folder(cls, value: Path | None) -> Path | None:
+        if value is not None and value.is_dir():
+            raise ValueError(f"{value} is a folder; give the ledger's file (python -m qa ids update writes it)")
+        return value
+
+    @field_validator("db")
+    @classmethod
+    def _db_is_a_path_or_postgresql(cls, value: str) -> str:
+        scheme = value.split("://", 1)[0].lower() if "://" in value else ""
+        if scheme and scheme not in ("postgresql", "postgres", "file"):
+            raise ValueError(f"{scheme}:// is not a database this service uses: a SQLite path, a postgresql:// URL, or 'off'")
+        if not value.strip():
+            raise ValueError("is empty: give a SQLite path, a postgresql:// URL, or 'off'")
+        return value
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins_are_origins(cls, value: str) -> str:
+        for origin in (o.strip() for o in value.split(",")):
+            if origin and origin != "*" and not re.fullmatch(r"https?://[^/\s:]+(:\d{1,5})?", origin):
+                raise ValueError(f"{origin!r} is not an origin such as https://www.mdg.no (scheme and host, no path)")
+        return value
+
     @field_validator("ids", *OPTIONAL_FILES, mode="before")
     @classmethod
     def _off_is_none(cls, value):

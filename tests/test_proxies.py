@@ -77,6 +77,8 @@ def test_unknown_clients_behind_a_proxy_share_one_limited_bucket(settings):
         assert ask({"X-Forwarded-For": " , "}) == 429  # the same bucket, and limited
         assert ask({"X-Forwarded-For": "192.0.2.1"}) == 200  # a known voter has their own
         assert all(ask({}) == 200 for _ in range(5))  # the machine itself, no header: never limited
+        # A loopback address a proxy forwards is somebody's (another container, a tunnel): limited.
+        assert [ask({"X-Forwarded-For": "127.0.0.5"}) for _ in range(3)] == [200, 200, 429]
 
 
 def test_a_cidr_range_of_proxies_is_trusted_by_the_app(settings):

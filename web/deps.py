@@ -41,8 +41,9 @@ def take_question_allowance(request: Request) -> None:
     if limiter is None:
         return
     client = client_of(request)
-    if is_loopback(client):  # this machine itself: the operator's own tools (web.ratelimit)
-        return
+    forwarded = bool(request.headers.getlist("x-forwarded-for"))
+    if is_loopback(client) and not forwarded:  # this machine itself: the operator's own tools (web.ratelimit)
+        return  # (a loopback address a proxy forwards, "127.0.0.5", is somebody's: limited like any)
     wait = limiter.wait(bucket_of(client))
     if wait:
         raise HTTPException(429, too_many_questions(wait), headers={"Retry-After": str(wait)})

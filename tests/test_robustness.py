@@ -158,16 +158,18 @@ def test_ask_with_bad_input_is_one_line_before_any_model_is_loaded(tmp_path, arg
     assert list(tmp_path.iterdir()) == []
 
 
-def _children(pid: int) -> list[int]:
-    """The processes whose parent is `pid` (from /proc)."""
+def _builds(pid: int) -> list[int]:
+    """The `python -m qa build` processes whose parent is `pid` (from /proc; serve starts others
+    first, such as the engine's load check, which must not be mistaken for the build)."""
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
                 stat = (entry / "stat").read_text()
+                command = (entry / "cmdline").read_bytes().split(b"\0")
             except OSError:
                 continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid and command[-3:-1] == [b"qa", b"build"]:
                 found.append(int(entry.name))
     return found
 
@@ -181,7 +183,7 @@ def test_stopping_serve_while_it_builds_the_index_stops_the_build_too(tmp_path):
     )
     try:
         deadline = time.monotonic() + 60
-        while not (builders := _children(server.pid)) and time.monotonic() < deadline:
+        while not (builders := _builds(server.pid)) and time.monotonic() < deadline:
             time.sleep(0.05)
         assert builders, "serve started no build"
         server.terminate()  # SIGTERM to serve alone, as `kill PID` or a service manager may send it

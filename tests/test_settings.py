@@ -266,7 +266,6 @@ def test_settings_built_in_code_check_the_same_way():
         ("QA_INDEX_DIR", "{file}", "is a file, not a folder for the index"),
         ("QA_IDS", "", "QA_IDS: is empty"),
         ("QA_IDS", "{folder}", "is a folder; give the ledger's file"),
-        ("QA_DB", "", "QA_DB: is empty"),
         ("QA_DB", "mysql://db/qa", "mysql:// is not a database this service uses"),
         ("QA_ALLOWED_ORIGINS", "https://mdg.no,not a url", "'not a url' is not an origin"),
         ("QA_ALLOWED_ORIGINS", "https://mdg.no/sporsmal", "is not an origin"),

@@ -151,9 +151,7 @@ class Settings(BaseSettings):
         scheme = value.split("://", 1)[0].lower() if "://" in value else ""
         if scheme and scheme not in ("postgresql", "postgres", "file"):
             raise ValueError(f"{scheme}:// is not a database this service uses: a SQLite path, a postgresql:// URL, or 'off'")
-        if not value.strip():
-            raise ValueError("is empty: give a SQLite path, a postgresql:// URL, or 'off'")
-        return value
+        return value  # an empty value is 'off', as it always was
 
     @field_validator("allowed_origins")
     @classmethod

@@ -18,6 +18,11 @@ from qa.answering.bands import ANSWERED
 CLOSE = 0.07
 
 
+def close_to_best(scores: list[float]) -> int:
+    """How many of `scores` (best first) lie within CLOSE of the first."""
+    return next((i for i, score in enumerate(scores) if score < scores[0] - CLOSE), len(scores)) if scores else 0
+
+
 @dataclass(frozen=True)
 class Hit:
     pledge: Pledge
@@ -49,10 +54,7 @@ class Answer:
     @property
     def answering(self) -> int:
         """How many of the first hits answer the question: those within CLOSE of the best (0 unless answered)."""
-        if not self.answered or not self.hits:
-            return 0
-        floor = self.hits[0].score - CLOSE
-        return next((i for i, h in enumerate(self.hits) if h.score < floor), len(self.hits))
+        return close_to_best([h.score for h in self.hits]) if self.answered else 0
 
     def as_dict(self) -> dict:
         """The API's JSON: each result is its pledge's `as_dict` (with `section_id` and `part_id`,

@@ -173,8 +173,10 @@ def _build(args) -> None:
     from qa.programmes.library import every_programme
 
     make = build if args.force else open_index  # open_index builds only what is missing or stale
+    embedder = None
     for settings in every_programme(_settings()):  # with QA_PROGRAMMES, each into its own folder
-        inputs = load_inputs(settings)
+        inputs = load_inputs(settings, embedder=embedder)
+        embedder = inputs.embedder  # every programme has the one model: loaded once
         make(settings.index_dir, inputs.embedder, inputs.passages, progress=True, cache=not args.no_cache)
         keep_lexical_table(settings, inputs)
         print(f"index ready in {settings.index_dir}")

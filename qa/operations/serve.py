@@ -36,9 +36,10 @@ def serve(settings: Settings, *, host: str, port: int, workers: int = 1) -> None
         raise ConfigError(f"--workers must be at least 1, got {workers}")
     _check_port(host, port)
     programmes = every_programme(settings)  # a bad registry stops here, with one line
-    stale = []
+    stale, embedder = [], None
     for each in programmes:
-        inputs = load_inputs(each)  # a bad corpus or model stops here, with one line
+        inputs = load_inputs(each, embedder=embedder)  # a bad corpus or model stops here, with one line
+        embedder = inputs.embedder  # every programme has the one model: loaded once
         try:
             stored = load(each.index_dir, model_id=inputs.embedder.model_id, content=content_hash(inputs.passages))
             if workers == 1 and each is settings:  # one programme, served in this process: no second load

@@ -115,13 +115,14 @@ class Settings(BaseSettings):
             raise ValueError("must name a model")
         return value.strip()
 
-    @field_validator("var_dir", "index_dir", mode="before")
+    @field_validator("var_dir", "index_dir", "ids", mode="before")
     @classmethod
-    def _folder_named(cls, value):
-        # An empty value is the working directory: in a checkout, `index/` there is the index
+    def _path_not_blank(cls, value, info: ValidationInfo):
+        # An empty path is the working directory: in a checkout, `index/` there is the index
         # package's source, which a build would replace.
         if isinstance(value, str) and not value.strip():
-            raise ValueError("is empty: give a folder, or leave it unset for the default")
+            wanted = "the ledger's path, 'off' for positional ids," if info.field_name == "ids" else "a folder,"
+            raise ValueError(f"is empty: give {wanted} or leave it unset for the default")
         return value
 
     @field_validator("index_dir")
@@ -129,13 +130,6 @@ class Settings(BaseSettings):
     def _index_dir_is_a_folder_or_new(cls, value: Path) -> Path:
         if value.exists() and not value.is_dir():
             raise ValueError(f"{value} is a file, not a folder for the index")
-        return value
-
-    @field_validator("ids", mode="before")
-    @classmethod
-    def _ids_named(cls, value):
-        if isinstance(value, str) and not value.strip():
-            raise ValueError("is empty: give the ledger's path, 'off' for positional ids, or leave it unset")
         return value
 
     @field_validator("ids")

@@ -76,10 +76,9 @@ def api_answer(server: str, question: str) -> dict:
 
 def in_band(body: dict, coverage: str, smalltalk: str | None) -> dict:
     """`body` moved into a band, as the server would send it there (`answering` as qa.answer counts it)."""
-    from qa.answer import CLOSE
+    from qa.answer import close_to_best
 
-    scores = [r["score"] for r in body["results"]]
-    answering = next((i for i, s in enumerate(scores) if s < scores[0] - CLOSE), len(scores)) if scores else 0
+    answering = close_to_best([r["score"] for r in body["results"]])
     moved = {**body, "coverage": coverage, "answered": coverage == "answered", "smalltalk": smalltalk}
     return {**moved, "answering": answering if coverage == "answered" and not smalltalk else 0}
 
